@@ -1,0 +1,174 @@
+/**
+ * How the broker authenticates the platform: HTTP Basic with one or more credentials (constant-time comparison),
+ * a custom verifier, or an explicit "none". The router runs it before anything else (decision 1).
+ *
+ * @since 0.1.0
+ */
+import { createHash, timingSafeEqual } from "node:crypto"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { Unauthorized } from "./OsbError.js"
+
+/**
+ * One Basic credential.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BasicCredential {
+  readonly username: string
+  readonly password: Redacted.Redacted<string>
+}
+
+/**
+ * What a custom verifier sees: the request headers (lower-case names).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuthRequest {
+  readonly headers: Readonly<Record<string, string | undefined>>
+}
+
+/**
+ * The authentication service: succeeds or fails with `Unauthorized`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BrokerAuthService {
+  readonly kind: "basic" | "custom" | "none"
+  readonly authenticate: (request: AuthRequest) => Effect.Effect<void, Unauthorized>
+}
+
+/**
+ * The authentication service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class BrokerAuth extends Context.Tag("effect-osb/BrokerAuth")<BrokerAuth, BrokerAuthService>() {}
+
+const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest()
+
+/**
+ * Parses an `Authorization: Basic ...` header into username and password. The password may contain `:`.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseBasic = (header: string | undefined): Option.Option<{ username: string; password: string }> => {
+  if (header === undefined) return Option.none()
+  const match = /^basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header)
+  if (match === null) return Option.none()
+  const decoded = Buffer.from(match[1]!, "base64").toString("utf8")
+  const colon = decoded.indexOf(":")
+  if (colon < 0) return Option.none()
+  return Option.some({ username: decoded.slice(0, colon), password: decoded.slice(colon + 1) })
+}
+
+const unauthorized = Effect.fail(new Unauthorized({}))
+
+/**
+ * HTTP Basic with one or more accepted credentials. Stored credentials are hashed once; every attempt is
+ * compared against all of them in constant time, so timing reveals neither which user exists nor how much of a
+ * password matched.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const basic = (credentials: ReadonlyArray<BasicCredential>): BrokerAuthService => {
+  if (credentials.length === 0) throw new Error("BrokerAuth.basic needs at least one credential")
+  const hashed = credentials.map((c) => ({ user: digest(c.username), pass: digest(Redacted.value(c.password)) }))
+  return {
+    kind: "basic",
+    authenticate: (request) =>
+      Effect.suspend(() => {
+        const parsed = parseBasic(request.headers["authorization"])
+        if (Option.isNone(parsed)) return unauthorized
+        const user = digest(parsed.value.username)
+        const pass = digest(parsed.value.password)
+        let ok = false
+        for (const c of hashed) {
+          // both comparisons always run: no short circuit
+          const match = Number(timingSafeEqual(c.user, user)) & Number(timingSafeEqual(c.pass, pass))
+          ok = ok || match === 1
+        }
+        return ok ? Effect.void : unauthorized
+      })
+  }
+}
+
+/**
+ * A custom verifier (bearer tokens, mTLS headers set by a proxy, ...).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const custom = (
+  authenticate: (request: AuthRequest) => Effect.Effect<void, Unauthorized>
+): BrokerAuthService => ({ kind: "custom", authenticate })
+
+/**
+ * No authentication at all. Must be chosen explicitly.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const none: BrokerAuthService = { kind: "none", authenticate: () => Effect.void }
+
+/**
+ * A layer with HTTP Basic authentication.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerBasic = (credentials: ReadonlyArray<BasicCredential>): Layer.Layer<BrokerAuth> =>
+  Layer.sync(BrokerAuth, () => basic(credentials))
+
+/**
+ * A layer with a custom verifier.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerCustom = (
+  authenticate: (request: AuthRequest) => Effect.Effect<void, Unauthorized>
+): Layer.Layer<BrokerAuth> => Layer.succeed(BrokerAuth, custom(authenticate))
+
+/**
+ * A layer without authentication.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNone: Layer.Layer<BrokerAuth> = Layer.succeed(BrokerAuth, none)
+
+/**
+ * HTTP Basic from configuration: `BROKER_USERNAME` and `BROKER_PASSWORD`. When both are unset it falls back to
+ * `admin`/`admin` and logs a warning (for local development only).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<BrokerAuth, import("effect/ConfigError").ConfigError> = Layer.effect(
+  BrokerAuth,
+  Effect.gen(function*() {
+    const username = yield* Config.option(Config.nonEmptyString("BROKER_USERNAME"))
+    const password = yield* Config.option(Config.redacted("BROKER_PASSWORD"))
+    if (Option.isNone(username) && Option.isNone(password)) {
+      yield* Effect.logWarning(
+        "BROKER_USERNAME and BROKER_PASSWORD are not set: using admin/admin. Set them before exposing this broker."
+      )
+      return basic([{ username: "admin", password: Redacted.make("admin") }])
+    }
+    if (Option.isNone(username) || Option.isNone(password) || Redacted.value(password.value).length === 0) {
+      return yield* Effect.dieMessage("Set both BROKER_USERNAME and BROKER_PASSWORD (non-empty), or neither.")
+    }
+    return basic([{ username: username.value, password: password.value }])
+  })
+)

@@ -1,0 +1,314 @@
+/**
+ * The `Catalog` service: the broker's offerings and plans, validated once when the layer is built (VAL-1..VAL-6),
+ * with lookups, effective per-plan values and the pre-serialised `GET /v2/catalog` body.
+ *
+ * @since 0.1.0
+ */
+import { createHash } from "node:crypto"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { formatPath } from "./internal/paths.js"
+import type { ServiceOffering, ServicePlan } from "./Model.js"
+import { CatalogBody } from "./Model.js"
+
+/**
+ * One problem found in a catalog, with the path of the offending value (e.g. `services[0].plans[1].id`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class CatalogProblem extends Schema.Class<CatalogProblem>("effect-osb/CatalogProblem")({
+  path: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * The catalog is invalid. Lists every problem found, each with its path.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CatalogError extends Schema.TaggedError<CatalogError>("effect-osb/CatalogError")("CatalogError", {
+  problems: Schema.Array(CatalogProblem)
+}) {
+  override get message(): string {
+    return `The catalog is invalid (${this.problems.length} problem${this.problems.length === 1 ? "" : "s"}):\n` +
+      this.problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n")
+  }
+}
+
+/**
+ * The values of a plan after applying the offering's defaults (VAL-6).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EffectivePlan {
+  readonly bindable: boolean
+  readonly planUpdateable: boolean
+  readonly free: boolean
+  readonly bindingRotatable: boolean
+}
+
+/**
+ * A plan together with its offering and its effective values.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResolvedPlan {
+  readonly offering: ServiceOffering
+  readonly plan: ServicePlan
+  readonly effective: EffectivePlan
+}
+
+/**
+ * Computes the effective per-plan values (VAL-6).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const effectivePlan = (offering: ServiceOffering, plan: ServicePlan): EffectivePlan => ({
+  bindable: plan.bindable ?? offering.bindable,
+  planUpdateable: plan.plan_updateable ?? offering.plan_updateable ?? false,
+  free: plan.free ?? true,
+  bindingRotatable: plan.binding_rotatable ?? false
+})
+
+/**
+ * The catalog service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CatalogService {
+  /** The validated offerings. */
+  readonly services: ReadonlyArray<ServiceOffering>
+  /** The `GET /v2/catalog` body, serialised once. */
+  readonly body: string
+  /** A strong ETag of {@link body}. */
+  readonly etag: string
+  /** Problems that do not fail the catalog (VAL-3: names that are not CLI-friendly). */
+  readonly warnings: ReadonlyArray<CatalogProblem>
+  /** The offering with this id. */
+  readonly offering: (serviceId: string) => Option.Option<ServiceOffering>
+  /** The plan with this id (plan ids are unique across the catalog). */
+  readonly plan: (planId: string) => Option.Option<ResolvedPlan>
+}
+
+/**
+ * The catalog service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Catalog extends Context.Tag("effect-osb/Catalog")<Catalog, CatalogService>() {}
+
+// -----------------------------------------------------------------------------
+// validation
+// -----------------------------------------------------------------------------
+
+const semverPattern =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/
+const cliFriendly = /^[A-Za-z0-9.-]+$/
+const meaningful = /[A-Za-z0-9]/
+const maxSchemaBytes = 64 * 1024
+
+type Raw = Readonly<Record<string, unknown>>
+const isRecord = (u: unknown): u is Raw => typeof u === "object" && u !== null && !Array.isArray(u)
+const asArray = (u: unknown): ReadonlyArray<unknown> => (Array.isArray(u) ? u : [])
+const asString = (u: unknown): string | undefined => (typeof u === "string" ? u : undefined)
+
+const structuralProblems = (input: unknown): Array<CatalogProblem> =>
+  Either.match(Schema.decodeUnknownEither(CatalogBody, { errors: "all" })(input), {
+    onRight: () => [],
+    onLeft: (error) =>
+      ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+        new CatalogProblem({ path: formatPath(issue.path), message: issue.message })
+      )
+  })
+
+const remoteRefs = (value: unknown, path: string, out: Array<CatalogProblem>): void => {
+  const stack: Array<readonly [unknown, string]> = [[value, path]]
+  while (stack.length > 0) {
+    const [current, at] = stack.pop()!
+    if (Array.isArray(current)) {
+      current.forEach((item, i) => stack.push([item, `${at}[${i}]`]))
+    } else if (isRecord(current)) {
+      for (const [key, child] of Object.entries(current)) {
+        if (key === "$ref" && typeof child === "string" && !child.startsWith("#")) {
+          out.push(new CatalogProblem({ path: `${at}.$ref`, message: `external reference "${child}" is not allowed (SCH-2)` }))
+        }
+        stack.push([child, `${at}.${key}`])
+      }
+    }
+  }
+}
+
+const schemaProblems = (plan: Raw, planPath: string, out: Array<CatalogProblem>): void => {
+  const schemas = plan.schemas
+  if (!isRecord(schemas)) return
+  const candidates: Array<readonly [unknown, string]> = []
+  if (isRecord(schemas.service_instance)) {
+    candidates.push([schemas.service_instance.create, "service_instance.create"])
+    candidates.push([schemas.service_instance.update, "service_instance.update"])
+  }
+  if (isRecord(schemas.service_binding)) {
+    candidates.push([schemas.service_binding.create, "service_binding.create"])
+  }
+  for (const [holder, name] of candidates) {
+    if (!isRecord(holder) || !isRecord(holder.parameters)) continue
+    const path = `${planPath}.schemas.${name}.parameters`
+    const parameters = holder.parameters
+    if (typeof parameters.$schema !== "string" || parameters.$schema.length === 0) {
+      out.push(new CatalogProblem({ path: `${path}.$schema`, message: "a JSON schema must name its draft in $schema (SCH-1)" }))
+    }
+    remoteRefs(parameters, path, out)
+    const size = Buffer.byteLength(JSON.stringify(parameters), "utf8")
+    if (size > maxSchemaBytes) {
+      out.push(new CatalogProblem({ path, message: `the schema is ${size} bytes, more than 64 kB (SCH-3)` }))
+    }
+  }
+}
+
+const nameWarnings = (name: unknown, path: string, out: Array<CatalogProblem>): void => {
+  if (typeof name !== "string" || name.length === 0) return
+  if (!cliFriendly.test(name)) {
+    out.push(new CatalogProblem({ path, message: `"${name}" is not CLI-friendly (recommended: ^[A-Za-z0-9.-]+$, VAL-3)` }))
+  } else if (!meaningful.test(name)) {
+    out.push(new CatalogProblem({ path, message: `"${name}" has no letter or digit (VAL-3)` }))
+  }
+}
+
+const duplicates = (
+  entries: ReadonlyArray<readonly [string | undefined, string]>,
+  what: string,
+  out: Array<CatalogProblem>
+): void => {
+  const seen = new Map<string, string>()
+  for (const [value, path] of entries) {
+    if (value === undefined || value.length === 0) continue
+    const first = seen.get(value)
+    if (first === undefined) seen.set(value, path)
+    else out.push(new CatalogProblem({ path, message: `${what} "${value}" is already used at ${first} (VAL-2)` }))
+  }
+}
+
+/**
+ * Checks a catalog value and returns every problem (errors) and every warning, each with its path.
+ * Works on any input, so a broken catalog still gets all of its problems reported at once.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = (input: unknown): {
+  readonly problems: ReadonlyArray<CatalogProblem>
+  readonly warnings: ReadonlyArray<CatalogProblem>
+} => {
+  const problems = structuralProblems(input)
+  const warnings: Array<CatalogProblem> = []
+  const services = isRecord(input) ? asArray(input.services) : []
+  const offeringIds: Array<readonly [string | undefined, string]> = []
+  const offeringNames: Array<readonly [string | undefined, string]> = []
+  const planIds: Array<readonly [string | undefined, string]> = []
+  services.forEach((offering, i) => {
+    if (!isRecord(offering)) return
+    const at = `services[${i}]`
+    offeringIds.push([asString(offering.id), `${at}.id`])
+    offeringNames.push([asString(offering.name), `${at}.name`])
+    nameWarnings(offering.name, `${at}.name`, warnings)
+    const planNames: Array<readonly [string | undefined, string]> = []
+    asArray(offering.plans).forEach((plan, j) => {
+      if (!isRecord(plan)) return
+      const planAt = `${at}.plans[${j}]`
+      planIds.push([asString(plan.id), `${planAt}.id`])
+      planNames.push([asString(plan.name), `${planAt}.name`])
+      nameWarnings(plan.name, `${planAt}.name`, warnings)
+      const version = isRecord(plan.maintenance_info) ? asString(plan.maintenance_info.version) : undefined
+      if (version !== undefined && version.length > 0 && !semverPattern.test(version)) {
+        problems.push(
+          new CatalogProblem({
+            path: `${planAt}.maintenance_info.version`,
+            message: `"${version}" is not a SemVer 2.0 version (VAL-4)`
+          })
+        )
+      }
+      schemaProblems(plan, planAt, problems)
+    })
+    duplicates(planNames, "plan name", problems)
+  })
+  duplicates(offeringIds, "offering id", problems)
+  duplicates(offeringNames, "offering name", problems)
+  duplicates(planIds, "plan id", problems)
+  const offeringIdSet = new Set(offeringIds.map(([id]) => id))
+  for (const [id, path] of planIds) {
+    if (id !== undefined && offeringIdSet.has(id)) {
+      problems.push(new CatalogProblem({ path, message: `plan id "${id}" is also an offering id (VAL-2)` }))
+    }
+  }
+  return { problems, warnings }
+}
+
+/**
+ * Validates a catalog value and builds the service. Fails with every problem found.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (input: CatalogBody | unknown): Effect.Effect<CatalogService, CatalogError> =>
+  Effect.suspend(() => {
+    const { problems, warnings } = validate(input)
+    if (problems.length > 0) return Effect.fail(new CatalogError({ problems }))
+    const decoded = Schema.decodeUnknownSync(CatalogBody)(input)
+    return Effect.as(
+      Effect.forEach(warnings, (w) => Effect.logWarning(`catalog: ${w.path}: ${w.message}`), { discard: true }),
+      fromValidated(decoded, JSON.stringify(input), warnings)
+    )
+  })
+
+const fromValidated = (
+  catalog: CatalogBody,
+  body: string,
+  warnings: ReadonlyArray<CatalogProblem>
+): CatalogService => {
+  const offerings = new Map<string, ServiceOffering>()
+  const plans = new Map<string, ResolvedPlan>()
+  for (const offering of catalog.services) {
+    offerings.set(offering.id, offering)
+    for (const plan of offering.plans) {
+      plans.set(plan.id, { offering, plan, effective: effectivePlan(offering, plan) })
+    }
+  }
+  return {
+    services: catalog.services,
+    body,
+    etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 32)}"`,
+    warnings,
+    offering: (id) => Option.fromNullable(offerings.get(id)),
+    plan: (id) => Option.fromNullable(plans.get(id))
+  }
+}
+
+/**
+ * A layer of the catalog from a plain value, validated when the layer is built.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (input: CatalogBody | unknown): Layer.Layer<Catalog, CatalogError> =>
+  Layer.effect(Catalog, make(input))
+
+/**
+ * A layer of the catalog from an effect producing the value (e.g. read from a file or from `Config`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerEffect = <E, R>(
+  input: Effect.Effect<CatalogBody | unknown, E, R>
+): Layer.Layer<Catalog, CatalogError | E, R> => Layer.effect(Catalog, Effect.flatMap(input, make))

@@ -1,0 +1,396 @@
+/**
+ * One tagged error per OSB outcome, and the ONE table that maps each of them to its HTTP status and JSON body.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import type { ErrorBody } from "./Model.js"
+
+const Description = Schema.String.pipe(Schema.minLength(1))
+const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+/**
+ * 400: the request is malformed or names ids the catalog does not know.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BadRequest extends Schema.TaggedError<BadRequest>("effect-osb/BadRequest")("BadRequest", {
+  description: Description
+}) {}
+
+/**
+ * 401: authentication failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>("effect-osb/Unauthorized")("Unauthorized", {
+  description: optional(Description)
+}) {}
+
+/**
+ * 404: the resource does not exist (or, where the spec says so, is still being created).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotFound extends Schema.TaggedError<NotFound>("effect-osb/NotFound")("NotFound", {
+  description: optional(Description)
+}) {}
+
+/**
+ * 405: the path exists but not with this method.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MethodNotAllowed
+  extends Schema.TaggedError<MethodNotAllowed>("effect-osb/MethodNotAllowed")("MethodNotAllowed", {
+    allowed: Schema.Array(Schema.String)
+  })
+{}
+
+/**
+ * 409: a resource with this id exists (or is being created) with different attributes.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Conflict extends Schema.TaggedError<Conflict>("effect-osb/Conflict")("Conflict", {
+  description: optional(Description)
+}) {}
+
+/**
+ * 410: the resource to delete does not exist (or an async delete has finished). The body is `{}`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Gone extends Schema.TaggedError<Gone>("effect-osb/Gone")("Gone", {}) {}
+
+/**
+ * 412: the `X-Broker-API-Version` is older than the broker supports.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PreconditionFailed
+  extends Schema.TaggedError<PreconditionFailed>("effect-osb/PreconditionFailed")("PreconditionFailed", {
+    description: Description
+  })
+{}
+
+/**
+ * 413: the request body is larger than the configured limit.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PayloadTooLarge
+  extends Schema.TaggedError<PayloadTooLarge>("effect-osb/PayloadTooLarge")("PayloadTooLarge", {
+    limit: Schema.Number
+  })
+{}
+
+/**
+ * 422 `AsyncRequired`: the operation can only run asynchronously and `accepts_incomplete=true` was not sent.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AsyncRequired extends Schema.TaggedError<AsyncRequired>("effect-osb/AsyncRequired")("AsyncRequired", {
+  description: optional(Description)
+}) {}
+
+/**
+ * 422 `ConcurrencyError`: another operation is in progress on the resource.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConcurrencyError
+  extends Schema.TaggedError<ConcurrencyError>("effect-osb/ConcurrencyError")("ConcurrencyError", {
+    description: optional(Description)
+  })
+{}
+
+/**
+ * 422 `RequiresApp`: the binding needs an app GUID and the request has none.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RequiresApp extends Schema.TaggedError<RequiresApp>("effect-osb/RequiresApp")("RequiresApp", {
+  description: optional(Description)
+}) {}
+
+/**
+ * 422 `MaintenanceInfoConflict`: the request's `maintenance_info.version` differs from the plan's.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MaintenanceInfoConflict
+  extends Schema.TaggedError<MaintenanceInfoConflict>("effect-osb/MaintenanceInfoConflict")(
+    "MaintenanceInfoConflict",
+    { description: optional(Description) }
+  )
+{}
+
+/**
+ * 422 without a code: the update is not supported or not possible in the current state (spec §7.3).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UpdateNotSupported
+  extends Schema.TaggedError<UpdateNotSupported>("effect-osb/UpdateNotSupported")("UpdateNotSupported", {
+    description: Description,
+    instanceUsable: optional(Schema.Boolean),
+    updateRepeatable: optional(Schema.Boolean)
+  })
+{}
+
+/**
+ * 500: the broker failed. Allowed on every operation; it carries no `instance_usable`/`update_repeatable`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BrokerFailure extends Schema.TaggedError<BrokerFailure>("effect-osb/BrokerFailure")("BrokerFailure", {
+  description: Description
+}) {}
+
+/**
+ * 500 for a failed update, with `instance_usable` and `update_repeatable` (spec §3, UPD-4).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UpdateFailure extends Schema.TaggedError<UpdateFailure>("effect-osb/UpdateFailure")("UpdateFailure", {
+  description: Description,
+  instanceUsable: optional(Schema.Boolean),
+  updateRepeatable: optional(Schema.Boolean)
+}) {}
+
+/**
+ * 500 for a failed deprovision, with `instance_usable` (spec §3, DEP-5).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DeprovisionFailure
+  extends Schema.TaggedError<DeprovisionFailure>("effect-osb/DeprovisionFailure")("DeprovisionFailure", {
+    description: Description,
+    instanceUsable: optional(Schema.Boolean)
+  })
+{}
+
+/**
+ * 503: the broker is shutting down or otherwise unable to take the request now.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ServiceUnavailable
+  extends Schema.TaggedError<ServiceUnavailable>("effect-osb/ServiceUnavailable")("ServiceUnavailable", {
+    description: Description,
+    retryAfterSeconds: Schema.Number
+  })
+{}
+
+/**
+ * Every OSB outcome that is not a success.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OsbError =
+  | BadRequest
+  | Unauthorized
+  | NotFound
+  | MethodNotAllowed
+  | Conflict
+  | Gone
+  | PreconditionFailed
+  | PayloadTooLarge
+  | AsyncRequired
+  | ConcurrencyError
+  | RequiresApp
+  | MaintenanceInfoConflict
+  | UpdateNotSupported
+  | BrokerFailure
+  | UpdateFailure
+  | DeprovisionFailure
+  | ServiceUnavailable
+
+/**
+ * The schema of every OSB error (useful to send errors across process boundaries).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const OsbError: Schema.Union<[
+  typeof BadRequest,
+  typeof Unauthorized,
+  typeof NotFound,
+  typeof MethodNotAllowed,
+  typeof Conflict,
+  typeof Gone,
+  typeof PreconditionFailed,
+  typeof PayloadTooLarge,
+  typeof AsyncRequired,
+  typeof ConcurrencyError,
+  typeof RequiresApp,
+  typeof MaintenanceInfoConflict,
+  typeof UpdateNotSupported,
+  typeof BrokerFailure,
+  typeof UpdateFailure,
+  typeof DeprovisionFailure,
+  typeof ServiceUnavailable
+]> = Schema.Union(
+  BadRequest,
+  Unauthorized,
+  NotFound,
+  MethodNotAllowed,
+  Conflict,
+  Gone,
+  PreconditionFailed,
+  PayloadTooLarge,
+  AsyncRequired,
+  ConcurrencyError,
+  RequiresApp,
+  MaintenanceInfoConflict,
+  UpdateNotSupported,
+  BrokerFailure,
+  UpdateFailure,
+  DeprovisionFailure,
+  ServiceUnavailable
+)
+
+/**
+ * How an error is rendered: its status, its JSON body and extra headers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ErrorResponse {
+  readonly status: number
+  readonly body: ErrorBody
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+const withFlags = (
+  body: ErrorBody,
+  flags: { readonly instanceUsable?: boolean; readonly updateRepeatable?: boolean }
+): ErrorBody => ({
+  ...body,
+  ...(flags.instanceUsable === undefined ? {} : { instance_usable: flags.instanceUsable }),
+  ...(flags.updateRepeatable === undefined ? {} : { update_repeatable: flags.updateRepeatable })
+})
+
+/**
+ * THE table: every error tag to its status code and JSON body. Total by construction (a missing tag does not
+ * compile). Descriptions default to the texts the spec suggests (ERR-3).
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const errorTable: {
+  readonly [K in OsbError["_tag"]]: (error: Extract<OsbError, { readonly _tag: K }>) => ErrorResponse
+} = {
+  BadRequest: (e) => ({ status: 400, body: { description: e.description } }),
+  Unauthorized: (e) => ({
+    status: 401,
+    body: { description: e.description ?? "Authentication failed." },
+    headers: { "www-authenticate": "Basic realm=\"service-broker\"" }
+  }),
+  NotFound: (e) => ({ status: 404, body: { description: e.description ?? "The resource does not exist." } }),
+  MethodNotAllowed: (e) => ({
+    status: 405,
+    body: { description: `Method not allowed here; allowed: ${e.allowed.join(", ")}.` },
+    headers: { allow: e.allowed.join(", ") }
+  }),
+  Conflict: (e) => ({
+    status: 409,
+    body: { description: e.description ?? "A resource with this id already exists with different attributes." }
+  }),
+  Gone: () => ({ status: 410, body: {} }),
+  PreconditionFailed: (e) => ({ status: 412, body: { description: e.description } }),
+  PayloadTooLarge: (e) => ({
+    status: 413,
+    body: { description: `The request body is larger than the limit of ${e.limit} bytes.` }
+  }),
+  AsyncRequired: (e) => ({
+    status: 422,
+    body: {
+      error: "AsyncRequired",
+      description: e.description ?? "This service plan requires client support for asynchronous service operations."
+    }
+  }),
+  ConcurrencyError: (e) => ({
+    status: 422,
+    body: {
+      error: "ConcurrencyError",
+      description: e.description ?? "Another operation for this service instance is in progress."
+    }
+  }),
+  RequiresApp: (e) => ({
+    status: 422,
+    body: {
+      error: "RequiresApp",
+      description: e.description ?? "This service supports generation of credentials through binding an application only."
+    }
+  }),
+  MaintenanceInfoConflict: (e) => ({
+    status: 422,
+    body: {
+      error: "MaintenanceInfoConflict",
+      description: e.description ??
+        "The maintenance_info.version field provided in the request does not match the maintenance_info.version field provided in the catalog."
+    }
+  }),
+  UpdateNotSupported: (e) => ({ status: 422, body: withFlags({ description: e.description }, e) }),
+  BrokerFailure: (e) => ({ status: 500, body: { description: e.description } }),
+  UpdateFailure: (e) => ({ status: 500, body: withFlags({ description: e.description }, e) }),
+  DeprovisionFailure: (e) => ({
+    status: 500,
+    body: withFlags({ description: e.description }, e)
+  }),
+  ServiceUnavailable: (e) => ({
+    status: 503,
+    body: { description: e.description },
+    headers: { "retry-after": String(e.retryAfterSeconds) }
+  })
+}
+
+/**
+ * Renders any OSB error through {@link errorTable}.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const toErrorResponse = (error: OsbError): ErrorResponse =>
+  (errorTable[error._tag] as (error: OsbError) => ErrorResponse)(error)
+
+/**
+ * The response for a defect: a 500 with a generic body. Nothing of the cause reaches the client.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const internalErrorResponse: ErrorResponse = {
+  status: 500,
+  body: { description: "Internal broker error." }
+}
+
+/**
+ * Whether a value is one of the OSB errors of this module.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isOsbError = (u: unknown): u is OsbError =>
+  typeof u === "object" && u !== null && "_tag" in u && typeof u._tag === "string" && u._tag in errorTable &&
+  u instanceof Error

@@ -1,0 +1,98 @@
+/**
+ * Serving a broker on Node.js: host and port from `Config` (`HOST`, `PORT`), the router's app on
+ * `@effect/platform-node`, a start-up log line with the address, graceful shutdown on SIGTERM/SIGINT
+ * (in-flight requests finish before the process exits) and no per-request tracing span unless asked for.
+ *
+ * @since 0.1.0
+ */
+import { createServer } from "node:http"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServer from "@effect/platform/HttpServer"
+import type { ServeError } from "@effect/platform/HttpServerError"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import type { BrokerAuth } from "./BrokerAuth.js"
+import type { Catalog } from "./Catalog.js"
+import type { BrokerIncomplete, RouterOptions } from "./Router.js"
+import * as Router from "./Router.js"
+import type { ServiceBroker } from "./ServiceBroker.js"
+
+/**
+ * Serving options: the router's options plus the address and tracing.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServeOptions extends RouterOptions {
+  /** Interface to listen on. Default `127.0.0.1`. */
+  readonly host?: string
+  /** Port to listen on; 0 picks a free one. Default 8080. */
+  readonly port?: number
+  /** Create a tracing span per request (needs a tracer installed by you). Default false. */
+  readonly tracing?: boolean
+}
+
+/**
+ * Serves the broker's app on an `HttpServer` from the context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const serve = (
+  options: RouterOptions & { readonly tracing?: boolean } = {}
+): Layer.Layer<never, BrokerIncomplete, HttpServer.HttpServer | Catalog | ServiceBroker | BrokerAuth> => {
+  const served = Layer.unwrapEffect(Effect.map(Router.httpApp(options), (app) => HttpServer.serve(app)))
+  const logged = HttpServer.withLogAddress(served)
+  return options.tracing === true ? logged : HttpMiddleware.withTracerDisabledWhen(logged, () => true)
+}
+
+/**
+ * Serves the broker on a Node.js HTTP server at `host`/`port`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: ServeOptions = {}
+): Layer.Layer<never, BrokerIncomplete | ServeError, Catalog | ServiceBroker | BrokerAuth> =>
+  serve(options).pipe(
+    Layer.provide(NodeHttpServer.layer(createServer, { host: options.host ?? "127.0.0.1", port: options.port ?? 8080 }))
+  )
+
+/**
+ * Serves the broker with the address read through `Config`: `HOST` (default 127.0.0.1) and `PORT` (default 8080).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Omit<ServeOptions, "host" | "port"> = {}
+): Layer.Layer<never, BrokerIncomplete | ServeError | ConfigError.ConfigError, Catalog | ServiceBroker | BrokerAuth> =>
+  Layer.unwrapEffect(
+    Effect.map(
+      Config.all({
+        host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
+        port: Config.port("PORT").pipe(Config.withDefault(8080))
+      }),
+      (address) => layer({ ...options, ...address })
+    )
+  )
+
+/**
+ * Runs a fully provided server layer as the main program: logs failures, and on SIGTERM/SIGINT closes the
+ * listener, lets in-flight requests finish, runs finalizers and exits. Logs one line per event in `logfmt`
+ * (default), `json` or `pretty` format.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runMain = <E>(server: Layer.Layer<never, E>, options: { readonly logFormat?: "logfmt" | "json" | "pretty" } = {}): void => {
+  const format = options.logFormat ?? "logfmt"
+  const logger = format === "json" ? Logger.json : format === "pretty" ? Logger.pretty : Logger.logFmt
+  NodeRuntime.runMain(Layer.launch(Layer.provide(server, logger)), { disablePrettyLogger: true })
+}

@@ -1,0 +1,450 @@
+/**
+ * The interface a broker author implements: one Effect per OSB operation, each with the exact set of errors the
+ * spec allows for it. The router (`Router.ts`) decodes and checks requests before calling it and renders what it
+ * returns; the broker never sees HTTP.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type { EffectivePlan } from "./Catalog.js"
+import type {
+  BindingResponseBody,
+  BindRequestBody,
+  FetchBindingBody,
+  FetchInstanceBody,
+  InstanceMetadata,
+  ProvisionRequestBody,
+  ServiceOffering,
+  ServicePlan,
+  UpdateRequestBody
+} from "./Model.js"
+import type {
+  AsyncRequired,
+  BadRequest,
+  BrokerFailure,
+  ConcurrencyError,
+  Conflict,
+  DeprovisionFailure,
+  Gone,
+  MaintenanceInfoConflict,
+  NotFound,
+  RequiresApp,
+  UpdateFailure,
+  UpdateNotSupported
+} from "./OsbError.js"
+import type { RequestInfo } from "./RequestInfo.js"
+
+// -----------------------------------------------------------------------------
+// requests
+// -----------------------------------------------------------------------------
+
+/**
+ * The offering and plan a request names, resolved against the catalog.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResolvedTarget {
+  readonly offering: ServiceOffering
+  readonly plan: ServicePlan
+  readonly effective: EffectivePlan
+}
+
+/**
+ * `PUT /v2/service_instances/:instance_id`.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export interface ProvisionRequest extends RequestInfo, ResolvedTarget {
+  readonly instanceId: string
+  readonly acceptsIncomplete: boolean
+  readonly body: ProvisionRequestBody
+}
+
+/**
+ * `PATCH /v2/service_instances/:instance_id`. `plan` is the target plan when the body names one; `previousPlan`
+ * is the plan of `previous_values.plan_id` when the catalog knows it.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export interface UpdateRequest extends RequestInfo {
+  readonly instanceId: string
+  readonly acceptsIncomplete: boolean
+  readonly body: UpdateRequestBody
+  readonly offering: ServiceOffering
+  readonly plan: Option.Option<ResolvedTarget>
+  readonly previousPlan: Option.Option<ResolvedTarget>
+}
+
+/**
+ * `DELETE /v2/service_instances/:instance_id`.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export interface DeprovisionRequest extends RequestInfo, ResolvedTarget {
+  readonly instanceId: string
+  readonly acceptsIncomplete: boolean
+}
+
+/**
+ * `GET /v2/service_instances/:instance_id` (the query ids are optional hints).
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export interface GetInstanceRequest extends RequestInfo {
+  readonly instanceId: string
+  readonly offering: Option.Option<ServiceOffering>
+  readonly plan: Option.Option<ResolvedTarget>
+}
+
+/**
+ * `GET /v2/service_instances/:instance_id/last_operation`.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export interface LastOperationRequest extends GetInstanceRequest {
+  /** The percent-decoded `operation` query value, when sent. */
+  readonly operation: Option.Option<string>
+}
+
+/**
+ * `PUT /v2/service_instances/:instance_id/service_bindings/:binding_id`.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export interface BindRequest extends RequestInfo, ResolvedTarget {
+  readonly instanceId: string
+  readonly bindingId: string
+  readonly acceptsIncomplete: boolean
+  readonly body: BindRequestBody
+}
+
+/**
+ * `DELETE /v2/service_instances/:instance_id/service_bindings/:binding_id`.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export interface UnbindRequest extends RequestInfo, ResolvedTarget {
+  readonly instanceId: string
+  readonly bindingId: string
+  readonly acceptsIncomplete: boolean
+}
+
+/**
+ * `GET /v2/service_instances/:instance_id/service_bindings/:binding_id`.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export interface GetBindingRequest extends GetInstanceRequest {
+  readonly bindingId: string
+}
+
+/**
+ * `GET /v2/service_instances/:instance_id/service_bindings/:binding_id/last_operation`.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export interface LastBindingOperationRequest extends GetBindingRequest {
+  readonly operation: Option.Option<string>
+}
+
+// -----------------------------------------------------------------------------
+// results
+// -----------------------------------------------------------------------------
+
+/**
+ * The body fields of a provision or update answer (`operation` comes separately, only with `Accepted`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InstanceAnswer {
+  readonly dashboardUrl?: string | null
+  readonly metadata?: InstanceMetadata
+}
+
+/**
+ * The answer to a provision: 201 created, 200 identical instance exists, 202 accepted (async).
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export type ProvisionResult =
+  | { readonly _tag: "Created"; readonly answer: InstanceAnswer }
+  | { readonly _tag: "AlreadyExists"; readonly answer: InstanceAnswer }
+  | { readonly _tag: "Accepted"; readonly answer: InstanceAnswer; readonly operation?: string }
+
+/**
+ * The answer to an update: 200 done (or no-op), 202 accepted.
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export type UpdateResult =
+  | { readonly _tag: "Updated"; readonly answer: InstanceAnswer }
+  | { readonly _tag: "Accepted"; readonly answer: InstanceAnswer; readonly operation?: string }
+
+/**
+ * The answer to a deprovision or unbind: 200 deleted, 202 accepted. (A missing resource is the `Gone` error.)
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export type DeleteResult =
+  | { readonly _tag: "Deleted" }
+  | { readonly _tag: "Accepted"; readonly operation?: string }
+
+/**
+ * The answer to a bind: 201 created, 200 identical binding exists, 202 accepted (no binding data allowed).
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export type BindResult =
+  | { readonly _tag: "Created"; readonly binding: BindingResponseBody }
+  | { readonly _tag: "AlreadyExists"; readonly binding: BindingResponseBody }
+  | { readonly _tag: "Accepted"; readonly operation?: string }
+
+/**
+ * The state of an instance operation (E6). `instance_usable`/`update_repeatable` can only be given where §3
+ * allows them: after a failed update (both) or deprovision (`instanceUsable`).
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export type InstanceOperationState =
+  | { readonly state: "in progress"; readonly description?: string; readonly retryAfterSeconds?: number }
+  | { readonly state: "succeeded"; readonly description?: string }
+  | { readonly state: "failed"; readonly operation: "provision"; readonly description?: string }
+  | {
+    readonly state: "failed"
+    readonly operation: "update"
+    readonly description?: string
+    readonly instanceUsable?: boolean
+    readonly updateRepeatable?: boolean
+  }
+  | {
+    readonly state: "failed"
+    readonly operation: "deprovision"
+    readonly description?: string
+    readonly instanceUsable?: boolean
+  }
+
+/**
+ * The state of a binding operation (E10): no `instance_usable`/`update_repeatable` here.
+ *
+ * @since 0.1.0
+ * @category results
+ */
+export type BindingOperationState =
+  | { readonly state: "in progress"; readonly description?: string; readonly retryAfterSeconds?: number }
+  | { readonly state: "succeeded" | "failed"; readonly description?: string }
+
+/**
+ * Constructors for the results, so handlers read like the spec.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Result = {
+  /** 201 for provision. */
+  created: (answer: InstanceAnswer = {}): ProvisionResult => ({ _tag: "Created", answer }),
+  /** 200 for an identical provision of an existing instance. */
+  alreadyExists: (answer: InstanceAnswer = {}): ProvisionResult => ({ _tag: "AlreadyExists", answer }),
+  /** 202 for provision or update. */
+  accepted: (operation?: string, answer: InstanceAnswer = {}): ProvisionResult & UpdateResult =>
+    (operation === undefined ? { _tag: "Accepted", answer } : { _tag: "Accepted", answer, operation }) as
+      & ProvisionResult
+      & UpdateResult,
+  /** 200 for update. */
+  updated: (answer: InstanceAnswer = {}): UpdateResult => ({ _tag: "Updated", answer }),
+  /** 200 for deprovision or unbind. */
+  deleted: { _tag: "Deleted" } as DeleteResult,
+  /** 202 for deprovision or unbind. */
+  deleting: (operation?: string): DeleteResult =>
+    operation === undefined ? { _tag: "Accepted" } : { _tag: "Accepted", operation },
+  /** 201 for bind. */
+  bound: (binding: BindingResponseBody): BindResult => ({ _tag: "Created", binding }),
+  /** 200 for an identical bind of an existing binding. */
+  alreadyBound: (binding: BindingResponseBody): BindResult => ({ _tag: "AlreadyExists", binding }),
+  /** 202 for bind. */
+  binding: (operation?: string): BindResult =>
+    operation === undefined ? { _tag: "Accepted" } : { _tag: "Accepted", operation }
+} as const
+
+// -----------------------------------------------------------------------------
+// errors per operation
+// -----------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type ProvisionError =
+  | BadRequest
+  | Conflict
+  | AsyncRequired
+  | MaintenanceInfoConflict
+  | ConcurrencyError
+  | BrokerFailure
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type UpdateError =
+  | BadRequest
+  | NotFound
+  | UpdateNotSupported
+  | AsyncRequired
+  | MaintenanceInfoConflict
+  | ConcurrencyError
+  | BrokerFailure
+  | UpdateFailure
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type DeprovisionError = BadRequest | Gone | AsyncRequired | ConcurrencyError | BrokerFailure | DeprovisionFailure
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type GetInstanceError = NotFound | ConcurrencyError | BrokerFailure
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type LastOperationError = BadRequest | NotFound | Gone | BrokerFailure
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type BindError = BadRequest | NotFound | Conflict | AsyncRequired | RequiresApp | ConcurrencyError | BrokerFailure
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type GetBindingError = NotFound | BrokerFailure
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type UnbindError = BadRequest | Gone | AsyncRequired | ConcurrencyError | BrokerFailure
+
+/**
+ * The error tags each operation may fail with, at run time (mirrors the types above; checked against them).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const allowedErrors = {
+  provision: ["BadRequest", "Conflict", "AsyncRequired", "MaintenanceInfoConflict", "ConcurrencyError", "BrokerFailure"],
+  update: [
+    "BadRequest",
+    "NotFound",
+    "UpdateNotSupported",
+    "AsyncRequired",
+    "MaintenanceInfoConflict",
+    "ConcurrencyError",
+    "BrokerFailure",
+    "UpdateFailure"
+  ],
+  deprovision: ["BadRequest", "Gone", "AsyncRequired", "ConcurrencyError", "BrokerFailure", "DeprovisionFailure"],
+  getInstance: ["NotFound", "ConcurrencyError", "BrokerFailure"],
+  lastOperation: ["BadRequest", "NotFound", "Gone", "BrokerFailure"],
+  bind: ["BadRequest", "NotFound", "Conflict", "AsyncRequired", "RequiresApp", "ConcurrencyError", "BrokerFailure"],
+  getBinding: ["NotFound", "BrokerFailure"],
+  unbind: ["BadRequest", "Gone", "AsyncRequired", "ConcurrencyError", "BrokerFailure"],
+  lastBindingOperation: ["BadRequest", "NotFound", "Gone", "BrokerFailure"]
+} as const satisfies {
+  readonly provision: ReadonlyArray<ProvisionError["_tag"]>
+  readonly update: ReadonlyArray<UpdateError["_tag"]>
+  readonly deprovision: ReadonlyArray<DeprovisionError["_tag"]>
+  readonly getInstance: ReadonlyArray<GetInstanceError["_tag"]>
+  readonly lastOperation: ReadonlyArray<LastOperationError["_tag"]>
+  readonly bind: ReadonlyArray<BindError["_tag"]>
+  readonly getBinding: ReadonlyArray<GetBindingError["_tag"]>
+  readonly unbind: ReadonlyArray<UnbindError["_tag"]>
+  readonly lastBindingOperation: ReadonlyArray<LastOperationError["_tag"]>
+}
+
+// -----------------------------------------------------------------------------
+// the service
+// -----------------------------------------------------------------------------
+
+/**
+ * A broker implementation. `provision` and `deprovision` are required; the rest are optional, and the router
+ * answers for a missing one as the README documents (and refuses to start when the catalog needs it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServiceBrokerService {
+  readonly provision: (request: ProvisionRequest) => Effect.Effect<ProvisionResult, ProvisionError>
+  readonly deprovision: (request: DeprovisionRequest) => Effect.Effect<DeleteResult, DeprovisionError>
+  readonly update?: (request: UpdateRequest) => Effect.Effect<UpdateResult, UpdateError>
+  readonly getInstance?: (request: GetInstanceRequest) => Effect.Effect<FetchInstanceBody, GetInstanceError>
+  readonly lastOperation?: (
+    request: LastOperationRequest
+  ) => Effect.Effect<InstanceOperationState, LastOperationError>
+  readonly bind?: (request: BindRequest) => Effect.Effect<BindResult, BindError>
+  readonly unbind?: (request: UnbindRequest) => Effect.Effect<DeleteResult, UnbindError>
+  readonly getBinding?: (request: GetBindingRequest) => Effect.Effect<FetchBindingBody, GetBindingError>
+  readonly lastBindingOperation?: (
+    request: LastBindingOperationRequest
+  ) => Effect.Effect<BindingOperationState, LastOperationError>
+}
+
+/**
+ * The broker service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ServiceBroker extends Context.Tag("effect-osb/ServiceBroker")<ServiceBroker, ServiceBrokerService>() {}
+
+/**
+ * Types a broker implementation (an identity function that gives precise error checking per operation).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <const B extends ServiceBrokerService>(broker: B): ServiceBrokerService => broker
+
+/**
+ * A layer from a broker value.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (broker: ServiceBrokerService): Layer.Layer<ServiceBroker> => Layer.succeed(ServiceBroker, broker)
+
+/**
+ * A layer from an effect building the broker (use it to resolve your own services once, at build time).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerEffect = <E, R>(
+  broker: Effect.Effect<ServiceBrokerService, E, R>
+): Layer.Layer<ServiceBroker, E, Exclude<R, Scope.Scope>> => Layer.scoped(ServiceBroker, broker)

@@ -1,0 +1,61 @@
+/**
+ * effect-osb: Open Service Broker API v2.17 brokers on Effect.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * Authentication: Basic (constant time), custom verifier, none.
+ *
+ * @since 0.1.0
+ */
+export * as BrokerAuth from "./BrokerAuth.js"
+
+/**
+ * The validated catalog service.
+ *
+ * @since 0.1.0
+ */
+export * as Catalog from "./Catalog.js"
+
+/**
+ * Schemas of every OSB v2.17 object.
+ *
+ * @since 0.1.0
+ */
+export * as Model from "./Model.js"
+
+/**
+ * Typed OSB errors and the error table.
+ *
+ * @since 0.1.0
+ */
+export * as OsbError from "./OsbError.js"
+
+/**
+ * API version, originating and request identity.
+ *
+ * @since 0.1.0
+ */
+export * as RequestInfo from "./RequestInfo.js"
+
+/**
+ * The HttpRouter with the ten OSB endpoints.
+ *
+ * @since 0.1.0
+ */
+export * as Router from "./Router.js"
+
+/**
+ * Serving on Node.js.
+ *
+ * @since 0.1.0
+ */
+export * as Server from "./Server.js"
+
+/**
+ * The broker interface.
+ *
+ * @since 0.1.0
+ */
+export * as ServiceBroker from "./ServiceBroker.js"
