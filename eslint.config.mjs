@@ -28,6 +28,12 @@ export default tseslint.config(
     }
   },
   {
+    files: ["test/**/*.ts", "bench/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-explicit-any": "off"
+    }
+  },
+  {
     files: ["src/**/*.ts"],
     rules: {
       "@effect/no-import-from-barrel-package": ["error", { packageNames: ["effect"] }]

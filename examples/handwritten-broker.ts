@@ -4,9 +4,10 @@
  * identical repeat -> 200 (same credentials), different -> 409, delete of a missing resource -> 410 `{}`,
  * fetch of a missing one -> 404, PATCH of a missing instance -> 404.
  */
-import { randomBytes } from "node:crypto"
 import { Effect, Layer, Option, SynchronizedRef } from "effect"
-import { Catalog, Model, OsbError, ServiceBroker } from "../src/index.js"
+import { randomBytes } from "node:crypto"
+import type { Model } from "../src/index.js"
+import { Catalog, OsbError, ServiceBroker } from "../src/index.js"
 
 export const SERVICE_ID = "5b2c7e1c-6a3f-4d8e-9a51-0c7f1f0d2a10"
 export const SMALL_PLAN_ID = "0f4e4a8e-8d54-4f6b-a3a9-3b8f52f6c5a1"
@@ -79,7 +80,8 @@ const without = <V>(map: ReadonlyMap<string, V>, key: string): Map<string, V> =>
   return copy
 }
 
-const withEntry = <V>(map: ReadonlyMap<string, V>, key: string, value: V): Map<string, V> => new Map(map).set(key, value)
+const withEntry = <V>(map: ReadonlyMap<string, V>, key: string, value: V): Map<string, V> =>
+  new Map(map).set(key, value)
 
 /** Builds the broker with a fresh in-memory state. */
 export const make = Effect.gen(function*() {
@@ -103,8 +105,13 @@ export const make = Effect.gen(function*() {
             jsonEqual(existing.parameters ?? {}, wanted.parameters ?? {}) &&
             existing.organizationGuid === wanted.organizationGuid && existing.spaceGuid === wanted.spaceGuid
           return identical
-            ? Effect.succeed([ServiceBroker.Result.alreadyExists({ dashboardUrl: dashboardUrl(request.instanceId) }), s])
-            : Effect.fail(new OsbError.Conflict({ description: `Instance ${request.instanceId} exists with other attributes.` }))
+            ? Effect.succeed([
+              ServiceBroker.Result.alreadyExists({ dashboardUrl: dashboardUrl(request.instanceId) }),
+              s
+            ])
+            : Effect.fail(
+              new OsbError.Conflict({ description: `Instance ${request.instanceId} exists with other attributes.` })
+            )
         }
         return Effect.succeed([
           ServiceBroker.Result.created({ dashboardUrl: dashboardUrl(request.instanceId) }),
@@ -113,33 +120,36 @@ export const make = Effect.gen(function*() {
       }),
 
     update: (request) =>
-      SynchronizedRef.modifyEffect(state, (s): Effect.Effect<readonly [ServiceBroker.UpdateResult, State], ServiceBroker.UpdateError> => {
-        const existing = s.instances.get(request.instanceId)
-        if (existing === undefined) {
-          return Effect.fail(new OsbError.NotFound({ description: `Instance ${request.instanceId} does not exist.` }))
+      SynchronizedRef.modifyEffect(
+        state,
+        (s): Effect.Effect<readonly [ServiceBroker.UpdateResult, State], ServiceBroker.UpdateError> => {
+          const existing = s.instances.get(request.instanceId)
+          if (existing === undefined) {
+            return Effect.fail(new OsbError.NotFound({ description: `Instance ${request.instanceId} does not exist.` }))
+          }
+          if (existing.serviceId !== request.body.service_id) {
+            return Effect.fail(new OsbError.BadRequest({ description: "service_id does not match the instance." }))
+          }
+          const targetPlan = Option.getOrUndefined(catalogService.plan(request.body.plan_id ?? existing.planId))
+          if (targetPlan === undefined) {
+            return Effect.fail(new OsbError.BadRequest({ description: "Unknown plan." }))
+          }
+          const requested = request.body.maintenance_info
+          if (requested !== undefined && requested.version !== targetPlan.plan.maintenance_info?.version) {
+            return Effect.fail(new OsbError.MaintenanceInfoConflict({}))
+          }
+          const updated: Instance = {
+            ...existing,
+            planId: targetPlan.plan.id,
+            parameters: request.body.parameters ?? existing.parameters,
+            maintenanceInfo: targetPlan.plan.maintenance_info
+          }
+          return Effect.succeed([
+            ServiceBroker.Result.updated(),
+            { ...s, instances: withEntry(s.instances, request.instanceId, updated) }
+          ])
         }
-        if (existing.serviceId !== request.body.service_id) {
-          return Effect.fail(new OsbError.BadRequest({ description: "service_id does not match the instance." }))
-        }
-        const targetPlan = Option.getOrUndefined(catalogService.plan(request.body.plan_id ?? existing.planId))
-        if (targetPlan === undefined) {
-          return Effect.fail(new OsbError.BadRequest({ description: "Unknown plan." }))
-        }
-        const requested = request.body.maintenance_info
-        if (requested !== undefined && requested.version !== targetPlan.plan.maintenance_info?.version) {
-          return Effect.fail(new OsbError.MaintenanceInfoConflict({}))
-        }
-        const updated: Instance = {
-          ...existing,
-          planId: targetPlan.plan.id,
-          parameters: request.body.parameters ?? existing.parameters,
-          maintenanceInfo: targetPlan.plan.maintenance_info
-        }
-        return Effect.succeed([
-          ServiceBroker.Result.updated(),
-          { ...s, instances: withEntry(s.instances, request.instanceId, updated) }
-        ])
-      }),
+      ),
 
     deprovision: (request) =>
       SynchronizedRef.modifyEffect(state, (s) => {
@@ -165,43 +175,49 @@ export const make = Effect.gen(function*() {
       }),
 
     bind: (request) =>
-      SynchronizedRef.modifyEffect(state, (s): Effect.Effect<readonly [ServiceBroker.BindResult, State], ServiceBroker.BindError> => {
-        if (!s.instances.has(request.instanceId)) {
-          return Effect.fail(new OsbError.NotFound({ description: `Instance ${request.instanceId} does not exist.` }))
+      SynchronizedRef.modifyEffect(
+        state,
+        (s): Effect.Effect<readonly [ServiceBroker.BindResult, State], ServiceBroker.BindError> => {
+          if (!s.instances.has(request.instanceId)) {
+            return Effect.fail(new OsbError.NotFound({ description: `Instance ${request.instanceId} does not exist.` }))
+          }
+          const key = `${request.instanceId}/${request.bindingId}`
+          const existing = s.bindings.get(key)
+          const appGuid = request.body.bind_resource?.app_guid ?? request.body.app_guid
+          const route = request.body.bind_resource?.route
+          if (existing !== undefined) {
+            const identical = existing.serviceId === request.body.service_id &&
+              existing.planId === request.body.plan_id &&
+              jsonEqual(existing.parameters ?? {}, request.body.parameters ?? {}) &&
+              existing.appGuid === appGuid && existing.route === route
+            return identical
+              ? Effect.succeed([ServiceBroker.Result.alreadyBound({ credentials: existing.credentials }), s])
+              : Effect.fail(
+                new OsbError.Conflict({ description: `Binding ${request.bindingId} exists with other attributes.` })
+              )
+          }
+          const username = `u_${randomBytes(6).toString("hex")}`
+          const password = randomBytes(18).toString("base64url")
+          const credentials = {
+            uri: `quickstart://${username}:${password}@db.example.com:5432/${encodeURIComponent(request.instanceId)}`,
+            username,
+            password
+          }
+          const binding: Binding = {
+            instanceId: request.instanceId,
+            serviceId: request.body.service_id,
+            planId: request.body.plan_id,
+            parameters: request.body.parameters,
+            appGuid,
+            route,
+            credentials
+          }
+          return Effect.succeed([
+            ServiceBroker.Result.bound({ credentials }),
+            { ...s, bindings: withEntry(s.bindings, key, binding) }
+          ])
         }
-        const key = `${request.instanceId}/${request.bindingId}`
-        const existing = s.bindings.get(key)
-        const appGuid = request.body.bind_resource?.app_guid ?? request.body.app_guid
-        const route = request.body.bind_resource?.route
-        if (existing !== undefined) {
-          const identical = existing.serviceId === request.body.service_id && existing.planId === request.body.plan_id &&
-            jsonEqual(existing.parameters ?? {}, request.body.parameters ?? {}) &&
-            existing.appGuid === appGuid && existing.route === route
-          return identical
-            ? Effect.succeed([ServiceBroker.Result.alreadyBound({ credentials: existing.credentials }), s])
-            : Effect.fail(new OsbError.Conflict({ description: `Binding ${request.bindingId} exists with other attributes.` }))
-        }
-        const username = `u_${randomBytes(6).toString("hex")}`
-        const password = randomBytes(18).toString("base64url")
-        const credentials = {
-          uri: `quickstart://${username}:${password}@db.example.com:5432/${encodeURIComponent(request.instanceId)}`,
-          username,
-          password
-        }
-        const binding: Binding = {
-          instanceId: request.instanceId,
-          serviceId: request.body.service_id,
-          planId: request.body.plan_id,
-          parameters: request.body.parameters,
-          appGuid,
-          route,
-          credentials
-        }
-        return Effect.succeed([
-          ServiceBroker.Result.bound({ credentials }),
-          { ...s, bindings: withEntry(s.bindings, key, binding) }
-        ])
-      }),
+      ),
 
     unbind: (request) =>
       SynchronizedRef.modifyEffect(state, (s) => {

@@ -4,13 +4,14 @@
  *
  * @since 0.1.0
  */
-import { createHash, timingSafeEqual } from "node:crypto"
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { createHash, timingSafeEqual } from "node:crypto"
 import { Unauthorized } from "./OsbError.js"
 
 /**
@@ -155,7 +156,7 @@ export const layerNone: Layer.Layer<BrokerAuth> = Layer.succeed(BrokerAuth, none
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: Layer.Layer<BrokerAuth, import("effect/ConfigError").ConfigError> = Layer.effect(
+export const layerConfig: Layer.Layer<BrokerAuth, ConfigError.ConfigError> = Layer.effect(
   BrokerAuth,
   Effect.gen(function*() {
     const username = yield* Config.option(Config.nonEmptyString("BROKER_USERNAME"))
@@ -167,7 +168,12 @@ export const layerConfig: Layer.Layer<BrokerAuth, import("effect/ConfigError").C
       return basic([{ username: "admin", password: Redacted.make("admin") }])
     }
     if (Option.isNone(username) || Option.isNone(password) || Redacted.value(password.value).length === 0) {
-      return yield* Effect.dieMessage("Set both BROKER_USERNAME and BROKER_PASSWORD (non-empty), or neither.")
+      return yield* Effect.fail(
+        ConfigError.InvalidData(
+          ["BROKER_PASSWORD"],
+          "Set both BROKER_USERNAME and BROKER_PASSWORD (non-empty), or neither."
+        )
+      )
     }
     return basic([{ username: username.value, password: password.value }])
   })

@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import { createHash } from "node:crypto"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -12,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { createHash } from "node:crypto"
 import { formatPath } from "./internal/paths.js"
 import type { ServiceOffering, ServicePlan } from "./Model.js"
 import { CatalogBody } from "./Model.js"
@@ -142,7 +142,9 @@ const remoteRefs = (value: unknown, path: string, out: Array<CatalogProblem>): v
     } else if (isRecord(current)) {
       for (const [key, child] of Object.entries(current)) {
         if (key === "$ref" && typeof child === "string" && !child.startsWith("#")) {
-          out.push(new CatalogProblem({ path: `${at}.$ref`, message: `external reference "${child}" is not allowed (SCH-2)` }))
+          out.push(
+            new CatalogProblem({ path: `${at}.$ref`, message: `external reference "${child}" is not allowed (SCH-2)` })
+          )
         }
         stack.push([child, `${at}.${key}`])
       }
@@ -166,7 +168,9 @@ const schemaProblems = (plan: Raw, planPath: string, out: Array<CatalogProblem>)
     const path = `${planPath}.schemas.${name}.parameters`
     const parameters = holder.parameters
     if (typeof parameters.$schema !== "string" || parameters.$schema.length === 0) {
-      out.push(new CatalogProblem({ path: `${path}.$schema`, message: "a JSON schema must name its draft in $schema (SCH-1)" }))
+      out.push(
+        new CatalogProblem({ path: `${path}.$schema`, message: "a JSON schema must name its draft in $schema (SCH-1)" })
+      )
     }
     remoteRefs(parameters, path, out)
     const size = Buffer.byteLength(JSON.stringify(parameters), "utf8")
@@ -179,7 +183,9 @@ const schemaProblems = (plan: Raw, planPath: string, out: Array<CatalogProblem>)
 const nameWarnings = (name: unknown, path: string, out: Array<CatalogProblem>): void => {
   if (typeof name !== "string" || name.length === 0) return
   if (!cliFriendly.test(name)) {
-    out.push(new CatalogProblem({ path, message: `"${name}" is not CLI-friendly (recommended: ^[A-Za-z0-9.-]+$, VAL-3)` }))
+    out.push(
+      new CatalogProblem({ path, message: `"${name}" is not CLI-friendly (recommended: ^[A-Za-z0-9.-]+$, VAL-3)` })
+    )
   } else if (!meaningful.test(name)) {
     out.push(new CatalogProblem({ path, message: `"${name}" has no letter or digit (VAL-3)` }))
   }

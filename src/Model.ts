@@ -454,7 +454,11 @@ export const Timestamp = Schema.String.pipe(
 ).annotations({
   identifier: "Timestamp",
   arbitrary: () => (fc) =>
-    fc.date({ min: new Date("2000-01-01T00:00:00.000Z"), max: new Date("2200-01-01T00:00:00.000Z"), noInvalidDate: true })
+    fc.date({
+      min: new Date("2000-01-01T00:00:00.000Z"),
+      max: new Date("2200-01-01T00:00:00.000Z"),
+      noInvalidDate: true
+    })
       .map((date) => date.toISOString())
 })
 

@@ -340,7 +340,8 @@ export const errorTable: {
     status: 422,
     body: {
       error: "RequiresApp",
-      description: e.description ?? "This service supports generation of credentials through binding an application only."
+      description: e.description ??
+        "This service supports generation of credentials through binding an application only."
     }
   }),
   MaintenanceInfoConflict: (e) => ({

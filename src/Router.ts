@@ -5,6 +5,11 @@
  *
  * @since 0.1.0
  */
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -12,11 +17,6 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as HttpApp from "@effect/platform/HttpApp"
-import * as HttpRouter from "@effect/platform/HttpRouter"
-import * as HttpServer from "@effect/platform/HttpServer"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { BrokerAuth } from "./BrokerAuth.js"
 import { Catalog } from "./Catalog.js"
 import type { CatalogService } from "./Catalog.js"
@@ -51,7 +51,13 @@ import {
   UpdateNotSupported
 } from "./OsbError.js"
 import type { ApiVersion, RequestInfo } from "./RequestInfo.js"
-import { compareApiVersion, formatApiVersion, latestApiVersion, parseApiVersion, parseOriginatingIdentity } from "./RequestInfo.js"
+import {
+  compareApiVersion,
+  formatApiVersion,
+  latestApiVersion,
+  parseApiVersion,
+  parseOriginatingIdentity
+} from "./RequestInfo.js"
 import type {
   BindingOperationState,
   BindResult,
@@ -153,7 +159,9 @@ const routes = {
  * @since 0.1.0
  * @category utils
  */
-export const classifyPath = (pathname: string): { readonly path: string; readonly methods: ReadonlyArray<string> } | undefined => {
+export const classifyPath = (
+  pathname: string
+): { readonly path: string; readonly methods: ReadonlyArray<string> } | undefined => {
   const segments = pathname.split("/")
   // ["", "v2", ...]
   if (segments[0] !== "" || segments[1] !== "v2") return undefined
@@ -211,8 +219,7 @@ export class BrokerContractViolation extends Schema.TaggedError<BrokerContractVi
   }
 }
 
-const violation = (operation: string, reason: string) =>
-  Effect.die(new BrokerContractViolation({ operation, reason }))
+const violation = (operation: string, reason: string) => Effect.die(new BrokerContractViolation({ operation, reason }))
 
 const validOperation = (operation: string | undefined): boolean =>
   operation === undefined || (operation.length > 0 && operation.length <= 10_000)
@@ -421,7 +428,9 @@ export const make = (
       ) {
         return Effect.fail(
           new PreconditionFailed({
-            description: `OSB API version ${formatApiVersion(version.value)} is not supported; this broker supports ${supported}.`
+            description: `OSB API version ${
+              formatApiVersion(version.value)
+            } is not supported; this broker supports ${supported}.`
           })
         )
       }
@@ -450,7 +459,8 @@ export const make = (
             if (strictIdentity && originatingIdentity._tag === "Malformed") {
               return Effect.fail(
                 new BadRequest({
-                  description: `The X-Broker-API-Originating-Identity header is malformed: ${originatingIdentity.reason}.`
+                  description:
+                    `The X-Broker-API-Originating-Identity header is malformed: ${originatingIdentity.reason}.`
                 })
               )
             }
@@ -493,8 +503,11 @@ export const make = (
 
     // --- per-route helpers ------------------------------------------------------------------------------------
 
-    type RouteEnv = CurrentRequest | HttpServerRequest.HttpServerRequest | HttpServerRequest.ParsedSearchParams |
-      HttpRouter.RouteContext
+    type RouteEnv =
+      | CurrentRequest
+      | HttpServerRequest.HttpServerRequest
+      | HttpServerRequest.ParsedSearchParams
+      | HttpRouter.RouteContext
 
     interface RouteInput {
       readonly info: RequestInfo
@@ -507,10 +520,17 @@ export const make = (
       handler: (input: RouteInput) => Effect.Effect<HttpServerResponse.HttpServerResponse, OsbError>
     ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, RouteEnv> =>
       Effect.flatMap(
-        Effect.all([CurrentRequest, HttpServerRequest.HttpServerRequest, HttpServerRequest.ParsedSearchParams, HttpRouter.RouteContext]),
+        Effect.all([
+          CurrentRequest,
+          HttpServerRequest.HttpServerRequest,
+          HttpServerRequest.ParsedSearchParams,
+          HttpRouter.RouteContext
+        ]),
         ([info, request, query, context]) =>
-          Effect.catchAll(handler({ info, request, query, params: context.params }), (error) =>
-            Effect.succeed(renderError(error)))
+          Effect.catchAll(
+            handler({ info, request, query, params: context.params }),
+            (error) => Effect.succeed(renderError(error))
+          )
       )
 
     const param = (input: RouteInput, name: string): string => input.params[name] ?? ""
@@ -570,7 +590,8 @@ export const make = (
       if (current === undefined) {
         return Effect.fail(
           new MaintenanceInfoConflict({
-            description: `The plan ${target.plan.name} has no maintenance_info, but the request carries version ${requested.version}.`
+            description:
+              `The plan ${target.plan.name} has no maintenance_info, but the request carries version ${requested.version}.`
           })
         )
       }
@@ -616,10 +637,15 @@ export const make = (
     const provision = route((input) =>
       Effect.gen(function*() {
         const accepts = yield* fromEither(parseAcceptsIncomplete(input.query))
-        const body = yield* Effect.flatMap(readJsonObject(input.request, maxBodyBytes), (u) => fromEither(decodeProvision(u)))
+        const body = yield* Effect.flatMap(
+          readJsonObject(input.request, maxBodyBytes),
+          (u) => fromEither(decodeProvision(u))
+        )
         const target = yield* resolve(body.service_id, body.plan_id)
         const cloudFoundry = body.context === undefined || body.context.platform === "cloudfoundry"
-        if ((cloudFoundry || strictDeprecated) && (body.organization_guid === undefined || body.space_guid === undefined)) {
+        if (
+          (cloudFoundry || strictDeprecated) && (body.organization_guid === undefined || body.space_guid === undefined)
+        ) {
           return yield* new BadRequest({
             description: "organization_guid and space_guid are required" +
               (strictDeprecated ? "." : " when the request has no context or its platform is cloudfoundry.")
@@ -658,7 +684,10 @@ export const make = (
     const update = route((input) =>
       Effect.gen(function*() {
         const accepts = yield* fromEither(parseAcceptsIncomplete(input.query))
-        const body = yield* Effect.flatMap(readJsonObject(input.request, maxBodyBytes), (u) => fromEither(decodeUpdate(u)))
+        const body = yield* Effect.flatMap(
+          readJsonObject(input.request, maxBodyBytes),
+          (u) => fromEither(decodeUpdate(u))
+        )
         const offering = catalog.offering(body.service_id)
         if (Option.isNone(offering)) {
           return yield* new BadRequest({ description: `service_id "${body.service_id}" is not in the catalog.` })
@@ -686,7 +715,9 @@ export const make = (
           yield* checkMaintenanceInfo(body.maintenance_info, maintenanceTarget.value)
         }
         if (broker.update === undefined) {
-          return yield* new UpdateNotSupported({ description: "This broker does not support updating service instances." })
+          return yield* new UpdateNotSupported({
+            description: "This broker does not support updating service instances."
+          })
         }
         const result = yield* broker.update({
           ...input.info,
@@ -747,7 +778,10 @@ export const make = (
     const bind = route((input) =>
       Effect.gen(function*() {
         const accepts = yield* fromEither(parseAcceptsIncomplete(input.query))
-        const body = yield* Effect.flatMap(readJsonObject(input.request, maxBodyBytes), (u) => fromEither(decodeBind(u)))
+        const body = yield* Effect.flatMap(
+          readJsonObject(input.request, maxBodyBytes),
+          (u) => fromEither(decodeBind(u))
+        )
         const target = yield* resolve(body.service_id, body.plan_id)
         if (!target.effective.bindable) {
           return yield* new BadRequest({ description: `The plan ${target.plan.name} is not bindable.` })
@@ -797,7 +831,9 @@ export const make = (
       Effect.gen(function*() {
         const accepts = yield* fromEither(parseAcceptsIncomplete(input.query))
         const target = yield* requiredTarget(input.query)
-        if (broker.unbind === undefined) return yield* new Gone()
+        if (broker.unbind === undefined) {
+          return yield* new Gone()
+        }
         const result = yield* broker.unbind({
           ...input.info,
           ...target,

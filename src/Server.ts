@@ -5,17 +5,17 @@
  *
  * @since 0.1.0
  */
-import { createServer } from "node:http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServer from "@effect/platform/HttpServer"
+import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
-import * as HttpServer from "@effect/platform/HttpServer"
-import type { ServeError } from "@effect/platform/HttpServerError"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { createServer } from "node:http"
 import type { BrokerAuth } from "./BrokerAuth.js"
 import type { Catalog } from "./Catalog.js"
 import type { BrokerIncomplete, RouterOptions } from "./Router.js"
@@ -91,7 +91,10 @@ export const layerConfig = (
  * @since 0.1.0
  * @category running
  */
-export const runMain = <E>(server: Layer.Layer<never, E>, options: { readonly logFormat?: "logfmt" | "json" | "pretty" } = {}): void => {
+export const runMain = <E>(
+  server: Layer.Layer<never, E>,
+  options: { readonly logFormat?: "logfmt" | "json" | "pretty" } = {}
+): void => {
   const format = options.logFormat ?? "logfmt"
   const logger = format === "json" ? Logger.json : format === "pretty" ? Logger.pretty : Logger.logFmt
   NodeRuntime.runMain(Layer.launch(Layer.provide(server, logger)), { disablePrettyLogger: true })

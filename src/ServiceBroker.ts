@@ -337,7 +337,14 @@ export type LastOperationError = BadRequest | NotFound | Gone | BrokerFailure
  * @since 0.1.0
  * @category errors
  */
-export type BindError = BadRequest | NotFound | Conflict | AsyncRequired | RequiresApp | ConcurrencyError | BrokerFailure
+export type BindError =
+  | BadRequest
+  | NotFound
+  | Conflict
+  | AsyncRequired
+  | RequiresApp
+  | ConcurrencyError
+  | BrokerFailure
 
 /**
  * @since 0.1.0
@@ -358,7 +365,14 @@ export type UnbindError = BadRequest | Gone | AsyncRequired | ConcurrencyError |
  * @category errors
  */
 export const allowedErrors = {
-  provision: ["BadRequest", "Conflict", "AsyncRequired", "MaintenanceInfoConflict", "ConcurrencyError", "BrokerFailure"],
+  provision: [
+    "BadRequest",
+    "Conflict",
+    "AsyncRequired",
+    "MaintenanceInfoConflict",
+    "ConcurrencyError",
+    "BrokerFailure"
+  ],
   update: [
     "BadRequest",
     "NotFound",

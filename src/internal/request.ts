@@ -3,13 +3,13 @@
  *
  * @internal
  */
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { BadRequest, PayloadTooLarge } from "../OsbError.js"
 import { formatPath } from "./paths.js"
 
@@ -144,6 +144,8 @@ export const describeParseError = (error: ParseResult.ParseError): string => {
 export const bodyDecoder = <A, I>(schema: Schema.Schema<A, I>) => {
   const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })
   return (value: unknown): Either.Either<A, BadRequest> =>
-    Either.mapLeft(decode(value), (error) =>
-      new BadRequest({ description: `Invalid request body: ${describeParseError(error)}.` }))
+    Either.mapLeft(
+      decode(value),
+      (error) => new BadRequest({ description: `Invalid request body: ${describeParseError(error)}.` })
+    )
 }

@@ -1,0 +1,78 @@
+/**
+ * Test support: speak HTTP to the real router, in process (a web handler, no socket).
+ */
+import { Layer, Redacted } from "effect"
+import { BrokerAuth, Router } from "../../src/index.js"
+import type { Catalog, Model, ServiceBroker } from "../../src/index.js"
+
+export const USER = "broker-user"
+export const PASSWORD = "s3cret:with:colons"
+export const basicAuth = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`
+export const AUTH = basicAuth(USER, PASSWORD)
+
+export interface Reply {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  readonly body: any
+}
+
+export interface CallOptions {
+  readonly body?: unknown
+  /** Raw body text; wins over `body`. */
+  readonly raw?: string
+  /** Extra or overriding headers; `null` removes a default header. */
+  readonly headers?: Record<string, string | null>
+}
+
+export interface Client {
+  readonly call: (method: string, path: string, options?: CallOptions) => Promise<Reply>
+  readonly dispose: () => Promise<void>
+}
+
+export const defaultHeaders: Record<string, string> = {
+  authorization: AUTH,
+  "x-broker-api-version": "2.17"
+}
+
+/** A client for any broker layer (Catalog + ServiceBroker), with Basic auth USER/PASSWORD. */
+export const clientFor = (
+  services: Layer.Layer<Catalog.Catalog | ServiceBroker.ServiceBroker, unknown>,
+  options: Router.RouterOptions = {},
+  auth: Layer.Layer<BrokerAuth.BrokerAuth> = BrokerAuth.layerBasic([{ username: USER, password: redacted(PASSWORD) }])
+): Client => {
+  const { dispose, handler } = Router.toWebHandler(Layer.merge(services, auth), { requestLog: false, ...options })
+  const call = async (method: string, path: string, options: CallOptions = {}): Promise<Reply> => {
+    const headers = new Headers()
+    for (const [k, v] of Object.entries({ ...defaultHeaders, ...options.headers })) {
+      if (v !== null) headers.set(k, v)
+    }
+    let body: string | undefined = options.raw
+    if (body === undefined && options.body !== undefined) body = JSON.stringify(options.body)
+    if (body !== undefined && !headers.has("content-type") && options.headers?.["content-type"] !== null) {
+      headers.set("content-type", "application/json")
+    }
+    const response = await handler(
+      new Request(`http://broker.test${path}`, { method, headers, ...(body === undefined ? {} : { body }) })
+    )
+    const text = await response.text()
+    let parsed: unknown = undefined
+    try {
+      parsed = text.length === 0 ? undefined : JSON.parse(text)
+    } catch {
+      parsed = undefined
+    }
+    return { status: response.status, headers: response.headers, text, body: parsed }
+  }
+  return { call, dispose }
+}
+
+export const redacted = (s: string) => Redacted.make(s)
+
+/** Whether a reply is a JSON object with a JSON content type. */
+export const isJsonObject = (reply: Reply): boolean =>
+  (reply.headers.get("content-type") ?? "").startsWith("application/json") &&
+  typeof reply.body === "object" && reply.body !== null && !Array.isArray(reply.body)
+
+export type CatalogBody = Model.CatalogBody
