@@ -1,0 +1,25 @@
+/**
+ * The README's code is real: its broker example is examples/minimal-broker.ts (type-checked by `npm test`),
+ * and its quick start names the scripts that exist.
+ */
+import { readFileSync } from "node:fs"
+import { describe, expect, it } from "vitest"
+
+const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+
+describe("README", () => {
+  it("the 'Writing a broker' example is examples/minimal-broker.ts", () => {
+    const block = /## Writing a broker[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(block).toBeDefined()
+    const example = readFileSync(new URL("../examples/minimal-broker.ts", import.meta.url), "utf8")
+      .split("\n").slice(1).join("\n")
+    expect(example).toBe(block!.replace("from \"effect-osb\"", "from \"../src/index.js\""))
+  })
+
+  it("the quick start commands exist as npm scripts", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+    expect(readme).toContain("npm install && npm start")
+    expect(readme).toContain("npm test")
+    for (const script of ["start", "test", "build", "typecheck", "lint"]) expect(pkg.scripts[script]).toBeDefined()
+  })
+})

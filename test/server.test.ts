@@ -1,0 +1,118 @@
+/**
+ * Serving over a real socket: start-up, the quick start process (PORT/HOST/BROKER_* env, log lines, SIGTERM),
+ * and graceful shutdown with a request in flight.
+ */
+import { Effect, Exit, Layer, Scope } from "effect"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { BrokerAuth, Server, ServiceBroker } from "../src/index.js"
+import { AUTH, PASSWORD, redacted, USER } from "./support/http.js"
+import { provisionBody, scripted } from "./support/scripted.js"
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+const headers = { authorization: AUTH, "x-broker-api-version": "2.17", "content-type": "application/json" }
+
+describe("Server.layer over a loopback socket", () => {
+  it("serves the router and finishes in-flight requests on shutdown", async () => {
+    const port = await freePort()
+    let started = 0
+    const slow = scripted({
+      provision: () =>
+        Effect.sync(() => started++).pipe(
+          Effect.zipRight(Effect.promise(() => new Promise((r) => setTimeout(r, 400)))),
+          Effect.as(ServiceBroker.Result.created())
+        )
+    })
+    const layer = Server.layer({ port, requestLog: false }).pipe(
+      Layer.provide(slow),
+      Layer.provide(BrokerAuth.layerBasic([{ username: USER, password: redacted(PASSWORD) }]))
+    )
+    const scope = Effect.runSync(Scope.make())
+    await Effect.runPromise(Layer.buildWithScope(layer, scope))
+    const catalog = await fetch(`http://127.0.0.1:${port}/v2/catalog`, { headers })
+    expect(catalog.status).toBe(200)
+
+    const inFlight = fetch(`http://127.0.0.1:${port}/v2/service_instances/slow-1`, {
+      method: "PUT",
+      headers,
+      body: JSON.stringify(provisionBody())
+    })
+    while (started === 0) await new Promise((r) => setTimeout(r, 10))
+    const closing = Effect.runPromise(Scope.close(scope, Exit.void))
+    const response = await inFlight
+    expect(response.status).toBe(201)
+    await closing
+    await expect(fetch(`http://127.0.0.1:${port}/v2/catalog`, { headers })).rejects.toThrow()
+  })
+})
+
+describe("the quick start process (npm start)", () => {
+  let child: ChildProcess | undefined
+  let output = ""
+  let port = 0
+
+  beforeAll(async () => {
+    execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" })
+    port = await freePort()
+    child = spawn(process.execPath, ["dist/examples/quickstart.js"], {
+      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", BROKER_USERNAME: "ops", BROKER_PASSWORD: "pa:ss" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    child.stdout!.on("data", (d) => (output += d))
+    child.stderr!.on("data", (d) => (output += d))
+    const deadline = Date.now() + 15_000
+    while (!output.includes("Listening on") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+  }, 60_000)
+
+  afterAll(() => {
+    child?.kill("SIGKILL")
+  })
+
+  it("logs its address, uses BROKER_USERNAME/BROKER_PASSWORD, logs one line per request without secrets", async () => {
+    expect(output).toContain(`Listening on http://127.0.0.1:${port}`)
+    expect(output).not.toContain("admin/admin")
+    const ops = `Basic ${Buffer.from("ops:pa:ss").toString("base64")}`
+    const denied = await fetch(`http://127.0.0.1:${port}/v2/catalog`, { headers })
+    expect(denied.status).toBe(401)
+    const ok = await fetch(`http://127.0.0.1:${port}/v2/service_instances/q1`, {
+      method: "PUT",
+      headers: { ...headers, authorization: ops, "x-broker-api-request-identity": "rid-42" },
+      body: JSON.stringify({
+        service_id: "5b2c7e1c-6a3f-4d8e-9a51-0c7f1f0d2a10",
+        plan_id: "0f4e4a8e-8d54-4f6b-a3a9-3b8f52f6c5a1",
+        organization_guid: "o",
+        space_guid: "s",
+        parameters: { secret_param: "hunter2" }
+      })
+    })
+    expect(ok.status).toBe(201)
+    await new Promise((r) => setTimeout(r, 100))
+    const line = output.split("\n").find((l) => l.includes("rid-42"))
+    expect(line).toBeDefined()
+    expect(line).toContain("status=201")
+    expect(line).toContain("method=PUT")
+    expect(line).toContain("route=/v2/service_instances/:instance_id")
+    expect(line).toMatch(/ms=\d/)
+    expect(output).not.toContain("hunter2")
+    expect(output).not.toContain(ops.slice(6))
+    expect(output).not.toContain("pa:ss")
+  })
+
+  it("exits cleanly on SIGTERM", async () => {
+    const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)))
+    child!.kill("SIGTERM")
+    const code = await exited
+    expect(code).toBe(0)
+  })
+})
