@@ -1,13 +1,14 @@
 /**
- * The quick start: `npm start`. Serves the hand-written in-memory broker on HOST:PORT (default 127.0.0.1:8080)
- * with Basic auth from BROKER_USERNAME / BROKER_PASSWORD (default admin/admin, with a warning).
+ * The quick start: `npm start`. Serves the managed quick start broker (examples/managed-broker.ts, in-memory
+ * store) on HOST:PORT (default 127.0.0.1:8080) with Basic auth from BROKER_USERNAME / BROKER_PASSWORD (default
+ * admin/admin, with a warning). Plan `small` is synchronous; plan `large` asynchronous (QUICKSTART_DELAY_MS).
  */
 import { Layer } from "effect"
 import { BrokerAuth, Server } from "../src/index.js"
-import * as HandwrittenBroker from "./handwritten-broker.js"
+import * as ManagedQuickstart from "./managed-broker.js"
 
 const main = Server.layerConfig().pipe(
-  Layer.provide(HandwrittenBroker.layer),
+  Layer.provide(ManagedQuickstart.layer),
   Layer.provide(BrokerAuth.layerConfig)
 )
 

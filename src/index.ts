@@ -12,11 +12,25 @@
 export * as BrokerAuth from "./BrokerAuth.js"
 
 /**
+ * The store of a managed broker and its in-memory layer.
+ *
+ * @since 0.1.0
+ */
+export * as BrokerStore from "./BrokerStore.js"
+
+/**
  * The validated catalog service.
  *
  * @since 0.1.0
  */
 export * as Catalog from "./Catalog.js"
+
+/**
+ * The managed broker: the library keeps state, idempotency, async operations and concurrency.
+ *
+ * @since 0.1.0
+ */
+export * as ManagedBroker from "./ManagedBroker.js"
 
 /**
  * Schemas of every OSB v2.17 object.

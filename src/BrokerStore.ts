@@ -1,0 +1,394 @@
+/**
+ * The store of a managed broker: instances, bindings, operations and tombstones, grouped per instance.
+ *
+ * Every change goes through `transact(instanceId, f)`: the store hands `f` a consistent snapshot of the instance
+ * (its record, its bindings, its operations, tombstones), `f` decides, and the store applies the changes it
+ * returns atomically, with no other transaction on the same instance in between. A memory store does that with a
+ * lock; a SQL store with a transaction and a row lock. So idempotency and per-instance concurrency never race.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { makeKeyedLock } from "./internal/keyedLock.js"
+import {
+  BindingResponseBody,
+  BindResource,
+  InstanceMetadata,
+  JsonObject,
+  JsonValue,
+  MaintenanceInfo,
+  RequestContext
+} from "./Model.js"
+
+const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+/**
+ * The lifecycle state of an instance.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const InstanceState = Schema.Literal("provisioning", "ready", "updating", "deprovisioning", "failed")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type InstanceState = typeof InstanceState.Type
+
+/**
+ * An update waiting to be applied when its operation succeeds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const PendingUpdate = Schema.Struct({
+  planId: Schema.String,
+  parameters: JsonObject,
+  context: opt(RequestContext),
+  maintenanceInfo: opt(MaintenanceInfo),
+  fingerprint: Schema.String
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type PendingUpdate = typeof PendingUpdate.Type
+
+/**
+ * A service instance as the store keeps it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const InstanceRecord = Schema.Struct({
+  instanceId: Schema.String,
+  serviceId: Schema.String,
+  planId: Schema.String,
+  state: InstanceState,
+  /** Canonical JSON of what makes a provision "identical" (decision 6). */
+  fingerprint: Schema.String,
+  parameters: JsonObject,
+  context: opt(RequestContext),
+  organizationGuid: opt(Schema.String),
+  spaceGuid: opt(Schema.String),
+  maintenanceInfo: opt(MaintenanceInfo),
+  dashboardUrl: opt(Schema.NullOr(Schema.String)),
+  metadata: opt(InstanceMetadata),
+  /** The author's own data, returned by their provision/update work. */
+  data: opt(JsonValue),
+  /** The latest operation on the instance. */
+  operationId: Schema.String,
+  pendingUpdate: opt(PendingUpdate),
+  createdAt: Schema.Number,
+  updatedAt: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type InstanceRecord = typeof InstanceRecord.Type
+
+/**
+ * The lifecycle state of a binding.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const BindingState = Schema.Literal("binding", "ready", "unbinding", "failed")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type BindingState = typeof BindingState.Type
+
+/**
+ * A service binding as the store keeps it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const BindingRecord = Schema.Struct({
+  instanceId: Schema.String,
+  bindingId: Schema.String,
+  serviceId: Schema.String,
+  planId: Schema.String,
+  state: BindingState,
+  /** Canonical JSON of what makes a bind "identical" (decision 7). */
+  fingerprint: Schema.String,
+  parameters: JsonObject,
+  appGuid: opt(Schema.String),
+  route: opt(Schema.String),
+  bindResource: opt(BindResource),
+  context: opt(RequestContext),
+  predecessorBindingId: opt(Schema.String),
+  /** The binding response (credentials, endpoints, ...) once the bind succeeded. */
+  response: opt(BindingResponseBody),
+  data: opt(JsonValue),
+  operationId: Schema.String,
+  createdAt: Schema.Number,
+  updatedAt: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type BindingRecord = typeof BindingRecord.Type
+
+/**
+ * The kinds of operations.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const OperationKind = Schema.Literal("provision", "update", "deprovision", "bind", "unbind")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type OperationKind = typeof OperationKind.Type
+
+/**
+ * An operation (synchronous or asynchronous) and its outcome. Kept after it finished (LO-6).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const OperationRecord = Schema.Struct({
+  id: Schema.String,
+  instanceId: Schema.String,
+  bindingId: opt(Schema.String),
+  kind: OperationKind,
+  async: Schema.Boolean,
+  state: Schema.Literal("in progress", "succeeded", "failed"),
+  description: opt(Schema.String),
+  instanceUsable: opt(Schema.Boolean),
+  updateRepeatable: opt(Schema.Boolean),
+  /** What an identical repeat of the request must match (update, bind). */
+  fingerprint: opt(Schema.String),
+  startedAt: Schema.Number,
+  finishedAt: opt(Schema.Number)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type OperationRecord = typeof OperationRecord.Type
+
+/**
+ * The trace a deleted resource leaves, so `last_operation` can answer 410 rather than 404 (decision 12).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Tombstone = Schema.Struct({
+  deletedAt: Schema.Number,
+  operationId: opt(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Tombstone = typeof Tombstone.Type
+
+/**
+ * Everything the store knows about one instance id.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InstanceSnapshot {
+  readonly instanceId: string
+  readonly instance: Option.Option<InstanceRecord>
+  readonly tombstone: Option.Option<Tombstone>
+  readonly bindings: ReadonlyMap<string, BindingRecord>
+  readonly bindingTombstones: ReadonlyMap<string, Tombstone>
+  readonly operations: ReadonlyMap<string, OperationRecord>
+}
+
+/**
+ * A change a transaction applies.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Change =
+  | { readonly _tag: "PutInstance"; readonly record: InstanceRecord }
+  | { readonly _tag: "DeleteInstance"; readonly tombstone: Tombstone }
+  | { readonly _tag: "PutBinding"; readonly record: BindingRecord }
+  | { readonly _tag: "DeleteBinding"; readonly bindingId: string; readonly tombstone: Option.Option<Tombstone> }
+  | { readonly _tag: "PutOperation"; readonly record: OperationRecord }
+  | { readonly _tag: "ForgetInstance" }
+
+/**
+ * Constructors for changes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Change = {
+  putInstance: (record: InstanceRecord): Change => ({ _tag: "PutInstance", record }),
+  /** Deletes the instance and its bindings, leaving a tombstone. */
+  deleteInstance: (tombstone: Tombstone): Change => ({ _tag: "DeleteInstance", tombstone }),
+  /** Removes every trace of the instance id (a failed synchronous provision never existed). */
+  forgetInstance: { _tag: "ForgetInstance" } as Change,
+  putBinding: (record: BindingRecord): Change => ({ _tag: "PutBinding", record }),
+  deleteBinding: (bindingId: string, tombstone: Option.Option<Tombstone>): Change => ({
+    _tag: "DeleteBinding",
+    bindingId,
+    tombstone
+  }),
+  putOperation: (record: OperationRecord): Change => ({ _tag: "PutOperation", record })
+} as const
+
+/**
+ * The store failed (I/O, corruption). The engine treats it as a defect: a generic 500.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StoreError extends Schema.TaggedError<StoreError>("effect-osb/StoreError")("StoreError", {
+  message: Schema.String,
+  cause: opt(Schema.Defect)
+}) {}
+
+/**
+ * The store service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BrokerStoreService {
+  /** A consistent snapshot of one instance id. */
+  readonly read: (instanceId: string) => Effect.Effect<InstanceSnapshot, StoreError>
+  /**
+   * Runs `f` on a snapshot of the instance and applies the changes it returns, atomically and serialised with
+   * every other transaction on the same instance id. `f` must be quick and must not use the store itself.
+   */
+  readonly transact: <A, E>(
+    instanceId: string,
+    f: (snapshot: InstanceSnapshot) => Effect.Effect<readonly [A, ReadonlyArray<Change>], E>
+  ) => Effect.Effect<A, E | StoreError>
+}
+
+/**
+ * The store service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class BrokerStore extends Context.Tag("effect-osb/BrokerStore")<BrokerStore, BrokerStoreService>() {}
+
+/**
+ * The snapshot of an id the store has never seen.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const emptySnapshot = (instanceId: string): InstanceSnapshot => ({
+  instanceId,
+  instance: Option.none(),
+  tombstone: Option.none(),
+  bindings: new Map(),
+  bindingTombstones: new Map(),
+  operations: new Map()
+})
+
+/**
+ * Applies changes to a snapshot (pure). Stores use it to keep their semantics identical.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const applyChanges = (snapshot: InstanceSnapshot, changes: ReadonlyArray<Change>): InstanceSnapshot => {
+  let next = snapshot
+  for (const change of changes) {
+    switch (change._tag) {
+      case "PutInstance":
+        next = { ...next, instance: Option.some(change.record), tombstone: Option.none() }
+        break
+      case "DeleteInstance":
+        next = {
+          ...next,
+          instance: Option.none(),
+          tombstone: Option.some(change.tombstone),
+          bindings: new Map(),
+          bindingTombstones: new Map()
+        }
+        break
+      case "ForgetInstance":
+        next = emptySnapshot(next.instanceId)
+        break
+      case "PutBinding": {
+        const bindings = new Map(next.bindings).set(change.record.bindingId, change.record)
+        const tombstones = new Map(next.bindingTombstones)
+        tombstones.delete(change.record.bindingId)
+        next = { ...next, bindings, bindingTombstones: tombstones }
+        break
+      }
+      case "DeleteBinding": {
+        const bindings = new Map(next.bindings)
+        bindings.delete(change.bindingId)
+        const tombstones = new Map(next.bindingTombstones)
+        if (Option.isSome(change.tombstone)) tombstones.set(change.bindingId, change.tombstone.value)
+        next = { ...next, bindings, bindingTombstones: tombstones }
+        break
+      }
+      case "PutOperation":
+        next = { ...next, operations: new Map(next.operations).set(change.record.id, change.record) }
+        break
+    }
+  }
+  return next
+}
+
+const isEmpty = (snapshot: InstanceSnapshot): boolean =>
+  Option.isNone(snapshot.instance) && Option.isNone(snapshot.tombstone) && snapshot.operations.size === 0
+
+/**
+ * An in-memory store: fast, per process, lost on restart. Transactions on different instances run in parallel;
+ * transactions on one instance are serialised.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<BrokerStoreService> = Effect.sync(() => {
+  const snapshots = new Map<string, InstanceSnapshot>()
+  const { withLock } = makeKeyedLock()
+  const get = (instanceId: string) => snapshots.get(instanceId) ?? emptySnapshot(instanceId)
+  return {
+    read: (instanceId) => Effect.sync(() => get(instanceId)),
+    transact: (instanceId, f) =>
+      withLock(
+        instanceId,
+        Effect.flatMap(Effect.suspend(() => f(get(instanceId))), ([result, changes]) =>
+          Effect.sync(() => {
+            if (changes.length > 0) {
+              const next = applyChanges(get(instanceId), changes)
+              if (isEmpty(next)) snapshots.delete(instanceId)
+              else snapshots.set(instanceId, next)
+            }
+            return result
+          }))
+      )
+  }
+})
+
+/**
+ * The in-memory store as a layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<BrokerStore> = Layer.effect(BrokerStore, makeMemory)

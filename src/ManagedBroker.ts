@@ -1,0 +1,1418 @@
+/**
+ * The managed broker: the author writes only the work (provision, update, deprovision, bind, unbind), per
+ * offering or per plan, each synchronous, asynchronous or either; the library keeps the state in a
+ * `BrokerStore` and answers everything the protocol asks: idempotent repeats (200 / 202 with the same operation /
+ * 409), `AsyncRequired`, background operations with `last_operation`, per-instance concurrency, interruption of a
+ * running create by a delete, `maximum_polling_duration`, binding rotation, and fetch from the store.
+ *
+ * @since 0.1.0
+ */
+import { randomBytes } from "node:crypto"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberMap from "effect/FiberMap"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type {
+  BindingRecord,
+  BindingState,
+  Change as StoreChange,
+  InstanceRecord,
+  InstanceSnapshot,
+  OperationKind,
+  OperationRecord,
+  Tombstone
+} from "./BrokerStore.js"
+import { BrokerStore, Change } from "./BrokerStore.js"
+import type { ResolvedPlan } from "./Catalog.js"
+import { Catalog } from "./Catalog.js"
+import { canonicalJson, makeKeyedLock } from "./internal/keyedLock.js"
+import type {
+  BindingResponseBody,
+  FetchBindingBody,
+  FetchInstanceBody,
+  InstanceMetadata,
+  JsonObject,
+  ServiceOffering
+} from "./Model.js"
+import { BindingResponseBody as BindingResponseBodySchema } from "./Model.js"
+import {
+  AsyncRequired,
+  BadRequest,
+  BrokerFailure,
+  ConcurrencyError,
+  Conflict,
+  DeprovisionFailure,
+  Gone,
+  MaintenanceInfoConflict,
+  NotFound,
+  type RequiresApp,
+  type UpdateFailure,
+  UpdateNotSupported
+} from "./OsbError.js"
+import type {
+  BindError,
+  BindingOperationState,
+  BindRequest,
+  BindResult,
+  DeleteResult,
+  DeprovisionError,
+  DeprovisionRequest,
+  GetBindingError,
+  GetInstanceError,
+  InstanceAnswer,
+  InstanceOperationState,
+  LastOperationError,
+  ProvisionError,
+  ProvisionRequest,
+  ProvisionResult,
+  ServiceBrokerService,
+  UnbindError,
+  UnbindRequest,
+  UpdateError,
+  UpdateRequest,
+  UpdateResult
+} from "./ServiceBroker.js"
+import { Result, ServiceBroker } from "./ServiceBroker.js"
+
+// -----------------------------------------------------------------------------
+// what the author writes
+// -----------------------------------------------------------------------------
+
+/**
+ * How a step runs: `sync` answers when the work is done (201/200), `async` always runs in the background (202,
+ * and 422 `AsyncRequired` without `accepts_incomplete=true`), `either` runs in the background when the platform
+ * accepts it and inline otherwise.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Mode = "sync" | "async" | "either"
+
+/**
+ * One step of work.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Step<Ctx, Out, E, V = never> {
+  readonly mode: Mode
+  /** The work. Runs inline (sync) or in a supervised background fiber (async); interruptible. */
+  readonly run: (ctx: Ctx) => Effect.Effect<Out, E>
+  /** Quick checks before anything is recorded (e.g. parameters); failures are answered directly (4xx). */
+  readonly validate?: (ctx: Ctx) => Effect.Effect<void, V>
+  /** The work is idempotent and may be run again after a crash (used by durable stores). */
+  readonly resumable?: boolean
+}
+
+/**
+ * What provision and update work return.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InstanceOutput {
+  readonly dashboardUrl?: string | null
+  readonly metadata?: InstanceMetadata
+  /** Any JSON the author wants kept with the instance (handed to later steps as `instance.data`). */
+  readonly data?: unknown
+}
+
+/**
+ * What bind work returns: the binding body (credentials, endpoints, ...) and optional private data.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BindingOutput = BindingResponseBody & { readonly data?: unknown }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProvisionContext {
+  readonly instanceId: string
+  readonly offering: ServiceOffering
+  readonly target: ResolvedPlan
+  readonly parameters: JsonObject
+  readonly request: ProvisionRequest
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface UpdateContext {
+  readonly instanceId: string
+  readonly instance: InstanceRecord
+  /** The plan after the update (the current one when the request changes no plan). */
+  readonly target: ResolvedPlan
+  /** The plan before the update. */
+  readonly previous: ResolvedPlan
+  /** The parameters the request carried (partial), if any. */
+  readonly requestedParameters: Option.Option<JsonObject>
+  /** The current parameters with the requested ones merged in (shallow); what the store keeps on success. */
+  readonly parameters: JsonObject
+  readonly request: UpdateRequest
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeprovisionContext {
+  readonly instanceId: string
+  readonly instance: InstanceRecord
+  /** Bindings still recorded (they go with the instance, decision 14). */
+  readonly bindings: ReadonlyArray<BindingRecord>
+  readonly request: DeprovisionRequest
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface BindContext {
+  readonly instanceId: string
+  readonly bindingId: string
+  readonly instance: InstanceRecord
+  readonly target: ResolvedPlan
+  /** The request's parameters, or the predecessor's when rotating without parameters. */
+  readonly parameters: JsonObject
+  readonly appGuid: Option.Option<string>
+  /** The binding being rotated (2.17 `predecessor_binding_id`). */
+  readonly predecessor: Option.Option<BindingRecord>
+  readonly request: BindRequest
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface UnbindContext {
+  readonly instanceId: string
+  readonly bindingId: string
+  readonly instance: Option.Option<InstanceRecord>
+  readonly binding: BindingRecord
+  readonly request: UnbindRequest
+}
+
+/**
+ * The work of one offering. `plans` overrides steps per plan (keyed by plan id or name).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OfferingWork {
+  readonly provision: Step<ProvisionContext, InstanceOutput, BrokerFailure, BadRequest>
+  /** The dashboard URL, known before the provision work runs, so the first (even 202) answer carries it. */
+  readonly dashboardUrl?: (ctx: ProvisionContext) => string
+  readonly deprovision: Step<DeprovisionContext, void, DeprovisionFailure | BrokerFailure>
+  readonly update?: Step<UpdateContext, InstanceOutput, UpdateFailure | BrokerFailure, BadRequest | UpdateNotSupported>
+  readonly bind?: Step<BindContext, BindingOutput, BrokerFailure, BadRequest | RequiresApp>
+  readonly unbind?: Step<UnbindContext, void, BrokerFailure>
+  /** Shapes the fetch-instance answer from the record (e.g. to hide secret parameters). */
+  readonly fetchInstance?: (instance: InstanceRecord) => Effect.Effect<FetchInstanceBody, BrokerFailure>
+  /** Shapes the fetch-binding answer from the record. */
+  readonly fetchBinding?: (binding: BindingRecord) => Effect.Effect<FetchBindingBody, BrokerFailure>
+  readonly plans?: {
+    readonly [planIdOrName: string]: Partial<Pick<OfferingWork, "provision" | "deprovision" | "update" | "bind" | "unbind">>
+  }
+}
+
+/**
+ * Step constructors.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const sync = <Ctx, Out, E, V = never>(
+  run: (ctx: Ctx) => Effect.Effect<Out, E>,
+  options: Omit<Step<Ctx, Out, E, V>, "mode" | "run"> = {}
+): Step<Ctx, Out, E, V> => ({ ...options, mode: "sync", run })
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const async = <Ctx, Out, E, V = never>(
+  run: (ctx: Ctx) => Effect.Effect<Out, E>,
+  options: Omit<Step<Ctx, Out, E, V>, "mode" | "run"> = {}
+): Step<Ctx, Out, E, V> => ({ ...options, mode: "async", run })
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const either = <Ctx, Out, E, V = never>(
+  run: (ctx: Ctx) => Effect.Effect<Out, E>,
+  options: Omit<Step<Ctx, Out, E, V>, "mode" | "run"> = {}
+): Step<Ctx, Out, E, V> => ({ ...options, mode: "either", run })
+
+/**
+ * Options of the managed broker.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ManagedOptions {
+  /** How long a deleted resource answers 410 on last_operation before it is unknown (404). Default 7 days. */
+  readonly tombstoneTtl?: Duration.DurationInput
+}
+
+/**
+ * The work given to the managed broker does not fit the catalog.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ManagedBrokerError extends Schema.TaggedError<ManagedBrokerError>("effect-osb/ManagedBrokerError")(
+  "ManagedBrokerError",
+  { problems: Schema.Array(Schema.String) }
+) {
+  override get message(): string {
+    return `The managed broker does not fit the catalog: ${this.problems.join("; ")}`
+  }
+}
+
+// -----------------------------------------------------------------------------
+// the engine
+// -----------------------------------------------------------------------------
+
+type StepName = "provision" | "deprovision" | "update" | "bind" | "unbind"
+
+interface Outcome {
+  readonly description?: string | undefined
+  readonly instanceUsable?: boolean | undefined
+  readonly updateRepeatable?: boolean | undefined
+}
+
+class TimedOut extends Schema.TaggedError<TimedOut>("effect-osb/ManagedBroker/TimedOut")("TimedOut", {
+  seconds: Schema.Number
+}) {}
+
+const operationPrefix: Record<OperationKind, string> = {
+  provision: "provision",
+  update: "update",
+  deprovision: "deprovision",
+  bind: "bind",
+  unbind: "unbind"
+}
+
+const newOperationId = (kind: OperationKind): string => `${operationPrefix[kind]}-${randomBytes(12).toString("base64url")}`
+
+const isAsync = (mode: Mode, acceptsIncomplete: boolean): boolean =>
+  mode === "async" || (mode === "either" && acceptsIncomplete)
+
+const without = <T extends object, K extends keyof T>(value: T, key: K): Omit<T, K> => {
+  const copy = { ...value }
+  delete copy[key]
+  return copy
+}
+
+const instanceAnswer = (record: InstanceRecord): InstanceAnswer => ({
+  ...(record.dashboardUrl === undefined ? {} : { dashboardUrl: record.dashboardUrl }),
+  ...(record.metadata === undefined ? {} : { metadata: record.metadata })
+})
+
+const validateBindingOutput = Schema.validateEither(BindingResponseBodySchema)
+
+const requiresProblem = (offering: ServiceOffering, binding: BindingResponseBody): string | undefined => {
+  const requires = offering.requires ?? []
+  if (binding.syslog_drain_url !== undefined && !requires.includes("syslog_drain")) return "syslog_drain_url"
+  if (binding.route_service_url !== undefined && !requires.includes("route_forwarding")) return "route_service_url"
+  if (binding.volume_mounts !== undefined && !requires.includes("volume_mount")) return "volume_mounts"
+  return undefined
+}
+
+type Decision<S> =
+  | { readonly _tag: "Done"; readonly value: S }
+  | { readonly _tag: "Running"; readonly operationId: string }
+  | {
+    readonly _tag: "Start"
+    readonly operation: OperationRecord
+    readonly interrupt: Option.Option<string>
+  }
+
+const done = <S>(value: S): Decision<S> => ({ _tag: "Done", value })
+const running = (operationId: string): Decision<never> => ({ _tag: "Running", operationId })
+const start = (operation: OperationRecord, interrupt: Option.Option<string> = Option.none()): Decision<never> => ({
+  _tag: "Start",
+  operation,
+  interrupt
+})
+
+const keep = <A>(value: A) => Effect.succeed([value, []] as const)
+const write = <A>(value: A, changes: ReadonlyArray<StoreChange>) => Effect.succeed([value, changes] as const)
+
+/**
+ * Builds the managed broker from the work per offering (keyed by offering id or name). Needs the `BrokerStore`
+ * and the `Catalog`; background operations live in the surrounding scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  offerings: { readonly [serviceIdOrName: string]: OfferingWork },
+  options: ManagedOptions = {}
+): Effect.Effect<ServiceBrokerService, ManagedBrokerError, BrokerStore | Catalog | Scope.Scope> =>
+  Effect.gen(function*() {
+    const store = yield* BrokerStore
+    const catalog = yield* Catalog
+    const fibers = yield* FiberMap.make<string>()
+    const locks = makeKeyedLock()
+    const tombstoneTtl = Duration.toMillis(Duration.decode(options.tombstoneTtl ?? "7 days"))
+
+    // resolve the offerings and check the work covers what the catalog promises
+    const works = new Map<string, OfferingWork>()
+    const problems: Array<string> = []
+    for (const [key, work] of Object.entries(offerings)) {
+      const offering = catalog.services.find((s) => s.id === key) ?? catalog.services.find((s) => s.name === key)
+      if (offering === undefined) {
+        problems.push(`offering "${key}" is not in the catalog`)
+        continue
+      }
+      works.set(offering.id, work)
+      for (const planKey of Object.keys(work.plans ?? {})) {
+        if (!offering.plans.some((p) => p.id === planKey || p.name === planKey)) {
+          problems.push(`plan "${planKey}" is not a plan of offering ${offering.name}`)
+        }
+      }
+      for (const plan of offering.plans) {
+        const override = work.plans?.[plan.id] ?? work.plans?.[plan.name]
+        const bindable = plan.bindable ?? offering.bindable
+        if (bindable && (override?.bind ?? work.bind) === undefined) {
+          problems.push(`plan ${plan.name} of ${offering.name} is bindable but has no bind work`)
+        }
+        if (bindable && (override?.unbind ?? work.unbind) === undefined) {
+          problems.push(`plan ${plan.name} of ${offering.name} is bindable but has no unbind work`)
+        }
+      }
+    }
+    if (problems.length > 0) return yield* new ManagedBrokerError({ problems })
+
+    const stepFor = <K extends StepName>(serviceId: string, planId: string, name: K): OfferingWork[K] | undefined => {
+      const work = works.get(serviceId)
+      if (work === undefined) return undefined
+      const plan = catalog.plan(planId)
+      const override = work.plans?.[planId] ?? (Option.isSome(plan) ? work.plans?.[plan.value.plan.name] : undefined)
+      return (override?.[name] as OfferingWork[K] | undefined) ?? work[name]
+    }
+
+    const planOf = (planId: string): ResolvedPlan =>
+      Option.getOrThrowWith(catalog.plan(planId), () => new Error(`plan ${planId} is no longer in the catalog`))
+
+    const transact = <A, E>(
+      instanceId: string,
+      f: (snapshot: InstanceSnapshot) => Effect.Effect<readonly [A, ReadonlyArray<StoreChange>], E>
+    ): Effect.Effect<A, E> => Effect.catchTag(store.transact(instanceId, f), "StoreError", (e) => Effect.die(e))
+
+    const read = (instanceId: string) => Effect.orDie(store.read(instanceId))
+
+    const live = (tombstone: Option.Option<Tombstone>, now: number): boolean =>
+      Option.isSome(tombstone) && now - tombstone.value.deletedAt <= tombstoneTtl
+
+    const instanceKey = (instanceId: string) => `i/${instanceId}`
+    const bindingKey = (instanceId: string, bindingId: string) => `b/${instanceId}/${bindingId}`
+
+    const interrupt = (key: string): Effect.Effect<void> =>
+      Effect.flatMap(Effect.option(FiberMap.get(fibers, key)), (fiber) =>
+        Option.isSome(fiber) ? Effect.asVoid(Fiber.interrupt(fiber.value)) : Effect.void)
+
+    const failureDescription = (cause: Cause.Cause<unknown>, what: string): Effect.Effect<Outcome> => {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure)) {
+        const error = failure.value
+        if (error instanceof TimedOut) {
+          return Effect.succeed({
+            description: `The ${what} did not finish within the plan's maximum_polling_duration of ${error.seconds} s.`
+          })
+        }
+        if (typeof error === "object" && error !== null && "description" in error) {
+          const e = error as { description: string; instanceUsable?: boolean; updateRepeatable?: boolean }
+          return Effect.succeed({
+            description: e.description,
+            ...(e.instanceUsable === undefined ? {} : { instanceUsable: e.instanceUsable }),
+            ...(e.updateRepeatable === undefined ? {} : { updateRepeatable: e.updateRepeatable })
+          })
+        }
+      }
+      return Effect.as(
+        Effect.logError(`the ${what} failed with an unexpected error`, cause),
+        { description: `The ${what} failed because of an internal error.` }
+      )
+    }
+
+    const finishOperation = (
+      operation: OperationRecord,
+      now: number,
+      outcome: Outcome,
+      succeeded: boolean
+    ): OperationRecord => ({
+      ...operation,
+      state: succeeded ? "succeeded" : "failed",
+      finishedAt: now,
+      ...(outcome.description === undefined ? {} : { description: outcome.description }),
+      ...(outcome.instanceUsable === undefined ? {} : { instanceUsable: outcome.instanceUsable }),
+      ...(outcome.updateRepeatable === undefined ? {} : { updateRepeatable: outcome.updateRepeatable })
+    })
+
+    /**
+     * Runs the work of an operation inline or in the background, and records its outcome with `finish` (which
+     * must ignore an outcome whose operation has been superseded). Inline: the work's failure is returned.
+     */
+    const execute = <Out, E>(
+      key: string,
+      operation: OperationRecord,
+      work: Effect.Effect<Out, E>,
+      maxSeconds: number | undefined,
+      finish: (exit: Exit.Exit<Out, E | TimedOut>) => Effect.Effect<void>
+    ): Effect.Effect<Out, E> => {
+      if (operation.async) {
+        const bounded = maxSeconds === undefined
+          ? work
+          : Effect.timeoutFail(work, {
+            duration: Duration.seconds(maxSeconds),
+            onTimeout: () => new TimedOut({ seconds: maxSeconds })
+          })
+        const background = Effect.flatMap(Effect.exit(bounded), (exit) =>
+          Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? Effect.void : Effect.uninterruptible(finish(exit)))
+        return Effect.as(FiberMap.run(fibers, key, background), undefined as never)
+      }
+      return Effect.flatMap(Effect.exit(work), (exit) =>
+        Effect.zipRight(Effect.uninterruptible(finish(exit)), exit))
+    }
+
+    // --- provision ------------------------------------------------------------------------------------------
+
+    const provision = (request: ProvisionRequest): Effect.Effect<ProvisionResult, ProvisionError> =>
+      Effect.gen(function*() {
+        const step = stepFor(request.offering.id, request.plan.id, "provision")
+        if (step === undefined) {
+          return yield* new BadRequest({ description: `The offering ${request.offering.name} is not served here.` })
+        }
+        const ctx: ProvisionContext = {
+          instanceId: request.instanceId,
+          offering: request.offering,
+          target: { offering: request.offering, plan: request.plan, effective: request.effective },
+          parameters: request.body.parameters ?? {},
+          request
+        }
+        if (step.validate !== undefined) yield* step.validate(ctx)
+        const fingerprint = canonicalJson({
+          service_id: request.body.service_id,
+          plan_id: request.body.plan_id,
+          parameters: request.body.parameters ?? {},
+          organization_guid: request.body.organization_guid ?? null,
+          space_guid: request.body.space_guid ?? null
+        })
+        const dashboardUrl = works.get(request.offering.id)?.dashboardUrl?.(ctx)
+        const now = yield* Clock.currentTimeMillis
+        const decision = yield* locks.withLock(
+          request.instanceId,
+          transact(request.instanceId, (snapshot): Effect.Effect<
+            readonly [Decision<InstanceRecord>, ReadonlyArray<StoreChange>],
+            ProvisionError
+          > => {
+            if (Option.isSome(snapshot.instance)) {
+              const existing = snapshot.instance.value
+              if (existing.fingerprint !== fingerprint) {
+                return Effect.fail(
+                  new Conflict({ description: `Instance ${request.instanceId} exists with different attributes.` })
+                )
+              }
+              switch (existing.state) {
+                case "ready":
+                  return keep(done(existing))
+                case "provisioning":
+                  if (step.mode === "async" && !request.acceptsIncomplete) return Effect.fail(new AsyncRequired({}))
+                  return request.acceptsIncomplete
+                    ? keep(running(existing.operationId))
+                    : Effect.fail(new ConcurrencyError({ description: "The instance is being provisioned." }))
+                case "failed":
+                  return Effect.fail(
+                    new Conflict({
+                      description: `Provisioning instance ${request.instanceId} failed; deprovision it before trying again.`
+                    })
+                  )
+                default:
+                  return Effect.fail(new ConcurrencyError({}))
+              }
+            }
+            if (step.mode === "async" && !request.acceptsIncomplete) return Effect.fail(new AsyncRequired({}))
+            const operation: OperationRecord = {
+              id: newOperationId("provision"),
+              instanceId: request.instanceId,
+              kind: "provision",
+              async: isAsync(step.mode, request.acceptsIncomplete),
+              state: "in progress",
+              startedAt: now
+            }
+            const record: InstanceRecord = {
+              instanceId: request.instanceId,
+              serviceId: request.offering.id,
+              planId: request.plan.id,
+              state: "provisioning",
+              fingerprint,
+              parameters: ctx.parameters,
+              ...(request.body.context === undefined ? {} : { context: request.body.context }),
+              ...(request.body.organization_guid === undefined ? {} : { organizationGuid: request.body.organization_guid }),
+              ...(request.body.space_guid === undefined ? {} : { spaceGuid: request.body.space_guid }),
+              ...(request.plan.maintenance_info === undefined ? {} : { maintenanceInfo: request.plan.maintenance_info }),
+              ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
+              operationId: operation.id,
+              createdAt: now,
+              updatedAt: now
+            }
+            return write(start(operation), [Change.putInstance(record), Change.putOperation(operation)])
+          }).pipe(
+            Effect.tap((decision) =>
+              decision._tag === "Start" && decision.operation.async
+                ? startProvision(ctx, step, decision.operation)
+                : Effect.void
+            )
+          )
+        )
+        switch (decision._tag) {
+          case "Done":
+            return Result.alreadyExists(instanceAnswer(decision.value))
+          case "Running":
+            return Result.accepted(decision.operationId, dashboardUrl === undefined ? {} : { dashboardUrl })
+          case "Start": {
+            if (decision.operation.async) {
+              return Result.accepted(decision.operation.id, dashboardUrl === undefined ? {} : { dashboardUrl })
+            }
+            yield* startProvision(ctx, step, decision.operation)
+            const record = yield* Effect.orDie(read(request.instanceId))
+            return Result.created(Option.match(record.instance, { onNone: () => ({}), onSome: instanceAnswer }))
+          }
+        }
+      })
+
+    /** Async: forks the work (called under the instance lock). Sync: runs it and fails with its error. */
+    const startProvision = (
+      ctx: ProvisionContext,
+      step: NonNullable<OfferingWork["provision"]>,
+      operation: OperationRecord
+    ): Effect.Effect<void, BrokerFailure> =>
+      Effect.asVoid(
+        execute(
+          instanceKey(ctx.instanceId),
+          operation,
+          step.run(ctx),
+          ctx.target.plan.maximum_polling_duration,
+          (exit) => finishProvision(ctx.instanceId, operation, exit)
+        )
+      )
+
+    const finishProvision = (
+      instanceId: string,
+      operation: OperationRecord,
+      exit: Exit.Exit<InstanceOutput, BrokerFailure | TimedOut>
+    ): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "provisioning")
+        yield* transact(instanceId, (snapshot) => {
+          const record = Option.getOrUndefined(snapshot.instance)
+          if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+          if (Exit.isSuccess(exit)) {
+            const out = exit.value
+            const ready: InstanceRecord = {
+              ...record,
+              state: "ready",
+              updatedAt: now,
+              ...(out.dashboardUrl === undefined ? {} : { dashboardUrl: out.dashboardUrl }),
+              ...(out.metadata === undefined ? {} : { metadata: out.metadata }),
+              ...(out.data === undefined ? {} : { data: out.data })
+            }
+            return write(undefined, [
+              Change.putInstance(ready),
+              Change.putOperation(finishOperation(operation, now, {}, true))
+            ])
+          }
+          if (!operation.async) return write(undefined, [Change.forgetInstance])
+          return write(undefined, [
+            Change.putInstance({ ...record, state: "failed", updatedAt: now }),
+            Change.putOperation(finishOperation(operation, now, { description: outcome.description }, false))
+          ])
+        })
+      })
+
+    // --- update ---------------------------------------------------------------------------------------------
+
+    const update = (request: UpdateRequest): Effect.Effect<UpdateResult, UpdateError> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const fingerprint = canonicalJson({
+          plan_id: request.body.plan_id ?? null,
+          parameters: request.body.parameters ?? null,
+          maintenance_info: request.body.maintenance_info?.version ?? null,
+          context: request.body.context ?? null
+        })
+        type Started = { readonly ctx: UpdateContext; readonly step: NonNullable<OfferingWork["update"]> }
+        let started: Started | undefined
+        const decision = yield* locks.withLock(
+          request.instanceId,
+          transact(request.instanceId, (snapshot): Effect.Effect<
+            readonly [Decision<never>, ReadonlyArray<StoreChange>],
+            UpdateError
+          > =>
+            Effect.gen(function*() {
+              const record = Option.getOrUndefined(snapshot.instance)
+              if (record === undefined || !works.has(record.serviceId)) {
+                return yield* new NotFound({ description: `Instance ${request.instanceId} does not exist.` })
+              }
+              if (record.serviceId !== request.body.service_id) {
+                return yield* new BadRequest({ description: "service_id does not match the instance's offering." })
+              }
+              const targetPlanId = request.body.plan_id ?? record.planId
+              const step = stepFor(record.serviceId, targetPlanId, "update")
+              if (step === undefined) {
+                return yield* new UpdateNotSupported({ description: "This service does not support updates." })
+              }
+              if (step.mode === "async" && !request.acceptsIncomplete) return yield* new AsyncRequired({})
+              switch (record.state) {
+                case "provisioning":
+                case "deprovisioning":
+                  return yield* new ConcurrencyError({})
+                case "failed":
+                  return yield* new UpdateNotSupported({
+                    description: "The instance failed to provision; deprovision it.",
+                    instanceUsable: false,
+                    updateRepeatable: false
+                  })
+                case "updating": {
+                  const current = snapshot.operations.get(record.operationId)
+                  if (request.acceptsIncomplete && current?.fingerprint === fingerprint) {
+                    return [running(record.operationId), []] as const
+                  }
+                  return yield* new ConcurrencyError({ description: "Another update of this instance is in progress." })
+                }
+                case "ready":
+                  break
+              }
+              const previous = planOf(record.planId)
+              const target = planOf(targetPlanId)
+              if (target.plan.id !== previous.plan.id && !(previous.effective.planUpdateable && target.effective.planUpdateable)) {
+                return yield* new UpdateNotSupported({
+                  description: `Changing the plan from ${previous.plan.name} to ${target.plan.name} is not supported.`,
+                  updateRepeatable: false
+                })
+              }
+              const requestedMi = request.body.maintenance_info
+              if (requestedMi !== undefined && requestedMi.version !== target.plan.maintenance_info?.version) {
+                return yield* new MaintenanceInfoConflict({})
+              }
+              const ctx: UpdateContext = {
+                instanceId: request.instanceId,
+                instance: record,
+                target,
+                previous,
+                requestedParameters: Option.fromNullable(request.body.parameters),
+                parameters: { ...record.parameters, ...request.body.parameters },
+                request
+              }
+              if (step.validate !== undefined) yield* step.validate(ctx)
+              const maintenanceInfo = requestedMi ??
+                (target.plan.id !== previous.plan.id ? target.plan.maintenance_info : record.maintenanceInfo)
+              const context = request.body.context ?? record.context
+              const operation: OperationRecord = {
+                id: newOperationId("update"),
+                instanceId: request.instanceId,
+                kind: "update",
+                async: isAsync(step.mode, request.acceptsIncomplete),
+                state: "in progress",
+                fingerprint,
+                startedAt: now
+              }
+              started = { ctx, step }
+              return [start(operation), [
+                Change.putInstance({
+                  ...record,
+                  state: "updating",
+                  operationId: operation.id,
+                  updatedAt: now,
+                  pendingUpdate: {
+                    planId: target.plan.id,
+                    parameters: ctx.parameters,
+                    fingerprint,
+                    ...(context === undefined ? {} : { context }),
+                    ...(maintenanceInfo === undefined ? {} : { maintenanceInfo })
+                  }
+                }),
+                Change.putOperation(operation)
+              ]] as const
+            })).pipe(
+              Effect.tap((decision) =>
+                decision._tag === "Start" && decision.operation.async && started !== undefined
+                  ? runUpdate(started.ctx, started.step, decision.operation)
+                  : Effect.void
+              )
+            )
+        )
+        switch (decision._tag) {
+          case "Done":
+          case "Running":
+            return Result.accepted(decision._tag === "Running" ? decision.operationId : undefined)
+          case "Start": {
+            if (decision.operation.async) return Result.accepted(decision.operation.id)
+            if (started !== undefined) yield* runUpdate(started.ctx, started.step, decision.operation)
+            const snapshot = yield* read(request.instanceId)
+            return Result.updated(Option.match(snapshot.instance, { onNone: () => ({}), onSome: instanceAnswer }))
+          }
+        }
+      })
+
+    const runUpdate = (
+      ctx: UpdateContext,
+      step: NonNullable<OfferingWork["update"]>,
+      operation: OperationRecord
+    ): Effect.Effect<void, UpdateFailure | BrokerFailure> =>
+      Effect.asVoid(execute(
+        instanceKey(ctx.instanceId),
+        operation,
+        step.run(ctx),
+        ctx.target.plan.maximum_polling_duration,
+        (exit) =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "update")
+            yield* transact(ctx.instanceId, (snapshot) => {
+              const record = Option.getOrUndefined(snapshot.instance)
+              if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+              const base = without(record, "pendingUpdate")
+              if (Exit.isFailure(exit) || record.pendingUpdate === undefined) {
+                return write(undefined, [
+                  Change.putInstance({ ...base, state: "ready", updatedAt: now }),
+                  Change.putOperation(finishOperation(operation, now, outcome, false))
+                ])
+              }
+              const pending = record.pendingUpdate
+              const out = exit.value
+              const updated: InstanceRecord = {
+                ...base,
+                state: "ready",
+                planId: pending.planId,
+                parameters: pending.parameters,
+                updatedAt: now,
+                ...(pending.context === undefined ? {} : { context: pending.context }),
+                ...(pending.maintenanceInfo === undefined ? {} : { maintenanceInfo: pending.maintenanceInfo }),
+                ...(out.dashboardUrl === undefined ? {} : { dashboardUrl: out.dashboardUrl }),
+                ...(out.metadata === undefined ? {} : { metadata: out.metadata }),
+                ...(out.data === undefined ? {} : { data: out.data })
+              }
+              return write(undefined, [
+                Change.putInstance(updated),
+                Change.putOperation(finishOperation(operation, now, {}, true))
+              ])
+            })
+          })
+      ))
+
+    // --- deprovision ----------------------------------------------------------------------------------------
+
+    const deprovision = (request: DeprovisionRequest): Effect.Effect<DeleteResult, DeprovisionError> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        type Started = {
+          readonly ctx: DeprovisionContext
+          readonly step: OfferingWork["deprovision"]
+          readonly previousState: InstanceRecord["state"]
+        }
+        let started: Started | undefined
+        const decision = yield* locks.withLock(
+          request.instanceId,
+          transact(request.instanceId, (snapshot): Effect.Effect<
+            readonly [Decision<never>, ReadonlyArray<StoreChange>],
+            DeprovisionError
+          > =>
+            Effect.gen(function*() {
+              const record = Option.getOrUndefined(snapshot.instance)
+              if (record === undefined || !works.has(record.serviceId)) return yield* new Gone()
+              const step = stepFor(record.serviceId, record.planId, "deprovision")!
+              if (step.mode === "async" && !request.acceptsIncomplete) return yield* new AsyncRequired({})
+              let interruptKey = Option.none<string>()
+              const changes: Array<StoreChange> = []
+              switch (record.state) {
+                case "deprovisioning":
+                  if (request.acceptsIncomplete) return [running(record.operationId), []] as const
+                  return yield* new ConcurrencyError({ description: "The instance is being deprovisioned." })
+                case "updating":
+                  return yield* new ConcurrencyError({ description: "The instance is being updated." })
+                case "provisioning": {
+                  const creating = snapshot.operations.get(record.operationId)
+                  if (creating === undefined || !creating.async) {
+                    return yield* new ConcurrencyError({ description: "The instance is being provisioned." })
+                  }
+                  // DEP-4: stop the running provision, then delete
+                  interruptKey = Option.some(instanceKey(request.instanceId))
+                  changes.push(Change.putOperation(finishOperation(creating, now, {
+                    description: "Provisioning was stopped by a deprovision request."
+                  }, false)))
+                  break
+                }
+                default:
+                  break
+              }
+              for (const binding of snapshot.bindings.values()) {
+                if (binding.state === "binding" || binding.state === "unbinding") {
+                  return yield* new ConcurrencyError({ description: "A binding operation on this instance is in progress." })
+                }
+              }
+              const operation: OperationRecord = {
+                id: newOperationId("deprovision"),
+                instanceId: request.instanceId,
+                kind: "deprovision",
+                async: isAsync(step.mode, request.acceptsIncomplete),
+                state: "in progress",
+                startedAt: now
+              }
+              started = {
+                ctx: { instanceId: request.instanceId, instance: record, bindings: [...snapshot.bindings.values()], request },
+                step,
+                previousState: record.state
+              }
+              changes.push(
+                Change.putInstance({ ...record, state: "deprovisioning", operationId: operation.id, updatedAt: now }),
+                Change.putOperation(operation)
+              )
+              return [start(operation, interruptKey), changes] as const
+            })).pipe(
+              Effect.tap((decision) =>
+                decision._tag === "Start" && started !== undefined
+                  ? Effect.zipRight(
+                    Option.match(decision.interrupt, { onNone: () => Effect.void, onSome: interrupt }),
+                    decision.operation.async ? runDeprovision(started, decision.operation) : Effect.void
+                  )
+                  : Effect.void
+              )
+            )
+        )
+        switch (decision._tag) {
+          case "Running":
+            return Result.deleting(decision.operationId)
+          case "Done":
+            return Result.deleted
+          case "Start":
+            if (decision.operation.async) return Result.deleting(decision.operation.id)
+            if (started !== undefined) yield* runDeprovision(started, decision.operation)
+            return Result.deleted
+        }
+      })
+
+    const runDeprovision = (
+      started: {
+        readonly ctx: DeprovisionContext
+        readonly step: OfferingWork["deprovision"]
+        readonly previousState: InstanceRecord["state"]
+      },
+      operation: OperationRecord
+    ): Effect.Effect<void, DeprovisionFailure | BrokerFailure> =>
+      execute(
+        instanceKey(started.ctx.instanceId),
+        operation,
+        started.step.run(started.ctx),
+        planOf(started.ctx.instance.planId).plan.maximum_polling_duration,
+        (exit) =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "deprovisioning")
+            yield* transact(started.ctx.instanceId, (snapshot) => {
+              const record = Option.getOrUndefined(snapshot.instance)
+              if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+              if (Exit.isSuccess(exit)) {
+                return write(undefined, [
+                  Change.deleteInstance({ deletedAt: now, operationId: operation.id }),
+                  Change.putOperation(finishOperation(operation, now, {}, true))
+                ])
+              }
+              const restored = started.previousState === "provisioning" ? "failed" : started.previousState
+              return write(undefined, [
+                Change.putInstance({ ...record, state: restored, updatedAt: now }),
+                Change.putOperation(
+                  finishOperation(operation, now, { ...outcome, updateRepeatable: undefined }, false)
+                )
+              ])
+            })
+          })
+      )
+
+    // --- last operation -------------------------------------------------------------------------------------
+
+    const renderInstanceOperation = (operation: OperationRecord): InstanceOperationState => {
+      const description = operation.description === undefined ? {} : { description: operation.description }
+      if (operation.state !== "failed") return { state: operation.state, ...description }
+      switch (operation.kind) {
+        case "update":
+          return {
+            state: "failed",
+            operation: "update",
+            ...description,
+            ...(operation.instanceUsable === undefined ? {} : { instanceUsable: operation.instanceUsable }),
+            ...(operation.updateRepeatable === undefined ? {} : { updateRepeatable: operation.updateRepeatable })
+          }
+        case "deprovision":
+          return {
+            state: "failed",
+            operation: "deprovision",
+            ...description,
+            ...(operation.instanceUsable === undefined ? {} : { instanceUsable: operation.instanceUsable })
+          }
+        default:
+          return { state: "failed", operation: "provision", ...description }
+      }
+    }
+
+    const lastOperation: ServiceBrokerService["lastOperation"] = (request) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const snapshot = yield* read(request.instanceId)
+        const record = Option.getOrUndefined(snapshot.instance)
+        if (record === undefined || !works.has(record.serviceId)) {
+          if (record === undefined && live(snapshot.tombstone, now)) return yield* new Gone()
+          return yield* new NotFound({ description: `Instance ${request.instanceId} does not exist.` })
+        }
+        const operationId = Option.getOrElse(request.operation, () => record.operationId)
+        const operation = snapshot.operations.get(operationId)
+        if (operation === undefined || operation.bindingId !== undefined) {
+          return yield* new BadRequest({ description: `Unknown operation for instance ${request.instanceId}.` })
+        }
+        return renderInstanceOperation(operation)
+      })
+
+    // --- fetch instance -------------------------------------------------------------------------------------
+
+    const defaultFetchInstance = (record: InstanceRecord): FetchInstanceBody => ({
+      service_id: record.serviceId,
+      plan_id: record.planId,
+      parameters: record.parameters,
+      ...(record.dashboardUrl === undefined ? {} : { dashboard_url: record.dashboardUrl }),
+      ...(record.maintenanceInfo === undefined ? {} : { maintenance_info: record.maintenanceInfo }),
+      ...(record.metadata === undefined ? {} : { metadata: record.metadata })
+    })
+
+    const getInstance: ServiceBrokerService["getInstance"] = (request) =>
+      Effect.gen(function*() {
+        const snapshot = yield* read(request.instanceId)
+        const record = Option.getOrUndefined(snapshot.instance)
+        const notFound = new NotFound({ description: `Instance ${request.instanceId} does not exist.` })
+        if (record === undefined || !works.has(record.serviceId)) return yield* notFound
+        switch (record.state) {
+          case "provisioning":
+          case "failed":
+            return yield* notFound
+          case "updating":
+            return yield* new ConcurrencyError({ description: "The instance is being updated." })
+          case "deprovisioning":
+            return yield* new ConcurrencyError({ description: "The instance is being deprovisioned." })
+          case "ready": {
+            const custom = works.get(record.serviceId)?.fetchInstance
+            return custom === undefined ? defaultFetchInstance(record) : yield* custom(record)
+          }
+        }
+      }) as Effect.Effect<FetchInstanceBody, GetInstanceError>
+
+    // --- bind -----------------------------------------------------------------------------------------------
+
+    const bind = (request: BindRequest): Effect.Effect<BindResult, BindError> =>
+      Effect.gen(function*() {
+        const step = stepFor(request.offering.id, request.plan.id, "bind")
+        if (step === undefined) {
+          return yield* new BadRequest({ description: `The plan ${request.plan.name} is not bindable.` })
+        }
+        const now = yield* Clock.currentTimeMillis
+        const appGuid = request.body.bind_resource?.app_guid ?? request.body.app_guid
+        const route = request.body.bind_resource?.route
+        const fingerprint = canonicalJson({
+          service_id: request.body.service_id,
+          plan_id: request.body.plan_id,
+          parameters: request.body.parameters ?? {},
+          app_guid: appGuid ?? null,
+          route: route ?? null,
+          predecessor_binding_id: request.body.predecessor_binding_id ?? null
+        })
+        let started: BindContext | undefined
+        const decision = yield* locks.withLock(
+          request.instanceId,
+          transact(request.instanceId, (snapshot): Effect.Effect<
+            readonly [Decision<BindingRecord>, ReadonlyArray<StoreChange>],
+            BindError
+          > =>
+            Effect.gen(function*() {
+              const instance = Option.getOrUndefined(snapshot.instance)
+              if (instance === undefined || !works.has(instance.serviceId)) {
+                return yield* new NotFound({ description: `Instance ${request.instanceId} does not exist.` })
+              }
+              if (instance.serviceId !== request.offering.id) {
+                return yield* new BadRequest({ description: "service_id does not match the instance's offering." })
+              }
+              switch (instance.state) {
+                case "provisioning":
+                case "deprovisioning":
+                  return yield* new ConcurrencyError({ description: `The instance is being ${instance.state}.` })
+                case "failed":
+                  return yield* new NotFound({ description: `Instance ${request.instanceId} failed to provision.` })
+                default:
+                  break
+              }
+              const existing = snapshot.bindings.get(request.bindingId)
+              if (existing !== undefined) {
+                if (existing.fingerprint !== fingerprint) {
+                  return yield* new Conflict({ description: `Binding ${request.bindingId} exists with different attributes.` })
+                }
+                switch (existing.state) {
+                  case "ready":
+                    return [done(existing), []] as const
+                  case "binding":
+                    if (step.mode === "async" && !request.acceptsIncomplete) return yield* new AsyncRequired({})
+                    if (request.acceptsIncomplete) return [running(existing.operationId), []] as const
+                    return yield* new ConcurrencyError({ description: "The binding is being created." })
+                  case "failed":
+                    return yield* new Conflict({
+                      description: `Creating binding ${request.bindingId} failed; unbind it before trying again.`
+                    })
+                  case "unbinding":
+                    return yield* new ConcurrencyError({ description: "The binding is being deleted." })
+                }
+              }
+              let predecessor = Option.none<BindingRecord>()
+              const predecessorId = request.body.predecessor_binding_id
+              if (predecessorId !== undefined) {
+                const found = snapshot.bindings.get(predecessorId)
+                const expiresAt = found?.response?.metadata?.expires_at
+                if (found === undefined || found.state !== "ready") {
+                  return yield* new BadRequest({
+                    description: `predecessor_binding_id "${predecessorId}" is not a binding of this instance.`
+                  })
+                }
+                if (expiresAt !== undefined && Date.parse(expiresAt) <= now) {
+                  return yield* new BadRequest({ description: `The predecessor binding ${predecessorId} has expired.` })
+                }
+                predecessor = Option.some(found)
+              }
+              if (step.mode === "async" && !request.acceptsIncomplete) return yield* new AsyncRequired({})
+              const parameters = request.body.parameters ??
+                Option.match(predecessor, { onNone: () => ({}), onSome: (p) => p.parameters })
+              const ctx: BindContext = {
+                instanceId: request.instanceId,
+                bindingId: request.bindingId,
+                instance,
+                target: { offering: request.offering, plan: request.plan, effective: request.effective },
+                parameters,
+                appGuid: Option.fromNullable(appGuid),
+                predecessor,
+                request
+              }
+              if (step.validate !== undefined) yield* step.validate(ctx)
+              const operation: OperationRecord = {
+                id: newOperationId("bind"),
+                instanceId: request.instanceId,
+                bindingId: request.bindingId,
+                kind: "bind",
+                async: isAsync(step.mode, request.acceptsIncomplete),
+                state: "in progress",
+                fingerprint,
+                startedAt: now
+              }
+              const record: BindingRecord = {
+                instanceId: request.instanceId,
+                bindingId: request.bindingId,
+                serviceId: request.offering.id,
+                planId: request.plan.id,
+                state: "binding",
+                fingerprint,
+                parameters,
+                ...(appGuid === undefined ? {} : { appGuid }),
+                ...(route === undefined ? {} : { route }),
+                ...(request.body.bind_resource === undefined ? {} : { bindResource: request.body.bind_resource }),
+                ...(request.body.context === undefined ? {} : { context: request.body.context }),
+                ...(predecessorId === undefined ? {} : { predecessorBindingId: predecessorId }),
+                operationId: operation.id,
+                createdAt: now,
+                updatedAt: now
+              }
+              started = ctx
+              return [start(operation), [Change.putBinding(record), Change.putOperation(operation)]] as const
+            })).pipe(
+              Effect.tap((decision) =>
+                decision._tag === "Start" && decision.operation.async && started !== undefined
+                  ? runBind(started, step, decision.operation)
+                  : Effect.void
+              )
+            )
+        )
+        switch (decision._tag) {
+          case "Done":
+            return Result.alreadyBound(decision.value.response ?? {})
+          case "Running":
+            return Result.binding(decision.operationId)
+          case "Start": {
+            if (decision.operation.async) return Result.binding(decision.operation.id)
+            if (started !== undefined) yield* runBind(started, step, decision.operation)
+            const snapshot = yield* read(request.instanceId)
+            const record = snapshot.bindings.get(request.bindingId)
+            return Result.bound(record?.response ?? {})
+          }
+        }
+      })
+
+    const runBind = (
+      ctx: BindContext,
+      step: NonNullable<OfferingWork["bind"]>,
+      operation: OperationRecord
+    ): Effect.Effect<void, BrokerFailure> =>
+      Effect.asVoid(execute(
+        bindingKey(ctx.instanceId, ctx.bindingId),
+        operation,
+        Effect.flatMap(step.run(ctx), (out) => {
+          const { data: _data, ...binding } = out
+          if (Either.isLeft(validateBindingOutput(binding))) {
+            return Effect.dieMessage("bind work returned a binding that does not match the OSB binding schema")
+          }
+          const problem = requiresProblem(ctx.target.offering, binding)
+          return problem === undefined
+            ? Effect.succeed(out)
+            : Effect.dieMessage(`bind work returned ${problem} but the offering does not require it (VAL-5)`)
+        }),
+        ctx.target.plan.maximum_polling_duration,
+        (exit) =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "binding")
+            yield* transact(ctx.instanceId, (snapshot) => {
+              const record = snapshot.bindings.get(ctx.bindingId)
+              if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+              if (Exit.isSuccess(exit)) {
+                const { data, ...response } = exit.value
+                return write(undefined, [
+                  Change.putBinding({
+                    ...record,
+                    state: "ready",
+                    response,
+                    updatedAt: now,
+                    ...(data === undefined ? {} : { data })
+                  }),
+                  Change.putOperation(finishOperation(operation, now, {}, true))
+                ])
+              }
+              if (!operation.async) return write(undefined, [Change.deleteBinding(ctx.bindingId, Option.none())])
+              return write(undefined, [
+                Change.putBinding({ ...record, state: "failed", updatedAt: now }),
+                Change.putOperation(finishOperation(operation, now, { description: outcome.description }, false))
+              ])
+            })
+          })
+      ))
+
+    // --- unbind ---------------------------------------------------------------------------------------------
+
+    const unbind = (request: UnbindRequest): Effect.Effect<DeleteResult, UnbindError> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        type Started = {
+          readonly ctx: UnbindContext
+          readonly step: NonNullable<OfferingWork["unbind"]>
+          readonly previousState: BindingState
+        }
+        let started: Started | undefined
+        const decision = yield* locks.withLock(
+          request.instanceId,
+          transact(request.instanceId, (snapshot): Effect.Effect<
+            readonly [Decision<never>, ReadonlyArray<StoreChange>],
+            UnbindError
+          > =>
+            Effect.gen(function*() {
+              const binding = snapshot.bindings.get(request.bindingId)
+              if (binding === undefined || !works.has(binding.serviceId)) return yield* new Gone()
+              const step = stepFor(binding.serviceId, binding.planId, "unbind")
+              if (step === undefined) return yield* new Gone()
+              if (step.mode === "async" && !request.acceptsIncomplete) return yield* new AsyncRequired({})
+              const instance = snapshot.instance
+              if (Option.isSome(instance) && instance.value.state === "deprovisioning") {
+                return yield* new ConcurrencyError({ description: "The instance is being deprovisioned." })
+              }
+              let interruptKey = Option.none<string>()
+              const changes: Array<StoreChange> = []
+              switch (binding.state) {
+                case "unbinding":
+                  if (request.acceptsIncomplete) return [running(binding.operationId), []] as const
+                  return yield* new ConcurrencyError({ description: "The binding is being deleted." })
+                case "binding": {
+                  const creating = snapshot.operations.get(binding.operationId)
+                  if (creating === undefined || !creating.async) {
+                    return yield* new ConcurrencyError({ description: "The binding is being created." })
+                  }
+                  // UNB-3: stop the running bind, then delete
+                  interruptKey = Option.some(bindingKey(request.instanceId, request.bindingId))
+                  changes.push(Change.putOperation(finishOperation(creating, now, {
+                    description: "Binding was stopped by an unbind request."
+                  }, false)))
+                  break
+                }
+                default:
+                  break
+              }
+              const operation: OperationRecord = {
+                id: newOperationId("unbind"),
+                instanceId: request.instanceId,
+                bindingId: request.bindingId,
+                kind: "unbind",
+                async: isAsync(step.mode, request.acceptsIncomplete),
+                state: "in progress",
+                startedAt: now
+              }
+              started = {
+                ctx: { instanceId: request.instanceId, bindingId: request.bindingId, instance, binding, request },
+                step,
+                previousState: binding.state
+              }
+              changes.push(
+                Change.putBinding({ ...binding, state: "unbinding", operationId: operation.id, updatedAt: now }),
+                Change.putOperation(operation)
+              )
+              return [start(operation, interruptKey), changes] as const
+            })).pipe(
+              Effect.tap((decision) =>
+                decision._tag === "Start" && started !== undefined
+                  ? Effect.zipRight(
+                    Option.match(decision.interrupt, { onNone: () => Effect.void, onSome: interrupt }),
+                    decision.operation.async ? runUnbind(started, decision.operation) : Effect.void
+                  )
+                  : Effect.void
+              )
+            )
+        )
+        switch (decision._tag) {
+          case "Running":
+            return Result.deleting(decision.operationId)
+          case "Done":
+            return Result.deleted
+          case "Start":
+            if (decision.operation.async) return Result.deleting(decision.operation.id)
+            if (started !== undefined) yield* runUnbind(started, decision.operation)
+            return Result.deleted
+        }
+      })
+
+    const runUnbind = (
+      started: {
+        readonly ctx: UnbindContext
+        readonly step: NonNullable<OfferingWork["unbind"]>
+        readonly previousState: BindingState
+      },
+      operation: OperationRecord
+    ): Effect.Effect<void, BrokerFailure> =>
+      execute(
+        bindingKey(started.ctx.instanceId, started.ctx.bindingId),
+        operation,
+        started.step.run(started.ctx),
+        planOf(started.ctx.binding.planId).plan.maximum_polling_duration,
+        (exit) =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "unbinding")
+            yield* transact(started.ctx.instanceId, (snapshot) => {
+              const record = snapshot.bindings.get(started.ctx.bindingId)
+              if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+              if (Exit.isSuccess(exit)) {
+                return write(undefined, [
+                  Change.deleteBinding(started.ctx.bindingId, Option.some({ deletedAt: now, operationId: operation.id })),
+                  Change.putOperation(finishOperation(operation, now, {}, true))
+                ])
+              }
+              const restored: BindingState = started.previousState === "binding" ? "failed" : started.previousState
+              return write(undefined, [
+                Change.putBinding({ ...record, state: restored, updatedAt: now }),
+                Change.putOperation(finishOperation(operation, now, { description: outcome.description }, false))
+              ])
+            })
+          })
+      )
+
+    // --- fetch binding and binding last operation ----------------------------------------------------------
+
+    const getBinding: ServiceBrokerService["getBinding"] = (request) =>
+      Effect.gen(function*() {
+        const snapshot = yield* read(request.instanceId)
+        const binding = snapshot.bindings.get(request.bindingId)
+        if (
+          binding === undefined || !works.has(binding.serviceId) ||
+          (binding.state !== "ready" && binding.state !== "unbinding")
+        ) {
+          return yield* new NotFound({ description: `Binding ${request.bindingId} does not exist.` })
+        }
+        const custom = works.get(binding.serviceId)?.fetchBinding
+        if (custom !== undefined) return yield* custom(binding)
+        return { ...binding.response, parameters: binding.parameters }
+      }) as Effect.Effect<FetchBindingBody, GetBindingError>
+
+    const lastBindingOperation: ServiceBrokerService["lastBindingOperation"] = (request) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const snapshot = yield* read(request.instanceId)
+        const binding = snapshot.bindings.get(request.bindingId)
+        if (binding === undefined || !works.has(binding.serviceId)) {
+          if (
+            binding === undefined &&
+            (live(Option.fromNullable(snapshot.bindingTombstones.get(request.bindingId)), now) ||
+              live(snapshot.tombstone, now))
+          ) {
+            return yield* new Gone()
+          }
+          return yield* new NotFound({ description: `Binding ${request.bindingId} does not exist.` })
+        }
+        const operationId = Option.getOrElse(request.operation, () => binding.operationId)
+        const operation = snapshot.operations.get(operationId)
+        if (operation === undefined || operation.bindingId !== request.bindingId) {
+          return yield* new BadRequest({ description: `Unknown operation for binding ${request.bindingId}.` })
+        }
+        const state: BindingOperationState = operation.description === undefined
+          ? { state: operation.state }
+          : { state: operation.state, description: operation.description }
+        return state
+      }) as Effect.Effect<BindingOperationState, LastOperationError>
+
+    return {
+      provision,
+      update,
+      deprovision,
+      lastOperation,
+      getInstance,
+      bind,
+      unbind,
+      getBinding,
+      lastBindingOperation
+    } satisfies ServiceBrokerService
+  })
+
+/**
+ * The managed broker as a layer (background operations are interrupted when the layer is released).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  offerings: { readonly [serviceIdOrName: string]: OfferingWork },
+  options?: ManagedOptions
+): Layer.Layer<ServiceBroker, ManagedBrokerError, BrokerStore | Catalog> =>
+  Layer.scoped(ServiceBroker, make(offerings, options))
+
+/**
+ * The managed broker from an effect that builds the work (resolve your own services there, once).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerEffect = <E, R>(
+  offerings: Effect.Effect<{ readonly [serviceIdOrName: string]: OfferingWork }, E, R>,
+  options?: ManagedOptions
+): Layer.Layer<ServiceBroker, ManagedBrokerError | E, BrokerStore | Catalog | Exclude<R, Scope.Scope>> =>
+  Layer.scoped(ServiceBroker, Effect.flatMap(offerings, (work) => make(work, options)))
