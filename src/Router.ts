@@ -477,7 +477,7 @@ export const make = (
             if (Option.isSome(failure) && isOsbError(failure.value)) return Effect.succeed(renderError(failure.value))
             if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
             return Effect.as(
-              Effect.logError("unexpected failure while handling an OSB request", Cause.squash(cause)),
+              Effect.logError("unexpected failure while handling an OSB request", cause),
               internalError
             )
           })

@@ -93,7 +93,7 @@ export const readJsonObject = (
         : Effect.fail(new BadRequest({ description: "The request body could not be read." }))
     ),
     Effect.flatMap((text): Effect.Effect<unknown, BadRequest | PayloadTooLarge> => {
-      if (text.length > maxBytes && Buffer.byteLength(text, "utf8") > maxBytes) {
+      if (Buffer.byteLength(text, "utf8") > maxBytes) {
         return Effect.fail(new PayloadTooLarge({ limit: maxBytes }))
       }
       if (text.trim().length === 0) {
