@@ -253,7 +253,7 @@ export const validate = (input: unknown): {
   duplicates(planIds, "plan id", problems)
   const offeringIdSet = new Set(offeringIds.map(([id]) => id))
   for (const [id, path] of planIds) {
-    if (id !== undefined && offeringIdSet.has(id)) {
+    if (id !== undefined && id.length > 0 && offeringIdSet.has(id)) {
       problems.push(new CatalogProblem({ path, message: `plan id "${id}" is also an offering id (VAL-2)` }))
     }
   }

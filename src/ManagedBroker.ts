@@ -7,7 +7,6 @@
  *
  * @since 0.1.0
  */
-import { randomBytes } from "node:crypto"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -20,6 +19,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import { randomBytes } from "node:crypto"
 import type {
   BindingRecord,
   BindingState,
@@ -43,13 +43,12 @@ import type {
   ServiceOffering
 } from "./Model.js"
 import { BindingResponseBody as BindingResponseBodySchema } from "./Model.js"
+import type { BrokerFailure, DeprovisionFailure } from "./OsbError.js"
 import {
   AsyncRequired,
   BadRequest,
-  BrokerFailure,
   ConcurrencyError,
   Conflict,
-  DeprovisionFailure,
   Gone,
   MaintenanceInfoConflict,
   NotFound,
@@ -223,7 +222,9 @@ export interface OfferingWork {
   /** Shapes the fetch-binding answer from the record. */
   readonly fetchBinding?: (binding: BindingRecord) => Effect.Effect<FetchBindingBody, BrokerFailure>
   readonly plans?: {
-    readonly [planIdOrName: string]: Partial<Pick<OfferingWork, "provision" | "deprovision" | "update" | "bind" | "unbind">>
+    readonly [planIdOrName: string]: Partial<
+      Pick<OfferingWork, "provision" | "deprovision" | "update" | "bind" | "unbind">
+    >
   }
 }
 
@@ -306,7 +307,8 @@ const operationPrefix: Record<OperationKind, string> = {
   unbind: "unbind"
 }
 
-const newOperationId = (kind: OperationKind): string => `${operationPrefix[kind]}-${randomBytes(12).toString("base64url")}`
+const newOperationId = (kind: OperationKind): string =>
+  `${operationPrefix[kind]}-${randomBytes(12).toString("base64url")}`
 
 const isAsync = (mode: Mode, acceptsIncomplete: boolean): boolean =>
   mode === "async" || (mode === "either" && acceptsIncomplete)
@@ -423,8 +425,10 @@ export const make = (
     const bindingKey = (instanceId: string, bindingId: string) => `b/${instanceId}/${bindingId}`
 
     const interrupt = (key: string): Effect.Effect<void> =>
-      Effect.flatMap(Effect.option(FiberMap.get(fibers, key)), (fiber) =>
-        Option.isSome(fiber) ? Effect.asVoid(Fiber.interrupt(fiber.value)) : Effect.void)
+      Effect.flatMap(
+        Effect.option(FiberMap.get(fibers, key)),
+        (fiber) => Option.isSome(fiber) ? Effect.asVoid(Fiber.interrupt(fiber.value)) : Effect.void
+      )
 
     const failureDescription = (cause: Cause.Cause<unknown>, what: string): Effect.Effect<Outcome> => {
       const failure = Cause.failureOption(cause)
@@ -482,12 +486,16 @@ export const make = (
             duration: Duration.seconds(maxSeconds),
             onTimeout: () => new TimedOut({ seconds: maxSeconds })
           })
-        const background = Effect.flatMap(Effect.exit(bounded), (exit) =>
-          Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? Effect.void : Effect.uninterruptible(finish(exit)))
+        const background = Effect.flatMap(
+          Effect.exit(bounded),
+          (exit) =>
+            Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+              ? Effect.void
+              : Effect.uninterruptible(finish(exit))
+        )
         return Effect.as(FiberMap.run(fibers, key, background), undefined as never)
       }
-      return Effect.flatMap(Effect.exit(work), (exit) =>
-        Effect.zipRight(Effect.uninterruptible(finish(exit)), exit))
+      return Effect.flatMap(Effect.exit(work), (exit) => Effect.zipRight(Effect.uninterruptible(finish(exit)), exit))
     }
 
     // --- provision ------------------------------------------------------------------------------------------
@@ -539,7 +547,8 @@ export const make = (
                 case "failed":
                   return Effect.fail(
                     new Conflict({
-                      description: `Provisioning instance ${request.instanceId} failed; deprovision it before trying again.`
+                      description:
+                        `Provisioning instance ${request.instanceId} failed; deprovision it before trying again.`
                     })
                   )
                 default:
@@ -563,9 +572,13 @@ export const make = (
               fingerprint,
               parameters: ctx.parameters,
               ...(request.body.context === undefined ? {} : { context: request.body.context }),
-              ...(request.body.organization_guid === undefined ? {} : { organizationGuid: request.body.organization_guid }),
+              ...(request.body.organization_guid === undefined
+                ? {}
+                : { organizationGuid: request.body.organization_guid }),
               ...(request.body.space_guid === undefined ? {} : { spaceGuid: request.body.space_guid }),
-              ...(request.plan.maintenance_info === undefined ? {} : { maintenanceInfo: request.plan.maintenance_info }),
+              ...(request.plan.maintenance_info === undefined
+                ? {}
+                : { maintenanceInfo: request.plan.maintenance_info }),
               ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
               operationId: operation.id,
               createdAt: now,
@@ -701,7 +714,10 @@ export const make = (
               }
               const previous = planOf(record.planId)
               const target = planOf(targetPlanId)
-              if (target.plan.id !== previous.plan.id && !(previous.effective.planUpdateable && target.effective.planUpdateable)) {
+              if (
+                target.plan.id !== previous.plan.id &&
+                !(previous.effective.planUpdateable && target.effective.planUpdateable)
+              ) {
                 return yield* new UpdateNotSupported({
                   description: `Changing the plan from ${previous.plan.name} to ${target.plan.name} is not supported.`,
                   updateRepeatable: false
@@ -864,7 +880,9 @@ export const make = (
               }
               for (const binding of snapshot.bindings.values()) {
                 if (binding.state === "binding" || binding.state === "unbinding") {
-                  return yield* new ConcurrencyError({ description: "A binding operation on this instance is in progress." })
+                  return yield* new ConcurrencyError({
+                    description: "A binding operation on this instance is in progress."
+                  })
                 }
               }
               const operation: OperationRecord = {
@@ -876,7 +894,12 @@ export const make = (
                 startedAt: now
               }
               started = {
-                ctx: { instanceId: request.instanceId, instance: record, bindings: [...snapshot.bindings.values()], request },
+                ctx: {
+                  instanceId: request.instanceId,
+                  instance: record,
+                  bindings: [...snapshot.bindings.values()],
+                  request
+                },
                 step,
                 previousState: record.state
               }
@@ -1066,7 +1089,9 @@ export const make = (
               const existing = snapshot.bindings.get(request.bindingId)
               if (existing !== undefined) {
                 if (existing.fingerprint !== fingerprint) {
-                  return yield* new Conflict({ description: `Binding ${request.bindingId} exists with different attributes.` })
+                  return yield* new Conflict({
+                    description: `Binding ${request.bindingId} exists with different attributes.`
+                  })
                 }
                 switch (existing.state) {
                   case "ready":
@@ -1324,7 +1349,10 @@ export const make = (
               if (record === undefined || record.operationId !== operation.id) return keep(undefined)
               if (Exit.isSuccess(exit)) {
                 return write(undefined, [
-                  Change.deleteBinding(started.ctx.bindingId, Option.some({ deletedAt: now, operationId: operation.id })),
+                  Change.deleteBinding(
+                    started.ctx.bindingId,
+                    Option.some({ deletedAt: now, operationId: operation.id })
+                  ),
                   Change.putOperation(finishOperation(operation, now, {}, true))
                 ])
               }

@@ -151,7 +151,9 @@ export const DashboardClient = Schema.Struct({
  * @since 0.1.0
  * @category schemas
  */
-export const Requirement = Schema.Literal("syslog_drain", "route_forwarding", "volume_mount")
+export const Requirement = Schema.Literal("syslog_drain", "route_forwarding", "volume_mount").annotations({
+  message: () => ({ message: "must be one of syslog_drain, route_forwarding, volume_mount", override: true })
+})
 
 /**
  * @since 0.1.0
@@ -204,7 +206,12 @@ export const ServiceOffering = Schema.Struct({
   metadata: opt(JsonObject),
   dashboard_client: opt(DashboardClient),
   plan_updateable: opt(Schema.Boolean),
-  plans: Schema.NonEmptyArray(ServicePlan).annotations({ message: () => "must be a non-empty array of plans" })
+  plans: Schema.Array(ServicePlan).pipe(
+    Schema.filter(
+      (plans): plans is readonly [ServicePlan, ...Array<ServicePlan>] => plans.length > 0,
+      { message: () => "must be a non-empty array of plans" }
+    )
+  )
 }).annotations({ identifier: "ServiceOffering" })
 
 /**

@@ -89,7 +89,7 @@ export class PreconditionFailed
  */
 export class PayloadTooLarge
   extends Schema.TaggedError<PayloadTooLarge>("effect-osb/PayloadTooLarge")("PayloadTooLarge", {
-    limit: Schema.Number
+    limit: Schema.Int.pipe(Schema.nonNegative())
   })
 {}
 
@@ -196,7 +196,7 @@ export class DeprovisionFailure
 export class ServiceUnavailable
   extends Schema.TaggedError<ServiceUnavailable>("effect-osb/ServiceUnavailable")("ServiceUnavailable", {
     description: Description,
-    retryAfterSeconds: Schema.Number
+    retryAfterSeconds: Schema.Int.pipe(Schema.nonNegative())
   })
 {}
 
@@ -373,7 +373,7 @@ export const errorTable: {
  * @category rendering
  */
 export const toErrorResponse = (error: OsbError): ErrorResponse =>
-  (errorTable[error._tag] as (error: OsbError) => ErrorResponse)(error)
+  isOsbError(error) ? (errorTable[error._tag] as (error: OsbError) => ErrorResponse)(error) : internalErrorResponse
 
 /**
  * The response for a defect: a 500 with a generic body. Nothing of the cause reaches the client.
@@ -393,5 +393,5 @@ export const internalErrorResponse: ErrorResponse = {
  * @category guards
  */
 export const isOsbError = (u: unknown): u is OsbError =>
-  typeof u === "object" && u !== null && "_tag" in u && typeof u._tag === "string" && u._tag in errorTable &&
-  u instanceof Error
+  typeof u === "object" && u !== null && "_tag" in u && typeof u._tag === "string" &&
+  Object.prototype.hasOwnProperty.call(errorTable, u._tag) && u instanceof Error

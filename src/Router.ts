@@ -529,7 +529,10 @@ export const make = (
         ([info, request, query, context]) =>
           Effect.catchAll(
             handler({ info, request, query, params: context.params }),
-            (error) => Effect.succeed(renderError(error))
+            (error) =>
+              isOsbError(error)
+                ? Effect.succeed(renderError(error))
+                : violation("handler", "failed with an error that is not an OSB error")
           )
       )
 

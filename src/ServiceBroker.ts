@@ -6,9 +6,9 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { EffectivePlan } from "./Catalog.js"
 import type {
@@ -24,18 +24,15 @@ import type {
 } from "./Model.js"
 import type {
   AsyncRequired,
-  BadRequest,
   BrokerFailure,
   ConcurrencyError,
   Conflict,
   DeprovisionFailure,
-  Gone,
   MaintenanceInfoConflict,
-  NotFound,
   RequiresApp,
-  UpdateFailure,
-  UpdateNotSupported
+  UpdateFailure
 } from "./OsbError.js"
+import { BadRequest, Gone, NotFound, UpdateNotSupported } from "./OsbError.js"
 import type { RequestInfo } from "./RequestInfo.js"
 
 // -----------------------------------------------------------------------------
@@ -226,9 +223,26 @@ export type BindResult =
  * @category results
  */
 export type InstanceOperationState =
-  | { readonly state: "in progress"; readonly description?: string; readonly retryAfterSeconds?: number }
-  | { readonly state: "succeeded"; readonly description?: string }
-  | { readonly state: "failed"; readonly operation: "provision"; readonly description?: string }
+  | {
+    readonly state: "in progress"
+    readonly description?: string
+    readonly retryAfterSeconds?: number
+    readonly instanceUsable?: never
+    readonly updateRepeatable?: never
+  }
+  | {
+    readonly state: "succeeded"
+    readonly description?: string
+    readonly instanceUsable?: never
+    readonly updateRepeatable?: never
+  }
+  | {
+    readonly state: "failed"
+    readonly operation: "provision"
+    readonly description?: string
+    readonly instanceUsable?: never
+    readonly updateRepeatable?: never
+  }
   | {
     readonly state: "failed"
     readonly operation: "update"
@@ -241,6 +255,7 @@ export type InstanceOperationState =
     readonly operation: "deprovision"
     readonly description?: string
     readonly instanceUsable?: boolean
+    readonly updateRepeatable?: never
   }
 
 /**
@@ -250,8 +265,19 @@ export type InstanceOperationState =
  * @category results
  */
 export type BindingOperationState =
-  | { readonly state: "in progress"; readonly description?: string; readonly retryAfterSeconds?: number }
-  | { readonly state: "succeeded" | "failed"; readonly description?: string }
+  | {
+    readonly state: "in progress"
+    readonly description?: string
+    readonly retryAfterSeconds?: number
+    readonly instanceUsable?: never
+    readonly updateRepeatable?: never
+  }
+  | {
+    readonly state: "succeeded" | "failed"
+    readonly description?: string
+    readonly instanceUsable?: never
+    readonly updateRepeatable?: never
+  }
 
 /**
  * Constructors for the results, so handlers read like the spec.
@@ -462,3 +488,77 @@ export const layer = (broker: ServiceBrokerService): Layer.Layer<ServiceBroker> 
 export const layerEffect = <E, R>(
   broker: Effect.Effect<ServiceBrokerService, E, R>
 ): Layer.Layer<ServiceBroker, E, Exclude<R, Scope.Scope>> => Layer.scoped(ServiceBroker, broker)
+
+// -----------------------------------------------------------------------------
+// several offerings in one broker
+// -----------------------------------------------------------------------------
+
+const firstFound = <A, E extends { readonly _tag: string }>(
+  brokers: ReadonlyArray<ServiceBrokerService>,
+  call: (broker: ServiceBrokerService) => Effect.Effect<A, E> | undefined,
+  notFound: E
+): Effect.Effect<A, E> => {
+  const attempts = brokers.flatMap((broker) => {
+    const attempt = call(broker)
+    return attempt === undefined ? [] : [attempt]
+  })
+  return attempts.reduceRight<Effect.Effect<A, E>>(
+    (next, attempt) => Effect.catchIf(attempt, (e): e is E => e._tag === "NotFound", () => next),
+    Effect.fail(notFound)
+  )
+}
+
+/**
+ * One broker from several, by `service_id`: each offering's requests go to its broker (managed or
+ * hand-written; one broker may serve several offerings). Requests that name no offering (fetch and
+ * last_operation without the optional `service_id` hint) ask the brokers in turn until one knows the resource.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const combine = (brokers: { readonly [serviceId: string]: ServiceBrokerService }): ServiceBrokerService => {
+  const all = [...new Set(Object.values(brokers))]
+  const byId = (serviceId: string): ServiceBrokerService | undefined =>
+    Object.prototype.hasOwnProperty.call(brokers, serviceId) ? brokers[serviceId] : undefined
+  const notServed = (serviceId: string) =>
+    new BadRequest({ description: `service_id "${serviceId}" is not served by this broker.` })
+  const notFound = new NotFound({ description: "The resource does not exist." })
+  const hinted = (offering: Option.Option<ServiceOffering>): ReadonlyArray<ServiceBrokerService> => {
+    if (Option.isNone(offering)) return all
+    const broker = byId(offering.value.id)
+    return broker === undefined ? [] : [broker]
+  }
+  return {
+    provision: (request) => {
+      const broker = byId(request.offering.id)
+      return broker === undefined ? Effect.fail(notServed(request.offering.id)) : broker.provision(request)
+    },
+    deprovision: (request) => {
+      const broker = byId(request.offering.id)
+      return broker === undefined ? Effect.fail(new Gone()) : broker.deprovision(request)
+    },
+    update: (request) => {
+      const broker = byId(request.offering.id)
+      if (broker === undefined) return Effect.fail(notServed(request.offering.id))
+      return broker.update === undefined
+        ? Effect.fail(new UpdateNotSupported({ description: "This service does not support updates." }))
+        : broker.update(request)
+    },
+    bind: (request) => {
+      const broker = byId(request.offering.id)
+      if (broker === undefined) return Effect.fail(notServed(request.offering.id))
+      return broker.bind === undefined
+        ? Effect.fail(new BadRequest({ description: `The plan ${request.plan.name} is not bindable.` }))
+        : broker.bind(request)
+    },
+    unbind: (request) => {
+      const broker = byId(request.offering.id)
+      return broker?.unbind === undefined ? Effect.fail(new Gone()) : broker.unbind(request)
+    },
+    getInstance: (request) => firstFound(hinted(request.offering), (b) => b.getInstance?.(request), notFound),
+    lastOperation: (request) => firstFound(hinted(request.offering), (b) => b.lastOperation?.(request), notFound),
+    getBinding: (request) => firstFound(hinted(request.offering), (b) => b.getBinding?.(request), notFound),
+    lastBindingOperation: (request) =>
+      firstFound(hinted(request.offering), (b) => b.lastBindingOperation?.(request), notFound)
+  }
+}
