@@ -9,11 +9,20 @@ const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
 
 describe("README", () => {
   it("the 'Writing a broker' example is examples/minimal-broker.ts", () => {
-    const block = /## Writing a broker[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+    const block = /## Writing a broker by hand[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]
     expect(block).toBeDefined()
     const example = readFileSync(new URL("../examples/minimal-broker.ts", import.meta.url), "utf8")
       .split("\n").slice(1).join("\n")
     expect(example).toBe(block!.replace("from \"effect-osb\"", "from \"../src/index.js\""))
+  })
+
+  it("the managed-model example is examples/managed-minimal.ts", () => {
+    const block = /A complete managed broker[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(block).toBeDefined()
+    const example = readFileSync(new URL("../examples/managed-minimal.ts", import.meta.url), "utf8")
+      .split("\n").slice(1).join("\n")
+    expect(example).toBe(block!.replace("from \"effect-osb\"", "from \"../src/index.js\""))
+    expect(example.split("\n").length).toBeLessThan(60)
   })
 
   it("the quick start commands exist as npm scripts", () => {

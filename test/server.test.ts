@@ -4,6 +4,7 @@
  */
 import { Effect, Exit, Layer, Scope } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BrokerAuth, Server, ServiceBroker } from "../src/index.js"
@@ -66,7 +67,14 @@ describe("the quick start process (npm start)", () => {
     execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" })
     port = await freePort()
     child = spawn(process.execPath, ["dist/examples/quickstart.js"], {
-      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", BROKER_USERNAME: "ops", BROKER_PASSWORD: "pa:ss" },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        BROKER_USERNAME: "ops",
+        BROKER_PASSWORD: "pa:ss",
+        QUICKSTART_DELAY_MS: "0"
+      },
       stdio: ["ignore", "pipe", "pipe"]
     })
     child.stdout!.on("data", (d) => (output += d))
@@ -107,6 +115,31 @@ describe("the quick start process (npm start)", () => {
     expect(output).not.toContain("hunter2")
     expect(output).not.toContain(ops.slice(6))
     expect(output).not.toContain("pa:ss")
+  })
+
+  it("the README's curl sessions (plan small, then the async lifecycle of plan large) work word for word", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+    const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!)
+    const small = blocks.find((b) => b.startsWith("H="))!
+    const large = blocks.find((b) => b.startsWith("LIDS="))!
+    const script = (small + large)
+      .replaceAll("admin:admin", "ops:pa:ss")
+      .replaceAll("127.0.0.1:8080", `127.0.0.1:${port}`)
+      .split("\n")
+      .map((line) => (line.startsWith("curl") ? `${line}; echo " -> $?"` : line))
+      .join("\n")
+    const out = execFileSync("bash", ["-c", script], { encoding: "utf8" })
+    const lines = out.split("\n").filter((l) => l.length > 0)
+    expect(lines.every((l) => !l.includes(" -> ") || l.endsWith(" -> 0"))).toBe(true)
+    expect(out).toContain("\"services\"")
+    expect(out).toContain("\"credentials\"")
+    expect(out).toContain("\"error\":\"AsyncRequired\"")
+    expect(out).toMatch(/"operation":"provision-[^"]+"/)
+    expect(out).toMatch(/"operation":"bind-[^"]+"/)
+    expect(out).toMatch(/"operation":"deprovision-[^"]+"/)
+    expect(out).toContain("HTTP/1.1 200")
+    // the last command polls the deleted instance: gone (410 {}) or, if still running, in progress
+    expect(lines.at(-1)).toMatch(/^(\{\}|\{"state":"(in progress|succeeded)"\}) -> 0$/)
   })
 
   it("exits cleanly on SIGTERM", async () => {
