@@ -176,7 +176,10 @@ export const OperationRecord = Schema.Struct({
   /** What an identical repeat of the request must match (update, bind). */
   fingerprint: opt(Schema.String),
   startedAt: Schema.Number,
-  finishedAt: opt(Schema.Number)
+  finishedAt: opt(Schema.Number),
+  /** The replica running an asynchronous operation, and until when its lease holds. */
+  owner: opt(Schema.String),
+  leaseExpiresAt: opt(Schema.Number)
 })
 
 /**
@@ -280,6 +283,16 @@ export interface BrokerStoreService {
     instanceId: string,
     f: (snapshot: InstanceSnapshot) => Effect.Effect<readonly [A, ReadonlyArray<Change>], E>
   ) => Effect.Effect<A, E | StoreError>
+  /** In-progress operations whose lease expired before `now` (their owner is gone). */
+  readonly expiredOperations: (
+    now: number
+  ) => Effect.Effect<ReadonlyArray<{ readonly instanceId: string; readonly operationId: string }>, StoreError>
+  /** Extends the leases of every in-progress operation `owner` holds. */
+  readonly renewLeases: (owner: string, until: number) => Effect.Effect<void, StoreError>
+  /** The in-progress operations `owner` holds. */
+  readonly runningOperations: (
+    owner: string
+  ) => Effect.Effect<ReadonlyArray<{ readonly instanceId: string; readonly operationId: string }>, StoreError>
 }
 
 /**
@@ -367,6 +380,15 @@ export const makeMemory: Effect.Effect<BrokerStoreService> = Effect.sync(() => {
   const snapshots = new Map<string, InstanceSnapshot>()
   const { withLock } = makeKeyedLock()
   const get = (instanceId: string) => snapshots.get(instanceId) ?? emptySnapshot(instanceId)
+  const operationsWhere = (predicate: (operation: OperationRecord) => boolean) =>
+    Effect.sync(() =>
+      [...snapshots.values()].flatMap((snapshot) =>
+        [...snapshot.operations.values()].filter(predicate).map((o) => ({
+          instanceId: snapshot.instanceId,
+          operationId: o.id
+        }))
+      )
+    )
   return {
     read: (instanceId) => Effect.sync(() => get(instanceId)),
     transact: (instanceId, f) =>
@@ -381,7 +403,23 @@ export const makeMemory: Effect.Effect<BrokerStoreService> = Effect.sync(() => {
             }
             return result
           }))
-      )
+      ),
+    expiredOperations: (now) =>
+      operationsWhere((o) => o.state === "in progress" && o.leaseExpiresAt !== undefined && o.leaseExpiresAt < now),
+    renewLeases: (owner, until) =>
+      Effect.sync(() => {
+        for (const [id, snapshot] of snapshots) {
+          let operations: Map<string, OperationRecord> | undefined
+          for (const o of snapshot.operations.values()) {
+            if (o.owner === owner && o.state === "in progress") {
+              operations ??= new Map(snapshot.operations)
+              operations.set(o.id, { ...o, leaseExpiresAt: until })
+            }
+          }
+          if (operations !== undefined) snapshots.set(id, { ...snapshot, operations })
+        }
+      }),
+    runningOperations: (owner) => operationsWhere((o) => o.owner === owner && o.state === "in progress")
   }
 })
 

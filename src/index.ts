@@ -73,3 +73,24 @@ export * as Server from "./Server.js"
  * @since 0.1.0
  */
 export * as ServiceBroker from "./ServiceBroker.js"
+
+/**
+ * Encryption of secrets at rest (AES-256-GCM, key rotation).
+ *
+ * @since 0.1.0
+ */
+export * as Encryption from "./Encryption.js"
+
+/**
+ * The SQL stores: SQLite and PostgreSQL.
+ *
+ * @since 0.1.0
+ */
+export * as SqlStore from "./SqlStore.js"
+
+/**
+ * Store selection by `BROKER_STORE`.
+ *
+ * @since 0.1.0
+ */
+export * as StoreConfig from "./StoreConfig.js"

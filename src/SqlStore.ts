@@ -1,0 +1,309 @@
+/**
+ * The `BrokerStore` on `@effect/sql`: SQLite (embedded, one process) and PostgreSQL (several replicas), with
+ * versioned migrations applied at start-up, per-instance transactions (PostgreSQL: an advisory transaction lock
+ * per instance id; SQLite: the database write lock), operation leases, and optional encryption of parameters
+ * and binding credentials at rest.
+ *
+ * @since 0.1.0
+ */
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type { BrokerStoreService, Change, InstanceSnapshot } from "./BrokerStore.js"
+import {
+  BindingRecord,
+  BrokerStore,
+  emptySnapshot,
+  InstanceRecord,
+  OperationRecord,
+  StoreError,
+  Tombstone
+} from "./BrokerStore.js"
+import type { Encryption } from "./Encryption.js"
+import { decryptRecord, encryptRecord } from "./Encryption.js"
+
+/**
+ * Options of the SQL store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SqlStoreOptions {
+  /** Encrypts parameters and binding credentials at rest. */
+  readonly encryption?: Encryption
+}
+
+type Dialect = "sqlite" | "pg"
+
+const migrations: ReadonlyArray<{ readonly version: number; readonly statements: ReadonlyArray<string> }> = [
+  {
+    version: 1,
+    statements: [
+      `CREATE TABLE IF NOT EXISTS osb_instances (
+        instance_id TEXT PRIMARY KEY,
+        record TEXT,
+        tombstone TEXT,
+        updated_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE IF NOT EXISTS osb_bindings (
+        instance_id TEXT NOT NULL,
+        binding_id TEXT NOT NULL,
+        record TEXT,
+        tombstone TEXT,
+        PRIMARY KEY (instance_id, binding_id)
+      )`,
+      `CREATE TABLE IF NOT EXISTS osb_operations (
+        instance_id TEXT NOT NULL,
+        operation_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        owner TEXT,
+        lease_expires_at BIGINT,
+        record TEXT NOT NULL,
+        PRIMARY KEY (instance_id, operation_id)
+      )`,
+      `CREATE INDEX IF NOT EXISTS osb_operations_running ON osb_operations (state, lease_expires_at)`
+    ]
+  }
+]
+
+const decodeInstance = Schema.decodeUnknownSync(Schema.parseJson(InstanceRecord))
+const decodeBinding = Schema.decodeUnknownSync(Schema.parseJson(BindingRecord))
+const decodeOperation = Schema.decodeUnknownSync(Schema.parseJson(OperationRecord))
+const decodeTombstone = Schema.decodeUnknownSync(Schema.parseJson(Tombstone))
+
+const toStoreError = (message: string) => (cause: unknown) => new StoreError({ message, cause })
+
+/**
+ * Builds the store on the `SqlClient` in context, applying the migrations first.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: SqlStoreOptions = {}
+): Effect.Effect<BrokerStoreService, StoreError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const dialect: Dialect = sql.onDialectOrElse({ pg: () => "pg" as const, orElse: () => "sqlite" as const })
+    const encryption = options.encryption
+
+    yield* migrate(sql, dialect).pipe(Effect.mapError(toStoreError("applying the store migrations failed")))
+
+    const encode = (value: unknown): string =>
+      JSON.stringify(encryption === undefined ? value : encryptRecord(encryption, value))
+    const decode = <A>(decoder: (u: unknown) => A, text: string): A => {
+      const parsed: unknown = JSON.parse(text)
+      return decoder(JSON.stringify(encryption === undefined ? parsed : decryptRecord(encryption, parsed)))
+    }
+
+    const readSnapshot = (instanceId: string): Effect.Effect<InstanceSnapshot, SqlError> =>
+      Effect.gen(function*() {
+        const instances = yield* sql<{ record: string | null; tombstone: string | null }>`
+          SELECT record, tombstone FROM osb_instances WHERE instance_id = ${instanceId}`
+        const bindings = yield* sql<{ binding_id: string; record: string | null; tombstone: string | null }>`
+          SELECT binding_id, record, tombstone FROM osb_bindings WHERE instance_id = ${instanceId}`
+        const operations = yield* sql<{ record: string; lease_expires_at: number | string | null }>`
+          SELECT record, lease_expires_at FROM osb_operations WHERE instance_id = ${instanceId}`
+        const row = instances[0]
+        const snapshot = emptySnapshot(instanceId)
+        const bindingRecords = new Map<string, BindingRecord>()
+        const bindingTombstones = new Map<string, Tombstone>()
+        for (const b of bindings) {
+          if (b.record !== null) bindingRecords.set(b.binding_id, decode(decodeBinding, b.record))
+          if (b.tombstone !== null) bindingTombstones.set(b.binding_id, decodeTombstone(b.tombstone))
+        }
+        const operationRecords = new Map<string, OperationRecord>()
+        for (const o of operations) {
+          const record = decodeOperation(o.record)
+          // leases are renewed in their column only
+          operationRecords.set(
+            record.id,
+            o.lease_expires_at === null ? record : { ...record, leaseExpiresAt: Number(o.lease_expires_at) }
+          )
+        }
+        return {
+          ...snapshot,
+          instance: row?.record == null ? Option.none() : Option.some(decode(decodeInstance, row.record)),
+          tombstone: row?.tombstone == null ? Option.none() : Option.some(decodeTombstone(row.tombstone)),
+          bindings: bindingRecords,
+          bindingTombstones,
+          operations: operationRecords
+        }
+      })
+
+    const apply = (instanceId: string, change: Change): Effect.Effect<unknown, SqlError> => {
+      switch (change._tag) {
+        case "PutInstance":
+          return sql`
+            INSERT INTO osb_instances (instance_id, record, tombstone, updated_at)
+            VALUES (${instanceId}, ${encode(change.record)}, NULL, ${change.record.updatedAt})
+            ON CONFLICT (instance_id) DO UPDATE SET record = excluded.record, tombstone = NULL,
+              updated_at = excluded.updated_at`
+        case "DeleteInstance":
+          return Effect.zipRight(
+            sql`DELETE FROM osb_bindings WHERE instance_id = ${instanceId}`,
+            sql`
+              INSERT INTO osb_instances (instance_id, record, tombstone, updated_at)
+              VALUES (${instanceId}, NULL, ${JSON.stringify(change.tombstone)}, ${change.tombstone.deletedAt})
+              ON CONFLICT (instance_id) DO UPDATE SET record = NULL, tombstone = excluded.tombstone,
+                updated_at = excluded.updated_at`
+          )
+        case "ForgetInstance":
+          return Effect.all([
+            sql`DELETE FROM osb_bindings WHERE instance_id = ${instanceId}`,
+            sql`DELETE FROM osb_operations WHERE instance_id = ${instanceId}`,
+            sql`DELETE FROM osb_instances WHERE instance_id = ${instanceId}`
+          ], { discard: true })
+        case "PutBinding":
+          return sql`
+            INSERT INTO osb_bindings (instance_id, binding_id, record, tombstone)
+            VALUES (${instanceId}, ${change.record.bindingId}, ${encode(change.record)}, NULL)
+            ON CONFLICT (instance_id, binding_id) DO UPDATE SET record = excluded.record, tombstone = NULL`
+        case "DeleteBinding":
+          return Option.match(change.tombstone, {
+            onNone: () =>
+              sql`DELETE FROM osb_bindings WHERE instance_id = ${instanceId} AND binding_id = ${change.bindingId}`,
+            onSome: (tombstone) =>
+              sql`
+                INSERT INTO osb_bindings (instance_id, binding_id, record, tombstone)
+                VALUES (${instanceId}, ${change.bindingId}, NULL, ${JSON.stringify(tombstone)})
+                ON CONFLICT (instance_id, binding_id) DO UPDATE SET record = NULL, tombstone = excluded.tombstone`
+          })
+        case "PutOperation": {
+          const r = change.record
+          return sql`
+            INSERT INTO osb_operations (instance_id, operation_id, state, owner, lease_expires_at, record)
+            VALUES (${instanceId}, ${r.id}, ${r.state}, ${r.owner ?? null}, ${r.leaseExpiresAt ?? null},
+              ${JSON.stringify(r)})
+            ON CONFLICT (instance_id, operation_id) DO UPDATE SET state = excluded.state, owner = excluded.owner,
+              lease_expires_at = excluded.lease_expires_at, record = excluded.record`
+        }
+      }
+    }
+
+    const lock = (instanceId: string): Effect.Effect<unknown, SqlError> =>
+      dialect === "pg"
+        ? sql`SELECT pg_advisory_xact_lock(hashtextextended(${instanceId}, 0))`
+        // a write first, so the transaction holds SQLite's write lock from the start
+        : sql`UPDATE osb_instances SET updated_at = updated_at WHERE instance_id = ${instanceId}`
+
+    const service: BrokerStoreService = {
+      read: (instanceId) =>
+        readSnapshot(instanceId).pipe(Effect.mapError(toStoreError("reading from the store failed"))),
+      transact: (instanceId, f) =>
+        sql.withTransaction(
+          Effect.gen(function*() {
+            yield* lock(instanceId)
+            const snapshot = yield* readSnapshot(instanceId)
+            const [result, changes] = yield* f(snapshot)
+            for (const change of changes) yield* apply(instanceId, change)
+            return result
+          })
+        ).pipe(
+          Effect.catchTag("SqlError", (e) => Effect.fail(toStoreError("a store transaction failed")(e)))
+        ),
+      expiredOperations: (now) =>
+        sql<{ instance_id: string; operation_id: string }>`
+          SELECT instance_id, operation_id FROM osb_operations
+          WHERE state = ${"in progress"} AND lease_expires_at IS NOT NULL AND lease_expires_at < ${now}`.pipe(
+          Effect.map((rows) => rows.map((r) => ({ instanceId: r.instance_id, operationId: r.operation_id }))),
+          Effect.mapError(toStoreError("reading expired operations failed"))
+        ),
+      renewLeases: (owner, until) =>
+        sql`
+          UPDATE osb_operations SET lease_expires_at = ${until}
+          WHERE owner = ${owner} AND state = ${"in progress"}`.pipe(
+          Effect.asVoid,
+          Effect.mapError(toStoreError("renewing leases failed"))
+        ),
+      runningOperations: (owner) =>
+        sql<{ instance_id: string; operation_id: string }>`
+          SELECT instance_id, operation_id FROM osb_operations
+          WHERE owner = ${owner} AND state = ${"in progress"}`.pipe(
+          Effect.map((rows) => rows.map((r) => ({ instanceId: r.instance_id, operationId: r.operation_id }))),
+          Effect.mapError(toStoreError("reading running operations failed"))
+        )
+    }
+    return service
+  })
+
+const migrate = (sql: SqlClient.SqlClient, dialect: Dialect): Effect.Effect<void, SqlError> =>
+  sql.withTransaction(
+    Effect.gen(function*() {
+      if (dialect === "pg") yield* sql`SELECT pg_advisory_xact_lock(424242)`
+      yield* sql`CREATE TABLE IF NOT EXISTS osb_schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`
+      const applied = yield* sql<{ version: number }>`SELECT version FROM osb_schema_migrations`
+      const done = new Set(applied.map((row) => Number(row.version)))
+      for (const migration of migrations) {
+        if (done.has(migration.version)) continue
+        for (const statement of migration.statements) yield* sql.unsafe(statement)
+        yield* sql`INSERT INTO osb_schema_migrations (version, applied_at) VALUES (${migration.version}, ${Date.now()})`
+      }
+    })
+  )
+
+/**
+ * The store as a layer over the `SqlClient` in context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: SqlStoreOptions): Layer.Layer<BrokerStore, StoreError, SqlClient.SqlClient> =>
+  Layer.effect(BrokerStore, make(options))
+
+/**
+ * A SQLite store in a file (created with its directory if missing). One process at a time. The driver
+ * (`@effect/sql-sqlite-node`, better-sqlite3 12) is loaded only when this layer is built.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSqlite = (
+  filename: string,
+  options?: SqlStoreOptions
+): Layer.Layer<BrokerStore, StoreError | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(
+    Effect.tryPromise({
+      try: async () => {
+        if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+        return await import("@effect/sql-sqlite-node/SqliteClient")
+      },
+      catch: toStoreError(`opening the SQLite store ${filename} failed`)
+    }).pipe(Effect.map((SqliteClient) => layer(options).pipe(Layer.provide(SqliteClient.layer({ filename })))))
+  )
+
+/**
+ * A PostgreSQL store. Several replicas may share it. The driver (`@effect/sql-pg`) is loaded only when this
+ * layer is built.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPg = (
+  url: Redacted.Redacted<string> | string,
+  options?: SqlStoreOptions & { readonly maxConnections?: number }
+): Layer.Layer<BrokerStore, StoreError | SqlError> =>
+  Layer.unwrapEffect(
+    Effect.tryPromise({
+      try: () => import("@effect/sql-pg/PgClient"),
+      catch: toStoreError("loading @effect/sql-pg failed")
+    }).pipe(
+      Effect.map((PgClient) =>
+        layer(options).pipe(
+          Layer.provide(
+            PgClient.layer({
+              url: typeof url === "string" ? Redacted.make(url) : url,
+              maxConnections: options?.maxConnections ?? 10
+            })
+          )
+        )
+      )
+    )
+  )

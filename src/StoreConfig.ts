@@ -1,0 +1,93 @@
+/**
+ * Choosing the store by configuration: `BROKER_STORE` is `memory`, `sqlite:<path>` or a `postgres://` /
+ * `postgresql://` URL; unset means `sqlite:./data/broker.sqlite`. `BROKER_ENCRYPTION_KEYS` turns on encryption
+ * of secrets at rest (SQL stores).
+ *
+ * @since 0.1.0
+ */
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { type BrokerStore, layerMemory, type StoreError } from "./BrokerStore.js"
+import * as Encryption from "./Encryption.js"
+import * as SqlStore from "./SqlStore.js"
+
+/**
+ * The store a `BROKER_STORE` value names.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StoreChoice =
+  | { readonly _tag: "Memory" }
+  | { readonly _tag: "Sqlite"; readonly filename: string }
+  | { readonly _tag: "Postgres"; readonly url: Redacted.Redacted<string> }
+
+/**
+ * The default when `BROKER_STORE` is unset.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultStore = "sqlite:./data/broker.sqlite"
+
+/**
+ * Parses a `BROKER_STORE` value.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parse = (value: string): Option.Option<StoreChoice> => {
+  const trimmed = value.trim()
+  if (trimmed === "memory") return Option.some({ _tag: "Memory" })
+  if (trimmed.startsWith("sqlite:") && trimmed.length > "sqlite:".length) {
+    return Option.some({ _tag: "Sqlite", filename: trimmed.slice("sqlite:".length) })
+  }
+  if (/^postgres(ql)?:\/\//.test(trimmed)) return Option.some({ _tag: "Postgres", url: Redacted.make(trimmed) })
+  return Option.none()
+}
+
+/**
+ * Why the configured store could not be opened.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type StoreLayerError = ConfigError.ConfigError | StoreError | SqlError
+
+const widen = (layer: Layer.Layer<BrokerStore, StoreLayerError>) => layer
+
+/**
+ * The store chosen by `BROKER_STORE` (and `BROKER_ENCRYPTION_KEYS`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<BrokerStore, StoreLayerError> = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const raw = yield* Config.string("BROKER_STORE").pipe(Config.withDefault(defaultStore))
+    const choice = parse(raw)
+    if (Option.isNone(choice)) {
+      return yield* Effect.fail(
+        ConfigError.InvalidData(["BROKER_STORE"], "expected memory, sqlite:<path> or a postgres:// URL")
+      )
+    }
+    const encryption = yield* Encryption.fromConfig
+    const options = Option.match(encryption, { onNone: () => ({}), onSome: (e) => ({ encryption: e }) })
+    switch (choice.value._tag) {
+      case "Memory":
+        if (Option.isSome(encryption)) yield* Effect.logInfo("BROKER_ENCRYPTION_KEYS: the memory store keeps nothing at rest")
+        return widen(layerMemory)
+      case "Sqlite":
+        yield* Effect.logInfo(`store: SQLite at ${choice.value.filename}`)
+        return widen(SqlStore.layerSqlite(choice.value.filename, options))
+      case "Postgres":
+        yield* Effect.logInfo("store: PostgreSQL")
+        return widen(SqlStore.layerPg(choice.value.url, options))
+    }
+  })
+)
