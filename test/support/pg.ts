@@ -29,7 +29,11 @@ export const freshDatabase = async (): Promise<string> => {
 }
 
 /** Runs one query on a database URL. */
-export const query = async <R extends Record<string, unknown>>(url: string, text: string, values: Array<unknown> = []) => {
+export const query = async <R extends Record<string, unknown>>(
+  url: string,
+  text: string,
+  values: Array<unknown> = []
+) => {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
