@@ -3,8 +3,8 @@
  * concurrency; this file only says what each operation does. Plan `small` is synchronous; plan `large` is
  * asynchronous for every operation and takes QUICKSTART_DELAY_MS (default 2000) per operation.
  */
-import { randomBytes } from "node:crypto"
 import { Config, Duration, Effect, Layer } from "effect"
+import { randomBytes } from "node:crypto"
 import { BrokerStore, Catalog, ManagedBroker } from "../src/index.js"
 import type { Model } from "../src/index.js"
 

@@ -5,13 +5,13 @@
  *
  * @since 0.1.0
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
 
 /**
  * One key: an id (stored with each ciphertext) and 32 bytes.

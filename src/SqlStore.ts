@@ -6,8 +6,6 @@
  *
  * @since 0.1.0
  */
-import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as ConfigError from "effect/ConfigError"
@@ -16,6 +14,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
 import type { BrokerStoreService, Change, InstanceSnapshot } from "./BrokerStore.js"
 import {
   BindingRecord,

@@ -80,7 +80,9 @@ export const layer: Layer.Layer<BrokerStore, StoreLayerError> = Layer.unwrapEffe
     const options = Option.match(encryption, { onNone: () => ({}), onSome: (e) => ({ encryption: e }) })
     switch (choice.value._tag) {
       case "Memory":
-        if (Option.isSome(encryption)) yield* Effect.logInfo("BROKER_ENCRYPTION_KEYS: the memory store keeps nothing at rest")
+        if (Option.isSome(encryption)) {
+          yield* Effect.logInfo("BROKER_ENCRYPTION_KEYS: the memory store keeps nothing at rest")
+        }
         return widen(layerMemory)
       case "Sqlite":
         yield* Effect.logInfo(`store: SQLite at ${choice.value.filename}`)

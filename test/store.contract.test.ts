@@ -1,10 +1,10 @@
 /**
  * ONE store contract, run on the memory, SQLite and PostgreSQL stores.
  */
+import { Context, Effect, Either, Exit, Layer, Option, Scope } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Context, Effect, Either, Exit, Layer, Option, Scope } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { BrokerStore, Encryption, SqlStore } from "../src/index.js"
 import { freshDatabase, query } from "./support/pg.js"
@@ -100,11 +100,13 @@ describe.each(factories)("store contract: $name", (factory) => {
     const store = await open()
     const result = await run(
       store.transact("i1", () =>
-        Effect.succeed(["done", [
-          Change.putInstance(instance("i1")),
-          Change.putOperation(operation("i1", "op-1")),
-          Change.putBinding(binding("i1", "b1"))
-        ]] as const))
+        Effect.succeed(
+          ["done", [
+            Change.putInstance(instance("i1")),
+            Change.putOperation(operation("i1", "op-1")),
+            Change.putBinding(binding("i1", "b1"))
+          ]] as const
+        ))
     )
     expect(result).toBe("done")
     const snapshot = await run(store.read("i1"))
@@ -126,13 +128,19 @@ describe.each(factories)("store contract: $name", (factory) => {
   it("deleting an instance leaves a tombstone, drops its bindings and keeps its operations", async () => {
     const store = await open()
     await run(store.transact("i3", () =>
-      Effect.succeed([undefined, [
-        Change.putInstance(instance("i3")),
-        Change.putBinding(binding("i3", "b")),
-        Change.putOperation(operation("i3", "op-1"))
-      ]] as const)))
-    await run(store.transact("i3", () =>
-      Effect.succeed([undefined, [Change.deleteInstance({ deletedAt: 9, operationId: "op-2" })]] as const)))
+      Effect.succeed(
+        [undefined, [
+          Change.putInstance(instance("i3")),
+          Change.putBinding(binding("i3", "b")),
+          Change.putOperation(operation("i3", "op-1"))
+        ]] as const
+      )))
+    await run(
+      store.transact(
+        "i3",
+        () => Effect.succeed([undefined, [Change.deleteInstance({ deletedAt: 9, operationId: "op-2" })]] as const)
+      )
+    )
     const snapshot = await run(store.read("i3"))
     expect(Option.isNone(snapshot.instance)).toBe(true)
     expect(Option.getOrThrow(snapshot.tombstone)).toEqual({ deletedAt: 9, operationId: "op-2" })
@@ -145,8 +153,12 @@ describe.each(factories)("store contract: $name", (factory) => {
 
   it("forgetting an instance removes every trace", async () => {
     const store = await open()
-    await run(store.transact("i4", () =>
-      Effect.succeed([undefined, [Change.putInstance(instance("i4")), Change.putOperation(operation("i4", "x"))]] as const)))
+    await run(
+      store.transact("i4", () =>
+        Effect.succeed(
+          [undefined, [Change.putInstance(instance("i4")), Change.putOperation(operation("i4", "x"))]] as const
+        ))
+    )
     await run(store.transact("i4", () => Effect.succeed([undefined, [Change.forgetInstance]] as const)))
     const snapshot = await run(store.read("i4"))
     expect(Option.isNone(snapshot.instance)).toBe(true)
@@ -156,16 +168,20 @@ describe.each(factories)("store contract: $name", (factory) => {
   it("bindings can be deleted with or without a tombstone", async () => {
     const store = await open()
     await run(store.transact("i5", () =>
-      Effect.succeed([undefined, [
-        Change.putInstance(instance("i5")),
-        Change.putBinding(binding("i5", "a")),
-        Change.putBinding(binding("i5", "b"))
-      ]] as const)))
+      Effect.succeed(
+        [undefined, [
+          Change.putInstance(instance("i5")),
+          Change.putBinding(binding("i5", "a")),
+          Change.putBinding(binding("i5", "b"))
+        ]] as const
+      )))
     await run(store.transact("i5", () =>
-      Effect.succeed([undefined, [
-        Change.deleteBinding("a", Option.some({ deletedAt: 5 })),
-        Change.deleteBinding("b", Option.none())
-      ]] as const)))
+      Effect.succeed(
+        [undefined, [
+          Change.deleteBinding("a", Option.some({ deletedAt: 5 })),
+          Change.deleteBinding("b", Option.none())
+        ]] as const
+      )))
     const snapshot = await run(store.read("i5"))
     expect(snapshot.bindings.size).toBe(0)
     expect(snapshot.bindingTombstones.get("a")).toEqual({ deletedAt: 5 })
@@ -177,7 +193,9 @@ describe.each(factories)("store contract: $name", (factory) => {
     await run(store.transact("i6", () => Effect.succeed([undefined, [Change.putInstance(instance("i6"))]] as const)))
     const increment = store.transact("i6", (snapshot) => {
       const current = Option.getOrThrow(snapshot.instance)
-      return Effect.succeed([undefined, [Change.putInstance({ ...current, updatedAt: current.updatedAt + 1 })]] as const)
+      return Effect.succeed(
+        [undefined, [Change.putInstance({ ...current, updatedAt: current.updatedAt + 1 })]] as const
+      )
     })
     await run(Effect.all(Array.from({ length: 25 }, () => increment), { concurrency: "unbounded" }))
     expect(Option.getOrThrow((await run(store.read("i6"))).instance).updatedAt).toBe(26)
@@ -186,11 +204,13 @@ describe.each(factories)("store contract: $name", (factory) => {
   it("leases: running, renewed and expired operations", async () => {
     const store = await open()
     await run(store.transact("i7", () =>
-      Effect.succeed([undefined, [
-        Change.putOperation(operation("i7", "mine", { owner: "A", leaseExpiresAt: 100 })),
-        Change.putOperation(operation("i7", "theirs", { owner: "B", leaseExpiresAt: 50 })),
-        Change.putOperation(operation("i7", "done", { owner: "A", leaseExpiresAt: 10, state: "succeeded" }))
-      ]] as const)))
+      Effect.succeed(
+        [undefined, [
+          Change.putOperation(operation("i7", "mine", { owner: "A", leaseExpiresAt: 100 })),
+          Change.putOperation(operation("i7", "theirs", { owner: "B", leaseExpiresAt: 50 })),
+          Change.putOperation(operation("i7", "done", { owner: "A", leaseExpiresAt: 10, state: "succeeded" }))
+        ]] as const
+      )))
     expect((await run(store.runningOperations("A"))).map((o) => o.operationId)).toEqual(["mine"])
     expect((await run(store.expiredOperations(60))).map((o) => o.operationId)).toEqual(["theirs"])
     await run(store.renewLeases("B", 1000))
@@ -210,16 +230,22 @@ describe("SQL stores keep secrets encrypted at rest", () => {
     rawRows: () => Promise<string>
   ) => {
     const write = (encryption: Encryption.Encryption, id: string) =>
-      Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-        const store = yield* BrokerStore.BrokerStore
-        yield* store.transact(id, () =>
-          Effect.succeed([undefined, [Change.putInstance(instance(id)), Change.putBinding(binding(id, "b"))]] as const))
-      }).pipe(Effect.provide(openLayer(encryption)))))
+      Effect.runPromise(Effect.scoped(
+        Effect.gen(function*() {
+          const store = yield* BrokerStore.BrokerStore
+          yield* store.transact(id, () =>
+            Effect.succeed(
+              [undefined, [Change.putInstance(instance(id)), Change.putBinding(binding(id, "b"))]] as const
+            ))
+        }).pipe(Effect.provide(openLayer(encryption)))
+      ))
     const readBack = (encryption: Encryption.Encryption, id: string) =>
-      Effect.runPromiseExit(Effect.scoped(Effect.gen(function*() {
-        const store = yield* BrokerStore.BrokerStore
-        return yield* store.read(id)
-      }).pipe(Effect.provide(openLayer(encryption)))))
+      Effect.runPromiseExit(Effect.scoped(
+        Effect.gen(function*() {
+          const store = yield* BrokerStore.BrokerStore
+          return yield* store.read(id)
+        }).pipe(Effect.provide(openLayer(encryption)))
+      ))
 
     await write(enc([`k1:${k1}`]), "old")
     const raw = await rawRows()
