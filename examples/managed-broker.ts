@@ -5,7 +5,7 @@
  */
 import { Config, Duration, Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
-import { BrokerStore, Catalog, ManagedBroker } from "../src/index.js"
+import { BrokerStore, Catalog, ManagedBroker, StoreConfig } from "../src/index.js"
 import type { Model } from "../src/index.js"
 
 export const SERVICE_ID = "5b2c7e1c-6a3f-4d8e-9a51-0c7f1f0d2a10"
@@ -61,27 +61,35 @@ export const work = (delay: Duration.Duration): ManagedBroker.OfferingWork => {
     unbind: ManagedBroker.sync(() => Effect.void),
     plans: {
       large: {
-        provision: ManagedBroker.async(() => slowly({})),
-        update: ManagedBroker.async(() => slowly({})),
-        deprovision: ManagedBroker.async(() => slowly(undefined)),
-        bind: ManagedBroker.async((ctx) => slowly({ credentials: credentials(ctx.instanceId) })),
-        unbind: ManagedBroker.async(() => slowly(undefined))
+        // idempotent work: safe to run again after a crash, so another replica resumes it
+        provision: ManagedBroker.async(() => slowly({}), { resumable: true }),
+        update: ManagedBroker.async(() => slowly({}), { resumable: true }),
+        deprovision: ManagedBroker.async(() => slowly(undefined), { resumable: true }),
+        bind: ManagedBroker.async((ctx) => slowly({ credentials: credentials(ctx.instanceId) }), { resumable: true }),
+        unbind: ManagedBroker.async(() => slowly(undefined), { resumable: true })
       }
     }
   }
 }
 
-/** The broker with an explicit delay for plan `large` and a fresh in-memory store. */
-export const layerWith = (delay: Duration.DurationInput) =>
-  ManagedBroker.layer({ [SERVICE_ID]: work(Duration.decode(delay)) }).pipe(
+/** The broker with an explicit delay for plan `large`, on a store (default: a fresh in-memory one). */
+export const layerWith = (
+  delay: Duration.DurationInput,
+  store: Layer.Layer<BrokerStore.BrokerStore, unknown> = BrokerStore.layerMemory,
+  options: ManagedBroker.ManagedOptions = {}
+) =>
+  ManagedBroker.layer({ [SERVICE_ID]: work(Duration.decode(delay)) }, options).pipe(
     Layer.provideMerge(Catalog.layer(catalog)),
-    Layer.provide(BrokerStore.layerMemory)
+    Layer.provide(store)
   )
 
-/** The broker with the delay from QUICKSTART_DELAY_MS (default 2000). */
+/**
+ * The broker as `npm start` runs it: the delay from QUICKSTART_DELAY_MS (default 2000), the store from
+ * BROKER_STORE (default: SQLite in ./data/broker.sqlite).
+ */
 export const layer = Layer.unwrapEffect(
   Effect.map(
     Config.integer("QUICKSTART_DELAY_MS").pipe(Config.withDefault(2000)),
-    (ms) => layerWith(Duration.millis(ms))
+    (ms) => layerWith(Duration.millis(ms), StoreConfig.layer)
   )
 )

@@ -25,7 +25,7 @@ case "${1:-start}" in
     if [ -f "$DIR/data/postmaster.pid" ]; then as_pg "$BIN/pg_ctl" -D "$DIR/data" -m immediate stop >&2 || true; fi
     rm -rf "$DIR"
     mkdir -p "$DIR"
-    if [ "$(id -u)" = "0" ]; then chown postgres "$DIR"; fi
+    if [ "$(id -u)" = "0" ]; then chown postgres "$DIR"; chmod o+x "$(dirname "$DIR")"; fi
     as_pg "$BIN/initdb" -D "$DIR/data" -A trust -U postgres --no-sync >&2
     as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w \
       -o "-p $PGPORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >&2

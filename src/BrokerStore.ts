@@ -179,7 +179,9 @@ export const OperationRecord = Schema.Struct({
   finishedAt: opt(Schema.Number),
   /** The replica running an asynchronous operation, and until when its lease holds. */
   owner: opt(Schema.String),
-  leaseExpiresAt: opt(Schema.Number)
+  leaseExpiresAt: opt(Schema.Number),
+  /** The state the resource returns to when a delete fails. */
+  restoreState: opt(Schema.String)
 })
 
 /**
@@ -242,7 +244,7 @@ export type Change =
  */
 export const Change = {
   putInstance: (record: InstanceRecord): Change => ({ _tag: "PutInstance", record }),
-  /** Deletes the instance and its bindings, leaving a tombstone. */
+  /** Deletes the instance and its bindings, leaving tombstones. */
   deleteInstance: (tombstone: Tombstone): Change => ({ _tag: "DeleteInstance", tombstone }),
   /** Removes every trace of the instance id (a failed synchronous provision never existed). */
   forgetInstance: { _tag: "ForgetInstance" } as Change,
@@ -273,6 +275,8 @@ export class StoreError extends Schema.TaggedError<StoreError>("effect-osb/Store
  * @category models
  */
 export interface BrokerStoreService {
+  /** Whether the data outlives the process (and other processes may share it): leases are kept only then. */
+  readonly persistent: boolean
   /** A consistent snapshot of one instance id. */
   readonly read: (instanceId: string) => Effect.Effect<InstanceSnapshot, StoreError>
   /**
@@ -329,17 +333,27 @@ export const applyChanges = (snapshot: InstanceSnapshot, changes: ReadonlyArray<
   for (const change of changes) {
     switch (change._tag) {
       case "PutInstance":
-        next = { ...next, instance: Option.some(change.record), tombstone: Option.none() }
+        next = {
+          ...next,
+          instance: Option.some(change.record),
+          tombstone: Option.none(),
+          // a new instance on a reused id knows nothing of the old one's bindings
+          bindingTombstones: Option.isNone(next.instance) ? new Map() : next.bindingTombstones
+        }
         break
-      case "DeleteInstance":
+      case "DeleteInstance": {
+        // the bindings go with the instance, each leaving a tombstone
+        const tombstones = new Map(next.bindingTombstones)
+        for (const bindingId of next.bindings.keys()) tombstones.set(bindingId, change.tombstone)
         next = {
           ...next,
           instance: Option.none(),
           tombstone: Option.some(change.tombstone),
           bindings: new Map(),
-          bindingTombstones: new Map()
+          bindingTombstones: tombstones
         }
         break
+      }
       case "ForgetInstance":
         next = emptySnapshot(next.instanceId)
         break
@@ -390,6 +404,7 @@ export const makeMemory: Effect.Effect<BrokerStoreService> = Effect.sync(() => {
       )
     )
   return {
+    persistent: false,
     read: (instanceId) => Effect.sync(() => get(instanceId)),
     transact: (instanceId, f) =>
       withLock(

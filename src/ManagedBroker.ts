@@ -9,6 +9,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -17,9 +18,12 @@ import * as Fiber from "effect/Fiber"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { randomBytes } from "node:crypto"
+import type { BrokerLifecycleService } from "./BrokerLifecycle.js"
+import { BrokerLifecycle } from "./BrokerLifecycle.js"
 import type {
   BindingRecord,
   BindingState,
@@ -43,10 +47,11 @@ import type {
   ServiceOffering
 } from "./Model.js"
 import { BindingResponseBody as BindingResponseBodySchema } from "./Model.js"
-import type { BrokerFailure, DeprovisionFailure } from "./OsbError.js"
+import type { DeprovisionFailure } from "./OsbError.js"
 import {
   AsyncRequired,
   BadRequest,
+  BrokerFailure,
   ConcurrencyError,
   Conflict,
   Gone,
@@ -56,6 +61,7 @@ import {
   type UpdateFailure,
   UpdateNotSupported
 } from "./OsbError.js"
+import { latestApiVersion } from "./RequestInfo.js"
 import type {
   BindError,
   BindingOperationState,
@@ -266,6 +272,24 @@ export const either = <Ctx, Out, E, V = never>(
 export interface ManagedOptions {
   /** How long a deleted resource answers 410 on last_operation before it is unknown (404). Default 7 days. */
   readonly tombstoneTtl?: Duration.DurationInput
+  /** How long a replica's lease on a running operation lasts without renewal. Default 30 seconds. */
+  readonly leaseTtl?: Duration.DurationInput
+  /** How often a replica looks for operations whose owner is gone. Default 10 seconds. */
+  readonly takeoverInterval?: Duration.DurationInput
+  /** This replica's id (default: random per process). */
+  readonly replicaId?: string
+}
+
+/**
+ * The managed broker service: a `ServiceBroker` plus its lifecycle (drain on shutdown).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ManagedBrokerService extends ServiceBrokerService {
+  readonly lifecycle: BrokerLifecycleService
+  /** Runs one takeover round now (normally periodic): resumes or fails operations whose owner is gone. */
+  readonly takeover: Effect.Effect<void>
 }
 
 /**
@@ -364,13 +388,20 @@ const write = <A>(value: A, changes: ReadonlyArray<StoreChange>) => Effect.succe
 export const make = (
   offerings: { readonly [serviceIdOrName: string]: OfferingWork },
   options: ManagedOptions = {}
-): Effect.Effect<ServiceBrokerService, ManagedBrokerError, BrokerStore | Catalog | Scope.Scope> =>
+): Effect.Effect<ManagedBrokerService, ManagedBrokerError, BrokerStore | Catalog | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* BrokerStore
     const catalog = yield* Catalog
     const fibers = yield* FiberMap.make<string>()
     const locks = makeKeyedLock()
     const tombstoneTtl = Duration.toMillis(Duration.decode(options.tombstoneTtl ?? "7 days"))
+    const leaseTtl = Duration.toMillis(Duration.decode(options.leaseTtl ?? "30 seconds"))
+    const takeoverInterval = Duration.decode(options.takeoverInterval ?? "10 seconds")
+    const replicaId = options.replicaId ?? `replica-${randomBytes(6).toString("hex")}`
+    const lease = (now: number) => ({ owner: replicaId, leaseExpiresAt: now + leaseTtl })
+    /** Async operations running in this process: operation id -> fiber key and instance. */
+    const local = new Map<string, { readonly key: string; readonly instanceId: string }>()
+    let draining = false
 
     // resolve the offerings and check the work covers what the catalog promises
     const works = new Map<string, OfferingWork>()
@@ -492,8 +523,11 @@ export const make = (
             Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
               ? Effect.void
               : Effect.uninterruptible(finish(exit))
+        ).pipe(Effect.ensuring(Effect.sync(() => local.delete(operation.id))))
+        return Effect.sync(() => local.set(operation.id, { key, instanceId: operation.instanceId })).pipe(
+          Effect.zipRight(FiberMap.run(fibers, key, background)),
+          Effect.as(undefined as never)
         )
-        return Effect.as(FiberMap.run(fibers, key, background), undefined as never)
       }
       return Effect.flatMap(Effect.exit(work), (exit) => Effect.zipRight(Effect.uninterruptible(finish(exit)), exit))
     }
@@ -531,6 +565,10 @@ export const make = (
           > => {
             if (Option.isSome(snapshot.instance)) {
               const existing = snapshot.instance.value
+              if (existing.state === "deprovisioning") {
+                // decision 10: whatever the attributes
+                return Effect.fail(new ConcurrencyError({ description: "The instance is being deprovisioned." }))
+              }
               if (existing.fingerprint !== fingerprint) {
                 return Effect.fail(
                   new Conflict({ description: `Instance ${request.instanceId} exists with different attributes.` })
@@ -561,6 +599,7 @@ export const make = (
               instanceId: request.instanceId,
               kind: "provision",
               async: isAsync(step.mode, request.acceptsIncomplete),
+              ...lease(now),
               state: "in progress",
               startedAt: now
             }
@@ -745,6 +784,7 @@ export const make = (
                 instanceId: request.instanceId,
                 kind: "update",
                 async: isAsync(step.mode, request.acceptsIncomplete),
+                ...lease(now),
                 state: "in progress",
                 fingerprint,
                 startedAt: now
@@ -797,41 +837,47 @@ export const make = (
         operation,
         step.run(ctx),
         ctx.target.plan.maximum_polling_duration,
-        (exit) =>
-          Effect.gen(function*() {
-            const now = yield* Clock.currentTimeMillis
-            const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "update")
-            yield* transact(ctx.instanceId, (snapshot) => {
-              const record = Option.getOrUndefined(snapshot.instance)
-              if (record === undefined || record.operationId !== operation.id) return keep(undefined)
-              const base = without(record, "pendingUpdate")
-              if (Exit.isFailure(exit) || record.pendingUpdate === undefined) {
-                return write(undefined, [
-                  Change.putInstance({ ...base, state: "ready", updatedAt: now }),
-                  Change.putOperation(finishOperation(operation, now, outcome, false))
-                ])
-              }
-              const pending = record.pendingUpdate
-              const out = exit.value
-              const updated: InstanceRecord = {
-                ...base,
-                state: "ready",
-                planId: pending.planId,
-                parameters: pending.parameters,
-                updatedAt: now,
-                ...(pending.context === undefined ? {} : { context: pending.context }),
-                ...(pending.maintenanceInfo === undefined ? {} : { maintenanceInfo: pending.maintenanceInfo }),
-                ...(out.dashboardUrl === undefined ? {} : { dashboardUrl: out.dashboardUrl }),
-                ...(out.metadata === undefined ? {} : { metadata: out.metadata }),
-                ...(out.data === undefined ? {} : { data: out.data })
-              }
-              return write(undefined, [
-                Change.putInstance(updated),
-                Change.putOperation(finishOperation(operation, now, {}, true))
-              ])
-            })
-          })
+        (exit) => finishUpdate(ctx.instanceId, operation, exit)
       ))
+
+    const finishUpdate = (
+      instanceId: string,
+      operation: OperationRecord,
+      exit: Exit.Exit<InstanceOutput, unknown>
+    ): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "update")
+        yield* transact(instanceId, (snapshot) => {
+          const record = Option.getOrUndefined(snapshot.instance)
+          if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+          const base = without(record, "pendingUpdate")
+          if (Exit.isFailure(exit) || record.pendingUpdate === undefined) {
+            return write(undefined, [
+              Change.putInstance({ ...base, state: "ready", updatedAt: now }),
+              Change.putOperation(finishOperation(operation, now, outcome, false))
+            ])
+          }
+          const pending = record.pendingUpdate
+          const out = exit.value
+          const updated: InstanceRecord = {
+            ...base,
+            state: "ready",
+            planId: pending.planId,
+            parameters: pending.parameters,
+            updatedAt: now,
+            ...(pending.context === undefined ? {} : { context: pending.context }),
+            ...(pending.maintenanceInfo === undefined ? {} : { maintenanceInfo: pending.maintenanceInfo }),
+            ...(out.dashboardUrl === undefined ? {} : { dashboardUrl: out.dashboardUrl }),
+            ...(out.metadata === undefined ? {} : { metadata: out.metadata }),
+            ...(out.data === undefined ? {} : { data: out.data })
+          }
+          return write(undefined, [
+            Change.putInstance(updated),
+            Change.putOperation(finishOperation(operation, now, {}, true))
+          ])
+        })
+      })
 
     // --- deprovision ----------------------------------------------------------------------------------------
 
@@ -889,7 +935,9 @@ export const make = (
                 id: newOperationId("deprovision"),
                 instanceId: request.instanceId,
                 kind: "deprovision",
+                restoreState: record.state === "provisioning" ? "failed" : record.state,
                 async: isAsync(step.mode, request.acceptsIncomplete),
+                ...lease(now),
                 state: "in progress",
                 startedAt: now
               }
@@ -932,11 +980,7 @@ export const make = (
       })
 
     const runDeprovision = (
-      started: {
-        readonly ctx: DeprovisionContext
-        readonly step: OfferingWork["deprovision"]
-        readonly previousState: InstanceRecord["state"]
-      },
+      started: { readonly ctx: DeprovisionContext; readonly step: OfferingWork["deprovision"] },
       operation: OperationRecord
     ): Effect.Effect<void, DeprovisionFailure | BrokerFailure> =>
       execute(
@@ -944,29 +988,33 @@ export const make = (
         operation,
         started.step.run(started.ctx),
         planOf(started.ctx.instance.planId).plan.maximum_polling_duration,
-        (exit) =>
-          Effect.gen(function*() {
-            const now = yield* Clock.currentTimeMillis
-            const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "deprovisioning")
-            yield* transact(started.ctx.instanceId, (snapshot) => {
-              const record = Option.getOrUndefined(snapshot.instance)
-              if (record === undefined || record.operationId !== operation.id) return keep(undefined)
-              if (Exit.isSuccess(exit)) {
-                return write(undefined, [
-                  Change.deleteInstance({ deletedAt: now, operationId: operation.id }),
-                  Change.putOperation(finishOperation(operation, now, {}, true))
-                ])
-              }
-              const restored = started.previousState === "provisioning" ? "failed" : started.previousState
-              return write(undefined, [
-                Change.putInstance({ ...record, state: restored, updatedAt: now }),
-                Change.putOperation(
-                  finishOperation(operation, now, { ...outcome, updateRepeatable: undefined }, false)
-                )
-              ])
-            })
-          })
+        (exit) => finishDeprovision(started.ctx.instanceId, operation, exit)
       )
+
+    const finishDeprovision = (
+      instanceId: string,
+      operation: OperationRecord,
+      exit: Exit.Exit<void, unknown>
+    ): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "deprovisioning")
+        yield* transact(instanceId, (snapshot) => {
+          const record = Option.getOrUndefined(snapshot.instance)
+          if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+          if (Exit.isSuccess(exit)) {
+            return write(undefined, [
+              Change.deleteInstance({ deletedAt: now, operationId: operation.id }),
+              Change.putOperation(finishOperation(operation, now, {}, true))
+            ])
+          }
+          const restored = (operation.restoreState ?? "ready") as InstanceRecord["state"]
+          return write(undefined, [
+            Change.putInstance({ ...record, state: restored, updatedAt: now }),
+            Change.putOperation(finishOperation(operation, now, { ...outcome, updateRepeatable: undefined }, false))
+          ])
+        })
+      })
 
     // --- last operation -------------------------------------------------------------------------------------
 
@@ -1000,7 +1048,14 @@ export const make = (
         const snapshot = yield* read(request.instanceId)
         const record = Option.getOrUndefined(snapshot.instance)
         if (record === undefined || !works.has(record.serviceId)) {
-          if (record === undefined && live(snapshot.tombstone, now)) return yield* new Gone()
+          if (record === undefined && live(snapshot.tombstone, now)) {
+            // DEP-4: the create that a synchronous delete stopped still answers for its own operation
+            const asked = Option.flatMapNullable(request.operation, (id) => snapshot.operations.get(id))
+            if (Option.isSome(asked) && asked.value.bindingId === undefined && asked.value.kind !== "deprovision") {
+              return renderInstanceOperation(asked.value)
+            }
+            return yield* new Gone()
+          }
           return yield* new NotFound({ description: `Instance ${request.instanceId} does not exist.` })
         }
         const operationId = Option.getOrElse(request.operation, () => record.operationId)
@@ -1143,6 +1198,7 @@ export const make = (
                 bindingId: request.bindingId,
                 kind: "bind",
                 async: isAsync(step.mode, request.acceptsIncomplete),
+                ...lease(now),
                 state: "in progress",
                 fingerprint,
                 startedAt: now
@@ -1208,34 +1264,41 @@ export const make = (
             : Effect.dieMessage(`bind work returned ${problem} but the offering does not require it (VAL-5)`)
         }),
         ctx.target.plan.maximum_polling_duration,
-        (exit) =>
-          Effect.gen(function*() {
-            const now = yield* Clock.currentTimeMillis
-            const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "binding")
-            yield* transact(ctx.instanceId, (snapshot) => {
-              const record = snapshot.bindings.get(ctx.bindingId)
-              if (record === undefined || record.operationId !== operation.id) return keep(undefined)
-              if (Exit.isSuccess(exit)) {
-                const { data, ...response } = exit.value
-                return write(undefined, [
-                  Change.putBinding({
-                    ...record,
-                    state: "ready",
-                    response,
-                    updatedAt: now,
-                    ...(data === undefined ? {} : { data })
-                  }),
-                  Change.putOperation(finishOperation(operation, now, {}, true))
-                ])
-              }
-              if (!operation.async) return write(undefined, [Change.deleteBinding(ctx.bindingId, Option.none())])
-              return write(undefined, [
-                Change.putBinding({ ...record, state: "failed", updatedAt: now }),
-                Change.putOperation(finishOperation(operation, now, { description: outcome.description }, false))
-              ])
-            })
-          })
+        (exit) => finishBind(ctx.instanceId, ctx.bindingId, operation, exit)
       ))
+
+    const finishBind = (
+      instanceId: string,
+      bindingId: string,
+      operation: OperationRecord,
+      exit: Exit.Exit<BindingOutput, unknown>
+    ): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "binding")
+        yield* transact(instanceId, (snapshot) => {
+          const record = snapshot.bindings.get(bindingId)
+          if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+          if (Exit.isSuccess(exit)) {
+            const { data, ...response } = exit.value
+            return write(undefined, [
+              Change.putBinding({
+                ...record,
+                state: "ready",
+                response,
+                updatedAt: now,
+                ...(data === undefined ? {} : { data })
+              }),
+              Change.putOperation(finishOperation(operation, now, {}, true))
+            ])
+          }
+          if (!operation.async) return write(undefined, [Change.deleteBinding(bindingId, Option.none())])
+          return write(undefined, [
+            Change.putBinding({ ...record, state: "failed", updatedAt: now }),
+            Change.putOperation(finishOperation(operation, now, { description: outcome.description }, false))
+          ])
+        })
+      })
 
     // --- unbind ---------------------------------------------------------------------------------------------
 
@@ -1290,7 +1353,9 @@ export const make = (
                 instanceId: request.instanceId,
                 bindingId: request.bindingId,
                 kind: "unbind",
+                restoreState: binding.state === "binding" ? "failed" : binding.state,
                 async: isAsync(step.mode, request.acceptsIncomplete),
+                ...lease(now),
                 state: "in progress",
                 startedAt: now
               }
@@ -1328,11 +1393,7 @@ export const make = (
       })
 
     const runUnbind = (
-      started: {
-        readonly ctx: UnbindContext
-        readonly step: NonNullable<OfferingWork["unbind"]>
-        readonly previousState: BindingState
-      },
+      started: { readonly ctx: UnbindContext; readonly step: NonNullable<OfferingWork["unbind"]> },
       operation: OperationRecord
     ): Effect.Effect<void, BrokerFailure> =>
       execute(
@@ -1340,30 +1401,34 @@ export const make = (
         operation,
         started.step.run(started.ctx),
         planOf(started.ctx.binding.planId).plan.maximum_polling_duration,
-        (exit) =>
-          Effect.gen(function*() {
-            const now = yield* Clock.currentTimeMillis
-            const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "unbinding")
-            yield* transact(started.ctx.instanceId, (snapshot) => {
-              const record = snapshot.bindings.get(started.ctx.bindingId)
-              if (record === undefined || record.operationId !== operation.id) return keep(undefined)
-              if (Exit.isSuccess(exit)) {
-                return write(undefined, [
-                  Change.deleteBinding(
-                    started.ctx.bindingId,
-                    Option.some({ deletedAt: now, operationId: operation.id })
-                  ),
-                  Change.putOperation(finishOperation(operation, now, {}, true))
-                ])
-              }
-              const restored: BindingState = started.previousState === "binding" ? "failed" : started.previousState
-              return write(undefined, [
-                Change.putBinding({ ...record, state: restored, updatedAt: now }),
-                Change.putOperation(finishOperation(operation, now, { description: outcome.description }, false))
-              ])
-            })
-          })
+        (exit) => finishUnbind(started.ctx.instanceId, started.ctx.bindingId, operation, exit)
       )
+
+    const finishUnbind = (
+      instanceId: string,
+      bindingId: string,
+      operation: OperationRecord,
+      exit: Exit.Exit<void, unknown>
+    ): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "unbinding")
+        yield* transact(instanceId, (snapshot) => {
+          const record = snapshot.bindings.get(bindingId)
+          if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+          if (Exit.isSuccess(exit)) {
+            return write(undefined, [
+              Change.deleteBinding(bindingId, Option.some({ deletedAt: now, operationId: operation.id })),
+              Change.putOperation(finishOperation(operation, now, {}, true))
+            ])
+          }
+          const restored = (operation.restoreState ?? "ready") as BindingState
+          return write(undefined, [
+            Change.putBinding({ ...record, state: restored, updatedAt: now }),
+            Change.putOperation(finishOperation(operation, now, { description: outcome.description }, false))
+          ])
+        })
+      })
 
     // --- fetch binding and binding last operation ----------------------------------------------------------
 
@@ -1390,9 +1455,18 @@ export const make = (
         if (binding === undefined || !works.has(binding.serviceId)) {
           if (
             binding === undefined &&
-            (live(Option.fromNullable(snapshot.bindingTombstones.get(request.bindingId)), now) ||
-              live(snapshot.tombstone, now))
+            live(Option.fromNullable(snapshot.bindingTombstones.get(request.bindingId)), now)
           ) {
+            // UNB-3: the bind that a synchronous unbind stopped still answers for its own operation
+            const asked = Option.flatMapNullable(request.operation, (id) => snapshot.operations.get(id))
+            if (
+              Option.isSome(asked) && asked.value.bindingId === request.bindingId && asked.value.kind === "bind" &&
+              asked.value.state !== "in progress"
+            ) {
+              return asked.value.description === undefined
+                ? { state: asked.value.state }
+                : { state: asked.value.state, description: asked.value.description }
+            }
             return yield* new Gone()
           }
           return yield* new NotFound({ description: `Binding ${request.bindingId} does not exist.` })
@@ -1408,6 +1482,262 @@ export const make = (
         return state
       }) as Effect.Effect<BindingOperationState, LastOperationError>
 
+    // --- leases, takeover and drain -------------------------------------------------------------------------
+
+    const syntheticInfo = {
+      apiVersion: latestApiVersion,
+      originatingIdentity: { _tag: "Absent" } as const,
+      requestIdentity: Option.none<string>()
+    }
+
+    type Takeover =
+      | { readonly _tag: "Skip" }
+      | { readonly _tag: "Fail" }
+      | { readonly _tag: "Resume"; readonly run: Effect.Effect<void, unknown> }
+
+    /**
+     * Takes over one operation whose owner is gone: resumes it when its step is marked resumable (and it was
+     * asynchronous), otherwise marks it failed, so nothing stays "in progress" forever.
+     */
+    const takeOver = (instanceId: string, operationId: string): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        let failed: OperationRecord | undefined
+        const decision = yield* locks.withLock(
+          instanceId,
+          transact(instanceId, (snapshot): Effect.Effect<readonly [Takeover, ReadonlyArray<StoreChange>]> => {
+            const operation = snapshot.operations.get(operationId)
+            if (
+              operation === undefined || operation.state !== "in progress" ||
+              (operation.leaseExpiresAt ?? 0) >= now
+            ) {
+              return keep({ _tag: "Skip" })
+            }
+            const claimed: OperationRecord = { ...operation, ...lease(now) }
+            const instance = Option.getOrUndefined(snapshot.instance)
+            const binding = operation.bindingId === undefined ? undefined : snapshot.bindings.get(operation.bindingId)
+            const resume = (run: Effect.Effect<void, unknown>) =>
+              write({ _tag: "Resume", run } as Takeover, [Change.putOperation(claimed)])
+            const fail = () => {
+              failed = { ...operation, async: true }
+              return keep({ _tag: "Fail" } as Takeover)
+            }
+            if (!operation.async) return fail()
+            switch (operation.kind) {
+              case "provision": {
+                if (instance === undefined || instance.operationId !== operationId) return keep({ _tag: "Skip" })
+                const step = stepFor(instance.serviceId, instance.planId, "provision")
+                if (step?.resumable !== true) return fail()
+                const target = planOf(instance.planId)
+                const request: ProvisionRequest = {
+                  ...syntheticInfo,
+                  ...target,
+                  instanceId,
+                  acceptsIncomplete: true,
+                  body: {
+                    service_id: instance.serviceId,
+                    plan_id: instance.planId,
+                    parameters: instance.parameters,
+                    ...(instance.context === undefined ? {} : { context: instance.context }),
+                    ...(instance.organizationGuid === undefined
+                      ? {}
+                      : { organization_guid: instance.organizationGuid }),
+                    ...(instance.spaceGuid === undefined ? {} : { space_guid: instance.spaceGuid })
+                  }
+                }
+                return resume(startProvision(
+                  { instanceId, offering: target.offering, target, parameters: instance.parameters, request },
+                  step,
+                  claimed
+                ))
+              }
+              case "update": {
+                const pending = instance?.pendingUpdate
+                if (instance === undefined || instance.operationId !== operationId || pending === undefined) {
+                  return keep({ _tag: "Skip" })
+                }
+                const step = stepFor(instance.serviceId, pending.planId, "update")
+                if (step?.resumable !== true) return fail()
+                const target = planOf(pending.planId)
+                const previous = planOf(instance.planId)
+                const request: UpdateRequest = {
+                  ...syntheticInfo,
+                  instanceId,
+                  acceptsIncomplete: true,
+                  offering: target.offering,
+                  plan: Option.some(target),
+                  previousPlan: Option.some(previous),
+                  body: {
+                    service_id: instance.serviceId,
+                    plan_id: pending.planId,
+                    parameters: pending.parameters,
+                    ...(pending.context === undefined ? {} : { context: pending.context }),
+                    ...(pending.maintenanceInfo === undefined ? {} : { maintenance_info: pending.maintenanceInfo })
+                  }
+                }
+                return resume(runUpdate(
+                  {
+                    instanceId,
+                    instance,
+                    target,
+                    previous,
+                    requestedParameters: Option.none(),
+                    parameters: pending.parameters,
+                    request
+                  },
+                  step,
+                  claimed
+                ))
+              }
+              case "deprovision": {
+                if (instance === undefined || instance.operationId !== operationId) return keep({ _tag: "Skip" })
+                const step = stepFor(instance.serviceId, instance.planId, "deprovision")
+                if (step?.resumable !== true) return fail()
+                const target = planOf(instance.planId)
+                const request: DeprovisionRequest = { ...syntheticInfo, ...target, instanceId, acceptsIncomplete: true }
+                return resume(runDeprovision({
+                  ctx: { instanceId, instance, bindings: [...snapshot.bindings.values()], request },
+                  step
+                }, claimed))
+              }
+              case "bind": {
+                if (instance === undefined || binding === undefined || binding.operationId !== operationId) {
+                  return keep({ _tag: "Skip" })
+                }
+                const step = stepFor(binding.serviceId, binding.planId, "bind")
+                if (step?.resumable !== true) return fail()
+                const target = planOf(binding.planId)
+                const request: BindRequest = {
+                  ...syntheticInfo,
+                  ...target,
+                  instanceId,
+                  bindingId: binding.bindingId,
+                  acceptsIncomplete: true,
+                  body: {
+                    service_id: binding.serviceId,
+                    plan_id: binding.planId,
+                    parameters: binding.parameters,
+                    ...(binding.bindResource === undefined ? {} : { bind_resource: binding.bindResource }),
+                    ...(binding.context === undefined ? {} : { context: binding.context }),
+                    ...(binding.predecessorBindingId === undefined
+                      ? {}
+                      : { predecessor_binding_id: binding.predecessorBindingId })
+                  }
+                }
+                return resume(runBind(
+                  {
+                    instanceId,
+                    bindingId: binding.bindingId,
+                    instance,
+                    target,
+                    parameters: binding.parameters,
+                    appGuid: Option.fromNullable(binding.appGuid),
+                    predecessor: Option.fromNullable(
+                      binding.predecessorBindingId === undefined
+                        ? undefined
+                        : snapshot.bindings.get(binding.predecessorBindingId)
+                    ),
+                    request
+                  },
+                  step,
+                  claimed
+                ))
+              }
+              case "unbind": {
+                if (binding === undefined || binding.operationId !== operationId) return keep({ _tag: "Skip" })
+                const step = stepFor(binding.serviceId, binding.planId, "unbind")
+                if (step?.resumable !== true) return fail()
+                const target = planOf(binding.planId)
+                const request: UnbindRequest = {
+                  ...syntheticInfo,
+                  ...target,
+                  instanceId,
+                  bindingId: binding.bindingId,
+                  acceptsIncomplete: true
+                }
+                return resume(runUnbind({
+                  ctx: {
+                    instanceId,
+                    bindingId: binding.bindingId,
+                    instance: Option.fromNullable(instance),
+                    binding,
+                    request
+                  },
+                  step
+                }, claimed))
+              }
+            }
+          }).pipe(
+            Effect.tap((decision) => decision._tag === "Resume" ? Effect.ignore(decision.run) : Effect.void)
+          )
+        )
+        if (decision._tag === "Fail" && failed !== undefined) {
+          const operation = failed
+          yield* Effect.logWarning(
+            `taking over ${operation.kind} ${operation.id}: its owner is gone; marking it failed`
+          )
+          const exit = Exit.fail(
+            new BrokerFailure({
+              description: "The broker stopped while this operation was running, and it cannot be resumed."
+            })
+          )
+          switch (operation.kind) {
+            case "provision":
+              return yield* finishProvision(instanceId, operation, exit)
+            case "update":
+              return yield* finishUpdate(instanceId, operation, exit)
+            case "deprovision":
+              return yield* finishDeprovision(instanceId, operation, exit)
+            case "bind":
+              return yield* finishBind(instanceId, operation.bindingId ?? "", operation, exit)
+            case "unbind":
+              return yield* finishUnbind(instanceId, operation.bindingId ?? "", operation, exit)
+          }
+        }
+        if (decision._tag === "Resume") yield* Effect.logInfo(`took over operation ${operationId}: resumed`)
+      })
+
+    const takeoverRound: Effect.Effect<void> = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const expired = yield* Effect.orDie(store.expiredOperations(now))
+      yield* Effect.forEach(expired, (o) => takeOver(o.instanceId, o.operationId), { discard: true })
+    }).pipe(Effect.catchAllCause((cause) => Effect.logError("operation takeover failed", cause)))
+
+    /** Renews this replica's leases, and stops local work another replica has superseded (e.g. a DELETE). */
+    const renewRound: Effect.Effect<void> = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      yield* Effect.orDie(store.renewLeases(replicaId, now + leaseTtl))
+      for (const [operationId, { instanceId, key }] of [...local]) {
+        const snapshot = yield* read(instanceId)
+        const operation = snapshot.operations.get(operationId)
+        if (operation === undefined || operation.state !== "in progress" || operation.owner !== replicaId) {
+          yield* interrupt(key)
+        }
+      }
+    }).pipe(Effect.catchAllCause((cause) => Effect.logError("renewing operation leases failed", cause)))
+
+    // leases matter only where another process can see the store
+    if (store.persistent) {
+      yield* Effect.forkScoped(
+        Effect.repeat(renewRound, Schedule.spaced(Duration.millis(Math.max(1, Math.floor(leaseTtl / 3)))))
+      )
+      yield* Effect.forkScoped(Effect.repeat(takeoverRound, Schedule.spaced(takeoverInterval)))
+    }
+
+    const lifecycle: BrokerLifecycleService = {
+      draining: Effect.sync(() => draining),
+      drain: (timeout) =>
+        Effect.gen(function*() {
+          draining = true
+          yield* Effect.logInfo(
+            `draining: waiting up to ${Duration.format(Duration.decode(timeout))} for ${local.size} operation(s)`
+          )
+          yield* FiberMap.awaitEmpty(fibers).pipe(Effect.timeout(timeout), Effect.ignore)
+          // release: leases in the past, so another replica takes the rest over at once
+          yield* Effect.ignore(store.renewLeases(replicaId, 0))
+        })
+    }
+
     return {
       provision,
       update,
@@ -1417,8 +1747,10 @@ export const make = (
       bind,
       unbind,
       getBinding,
-      lastBindingOperation
-    } satisfies ServiceBrokerService
+      lastBindingOperation,
+      lifecycle,
+      takeover: takeoverRound
+    } satisfies ManagedBrokerService
   })
 
 /**
@@ -1430,8 +1762,16 @@ export const make = (
 export const layer = (
   offerings: { readonly [serviceIdOrName: string]: OfferingWork },
   options?: ManagedOptions
-): Layer.Layer<ServiceBroker, ManagedBrokerError, BrokerStore | Catalog> =>
-  Layer.scoped(ServiceBroker, make(offerings, options))
+): Layer.Layer<ServiceBroker | BrokerLifecycle, ManagedBrokerError, BrokerStore | Catalog> =>
+  fromService(make(offerings, options))
+
+const fromService = <E, R>(
+  service: Effect.Effect<ManagedBrokerService, E, R>
+): Layer.Layer<ServiceBroker | BrokerLifecycle, E, Exclude<R, Scope.Scope>> =>
+  Layer.scopedContext(
+    Effect.map(service, (broker) =>
+      Context.make(ServiceBroker, broker).pipe(Context.add(BrokerLifecycle, broker.lifecycle)))
+  )
 
 /**
  * The managed broker from an effect that builds the work (resolve your own services there, once).
@@ -1442,5 +1782,8 @@ export const layer = (
 export const layerEffect = <E, R>(
   offerings: Effect.Effect<{ readonly [serviceIdOrName: string]: OfferingWork }, E, R>,
   options?: ManagedOptions
-): Layer.Layer<ServiceBroker, ManagedBrokerError | E, BrokerStore | Catalog | Exclude<R, Scope.Scope>> =>
-  Layer.scoped(ServiceBroker, Effect.flatMap(offerings, (work) => make(work, options)))
+): Layer.Layer<
+  ServiceBroker | BrokerLifecycle,
+  ManagedBrokerError | E,
+  BrokerStore | Catalog | Exclude<R, Scope.Scope>
+> => fromService(Effect.flatMap(offerings, (work) => make(work, options)))

@@ -18,6 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { BrokerAuth } from "./BrokerAuth.js"
+import { BrokerLifecycle } from "./BrokerLifecycle.js"
 import { Catalog } from "./Catalog.js"
 import type { CatalogService } from "./Catalog.js"
 import {
@@ -47,6 +48,7 @@ import {
   MethodNotAllowed,
   NotFound,
   PreconditionFailed,
+  ServiceUnavailable,
   toErrorResponse,
   UpdateNotSupported
 } from "./OsbError.js"
@@ -389,6 +391,7 @@ export const make = (
     const catalog = yield* Catalog
     const broker = yield* ServiceBroker
     const auth = yield* BrokerAuth
+    const lifecycle = yield* Effect.serviceOption(BrokerLifecycle)
     const missing = missingFeatures(catalog, broker)
     if (missing.length > 0) return yield* new BrokerIncomplete({ missing })
 
@@ -450,6 +453,19 @@ export const make = (
         const started = requestLog ? performance.now() : 0
         const handled = auth.authenticate({ headers }).pipe(
           Effect.zipRight(checkVersion(headers["x-broker-api-version"])),
+          Effect.tap(() =>
+            Option.isSome(lifecycle) && request.method !== "GET" && request.method !== "HEAD"
+              ? Effect.flatMap(lifecycle.value.draining, (draining) =>
+                draining
+                  ? Effect.fail(
+                    new ServiceUnavailable({
+                      description: "The broker is shutting down; retry the request shortly.",
+                      retryAfterSeconds: 5
+                    })
+                  )
+                  : Effect.void)
+              : Effect.void
+          ),
           Effect.flatMap((apiVersion): Effect.Effect<
             HttpServerResponse.HttpServerResponse,
             E | BadRequest,

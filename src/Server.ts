@@ -12,11 +12,14 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
 import { createServer } from "node:http"
 import type { BrokerAuth } from "./BrokerAuth.js"
+import { BrokerLifecycle } from "./BrokerLifecycle.js"
 import type { Catalog } from "./Catalog.js"
 import type { BrokerIncomplete, RouterOptions } from "./Router.js"
 import * as Router from "./Router.js"
@@ -35,6 +38,8 @@ export interface ServeOptions extends RouterOptions {
   readonly port?: number
   /** Create a tracing span per request (needs a tracer installed by you). Default false. */
   readonly tracing?: boolean
+  /** On shutdown, how long running operations may take before their leases are released. Default 10 s. */
+  readonly drainTimeout?: Duration.DurationInput
 }
 
 /**
@@ -44,9 +49,19 @@ export interface ServeOptions extends RouterOptions {
  * @category layers
  */
 export const serve = (
-  options: RouterOptions & { readonly tracing?: boolean } = {}
+  options: RouterOptions & { readonly tracing?: boolean; readonly drainTimeout?: Duration.DurationInput } = {}
 ): Layer.Layer<never, BrokerIncomplete, HttpServer.HttpServer | Catalog | ServiceBroker | BrokerAuth> => {
-  const served = Layer.unwrapEffect(Effect.map(Router.httpApp(options), (app) => HttpServer.serve(app)))
+  const served = Layer.scopedDiscard(
+    Effect.gen(function*() {
+      const app = yield* Router.httpApp(options)
+      yield* HttpServer.serveEffect(app)
+      // finalizers run in reverse: the drain runs first, while the server still answers (503 for mutations)
+      const lifecycle = yield* Effect.serviceOption(BrokerLifecycle)
+      if (Option.isSome(lifecycle)) {
+        yield* Effect.addFinalizer(() => lifecycle.value.drain(options.drainTimeout ?? "10 seconds"))
+      }
+    })
+  )
   const logged = HttpServer.withLogAddress(served)
   return options.tracing === true ? logged : HttpMiddleware.withTracerDisabledWhen(logged, () => true)
 }

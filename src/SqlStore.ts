@@ -18,6 +18,7 @@ import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import type { BrokerStoreService, Change, InstanceSnapshot } from "./BrokerStore.js"
 import {
+  applyChanges,
   BindingRecord,
   BrokerStore,
   emptySnapshot,
@@ -138,17 +139,28 @@ export const make = (
         }
       })
 
-    const apply = (instanceId: string, change: Change): Effect.Effect<unknown, SqlError> => {
+    const apply = (
+      instanceId: string,
+      change: Change,
+      before: InstanceSnapshot
+    ): Effect.Effect<unknown, SqlError> => {
       switch (change._tag) {
         case "PutInstance":
-          return sql`
+          return Effect.zipRight(
+            Option.isNone(before.instance)
+              ? sql`DELETE FROM osb_bindings WHERE instance_id = ${instanceId} AND record IS NULL`
+              : Effect.void,
+            sql`
             INSERT INTO osb_instances (instance_id, record, tombstone, updated_at)
             VALUES (${instanceId}, ${encode(change.record)}, NULL, ${change.record.updatedAt})
             ON CONFLICT (instance_id) DO UPDATE SET record = excluded.record, tombstone = NULL,
               updated_at = excluded.updated_at`
+          )
         case "DeleteInstance":
           return Effect.zipRight(
-            sql`DELETE FROM osb_bindings WHERE instance_id = ${instanceId}`,
+            sql`
+              UPDATE osb_bindings SET record = NULL, tombstone = ${JSON.stringify(change.tombstone)}
+              WHERE instance_id = ${instanceId} AND record IS NOT NULL`,
             sql`
               INSERT INTO osb_instances (instance_id, record, tombstone, updated_at)
               VALUES (${instanceId}, NULL, ${JSON.stringify(change.tombstone)}, ${change.tombstone.deletedAt})
@@ -195,6 +207,7 @@ export const make = (
         : sql`UPDATE osb_instances SET updated_at = updated_at WHERE instance_id = ${instanceId}`
 
     const service: BrokerStoreService = {
+      persistent: true,
       read: (instanceId) =>
         readSnapshot(instanceId).pipe(Effect.mapError(toStoreError("reading from the store failed"))),
       transact: (instanceId, f) =>
@@ -203,7 +216,11 @@ export const make = (
             yield* lock(instanceId)
             const snapshot = yield* readSnapshot(instanceId)
             const [result, changes] = yield* f(snapshot)
-            for (const change of changes) yield* apply(instanceId, change)
+            let current = snapshot
+            for (const change of changes) {
+              yield* apply(instanceId, change, current)
+              current = applyChanges(current, [change])
+            }
             return result
           })
         ).pipe(

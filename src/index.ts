@@ -12,6 +12,13 @@
 export * as BrokerAuth from "./BrokerAuth.js"
 
 /**
+ * Graceful shutdown (drain) of brokers with background operations.
+ *
+ * @since 0.1.0
+ */
+export * as BrokerLifecycle from "./BrokerLifecycle.js"
+
+/**
  * The store of a managed broker and its in-memory layer.
  *
  * @since 0.1.0

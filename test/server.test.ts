@@ -4,8 +4,10 @@
  */
 import { Effect, Exit, Layer, Scope } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync } from "node:fs"
 import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BrokerAuth, Server, ServiceBroker } from "../src/index.js"
 import { AUTH, PASSWORD, redacted, USER } from "./support/http.js"
@@ -73,7 +75,8 @@ describe("the quick start process (npm start)", () => {
         HOST: "127.0.0.1",
         BROKER_USERNAME: "ops",
         BROKER_PASSWORD: "pa:ss",
-        QUICKSTART_DELAY_MS: "0"
+        QUICKSTART_DELAY_MS: "0",
+        BROKER_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), "osb-qs-")), "broker.sqlite")}`
       },
       stdio: ["ignore", "pipe", "pipe"]
     })
