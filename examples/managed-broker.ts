@@ -85,11 +85,12 @@ export const layerWith = (
 
 /**
  * The broker as `npm start` runs it: the delay from QUICKSTART_DELAY_MS (default 2000), the store from
- * BROKER_STORE (default: SQLite in ./data/broker.sqlite).
+ * BROKER_STORE (default: SQLite in ./data/broker.sqlite), leases from BROKER_LEASE_TTL_MS and
+ * BROKER_TAKEOVER_INTERVAL_MS.
  */
 export const layer = Layer.unwrapEffect(
   Effect.map(
-    Config.integer("QUICKSTART_DELAY_MS").pipe(Config.withDefault(2000)),
-    (ms) => layerWith(Duration.millis(ms), StoreConfig.layer)
+    Config.all([Config.integer("QUICKSTART_DELAY_MS").pipe(Config.withDefault(2000)), ManagedBroker.optionsFromConfig]),
+    ([ms, options]) => layerWith(Duration.millis(ms), StoreConfig.layer, options)
   )
 )

@@ -9,6 +9,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -279,6 +280,22 @@ export interface ManagedOptions {
   /** This replica's id (default: random per process). */
   readonly replicaId?: string
 }
+
+/**
+ * Reads the lease settings from configuration: `BROKER_LEASE_TTL_MS` (default 30000) and
+ * `BROKER_TAKEOVER_INTERVAL_MS` (default 10000). A replica that dies loses its operations to another replica (or
+ * to itself after a restart) within about their sum.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const optionsFromConfig: Config.Config<ManagedOptions> = Config.all({
+  leaseTtl: Config.integer("BROKER_LEASE_TTL_MS").pipe(Config.withDefault(30_000), Config.map(Duration.millis)),
+  takeoverInterval: Config.integer("BROKER_TAKEOVER_INTERVAL_MS").pipe(
+    Config.withDefault(10_000),
+    Config.map(Duration.millis)
+  )
+})
 
 /**
  * The managed broker service: a `ServiceBroker` plus its lifecycle (drain on shutdown).
