@@ -392,6 +392,22 @@ const start = (operation: OperationRecord, interrupt: Option.Option<string> = Op
   interrupt
 })
 
+/** What makes a provision "identical" (decision 6); kept current by updates. */
+const provisionFingerprint = (
+  serviceId: string,
+  planId: string,
+  parameters: JsonObject,
+  organizationGuid: string | undefined,
+  spaceGuid: string | undefined
+): string =>
+  canonicalJson({
+    service_id: serviceId,
+    plan_id: planId,
+    parameters,
+    organization_guid: organizationGuid ?? null,
+    space_guid: spaceGuid ?? null
+  })
+
 const keep = <A>(value: A) => Effect.succeed([value, []] as const)
 const write = <A>(value: A, changes: ReadonlyArray<StoreChange>) => Effect.succeed([value, changes] as const)
 
@@ -565,13 +581,13 @@ export const make = (
           request
         }
         if (step.validate !== undefined) yield* step.validate(ctx)
-        const fingerprint = canonicalJson({
-          service_id: request.body.service_id,
-          plan_id: request.body.plan_id,
-          parameters: request.body.parameters ?? {},
-          organization_guid: request.body.organization_guid ?? null,
-          space_guid: request.body.space_guid ?? null
-        })
+        const fingerprint = provisionFingerprint(
+          request.body.service_id,
+          request.body.plan_id,
+          request.body.parameters ?? {},
+          request.body.organization_guid,
+          request.body.space_guid
+        )
         const dashboardUrl = works.get(request.offering.id)?.dashboardUrl?.(ctx)
         const now = yield* Clock.currentTimeMillis
         const decision = yield* locks.withLock(
@@ -882,6 +898,13 @@ export const make = (
             state: "ready",
             planId: pending.planId,
             parameters: pending.parameters,
+            fingerprint: provisionFingerprint(
+              record.serviceId,
+              pending.planId,
+              pending.parameters,
+              record.organizationGuid,
+              record.spaceGuid
+            ),
             updatedAt: now,
             ...(pending.context === undefined ? {} : { context: pending.context }),
             ...(pending.maintenanceInfo === undefined ? {} : { maintenanceInfo: pending.maintenanceInfo }),
@@ -1149,6 +1172,7 @@ export const make = (
               if (instance.serviceId !== request.offering.id) {
                 return yield* new BadRequest({ description: "service_id does not match the instance's offering." })
               }
+
               switch (instance.state) {
                 case "provisioning":
                 case "deprovisioning":
@@ -1179,6 +1203,9 @@ export const make = (
                   case "unbinding":
                     return yield* new ConcurrencyError({ description: "The binding is being deleted." })
                 }
+              }
+              if (instance.planId !== request.plan.id) {
+                return yield* new BadRequest({ description: "plan_id does not match the instance's plan." })
               }
               let predecessor = Option.none<BindingRecord>()
               const predecessorId = request.body.predecessor_binding_id
@@ -1455,7 +1482,7 @@ export const make = (
         const binding = snapshot.bindings.get(request.bindingId)
         if (
           binding === undefined || !works.has(binding.serviceId) ||
-          (binding.state !== "ready" && binding.state !== "unbinding")
+          (binding.state !== "ready" && binding.state !== "unbinding") || binding.response === undefined
         ) {
           return yield* new NotFound({ description: `Binding ${request.bindingId} does not exist.` })
         }
