@@ -101,3 +101,24 @@ export * as SqlStore from "./SqlStore.js"
  * @since 0.1.0
  */
 export * as StoreConfig from "./StoreConfig.js"
+
+/**
+ * The conformance checker (used by `effect-osb check` and the test kit).
+ *
+ * @since 0.1.0
+ */
+export * as Checker from "./Checker.js"
+
+/**
+ * A typed OSB client.
+ *
+ * @since 0.1.0
+ */
+export * as OsbClient from "./OsbClient.js"
+
+/**
+ * Rendering checker reports.
+ *
+ * @since 0.1.0
+ */
+export * as Report from "./Report.js"
