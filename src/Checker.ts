@@ -446,9 +446,10 @@ const checks = (
           got: `${show(catalogResponse)} (${Either.isLeft(catalogBody) ? catalogBody.left : ""})`
         })
       }
-      const validation = CatalogModule.validate(catalogResponse.json)
-      for (const problem of validation.problems) {
-        yield* fail("VAL", E.catalog, `catalog: ${problem.path}: ${problem.message}`)
+      if (catalogOk) {
+        for (const problem of CatalogModule.validate(catalogResponse.json).problems) {
+          yield* fail("VAL", E.catalog, `catalog: ${problem.path}: ${problem.message}`)
+        }
       }
       return results
     }
