@@ -25,6 +25,14 @@ describe("README", () => {
     expect(example.split("\n").length).toBeLessThan(60)
   })
 
+  it("the client example is examples/client.ts", () => {
+    const block = /## The client[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(block).toBeDefined()
+    const example = readFileSync(new URL("../examples/client.ts", import.meta.url), "utf8")
+      .split("\n").slice(1).join("\n")
+    expect(example).toBe(block!.replace("from \"effect-osb\"", "from \"../src/index.js\""))
+  })
+
   it("the quick start commands exist as npm scripts", () => {
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
     expect(readme).toContain("npm install && npm start")
