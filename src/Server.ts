@@ -111,6 +111,25 @@ export const runMain = <E>(
   options: { readonly logFormat?: "logfmt" | "json" | "pretty" } = {}
 ): void => {
   const format = options.logFormat ?? "logfmt"
-  const logger = format === "json" ? Logger.json : format === "pretty" ? Logger.pretty : Logger.logFmt
-  NodeRuntime.runMain(Layer.launch(Layer.provide(server, logger)), { disablePrettyLogger: true })
+  NodeRuntime.runMain(Layer.launch(Layer.provide(server, loggerLayer(format))), { disablePrettyLogger: true })
 }
+
+/**
+ * The server's logger: `logfmt` or `json` lines written in batches (one write per 20 ms at most, flushed on
+ * shutdown), so a log line per request costs no system call per request; or Effect's pretty logger.
+ *
+ * @since 0.1.0
+ * @category logging
+ */
+export const loggerLayer = (format: "logfmt" | "json" | "pretty"): Layer.Layer<never> =>
+  format === "pretty"
+    ? Logger.pretty
+    : Logger.replaceScoped(
+      Logger.defaultLogger,
+      (format === "json" ? Logger.jsonLogger : Logger.logfmtLogger).pipe(
+        Logger.batched("20 millis", (lines) =>
+          Effect.sync(() => {
+            process.stdout.write(`${lines.join("\n")}\n`)
+          }))
+      )
+    )
