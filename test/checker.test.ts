@@ -1,0 +1,396 @@
+/**
+ * The conformance checker against a broker written without effect-osb (test/support/toyBroker.ts, plain
+ * `node:http`): with no defect every check passes; each common broker mistake (requirements §19), switched on
+ * alone, is reported under its requirement and nothing else fails or warns; whatever the checker created is gone
+ * afterwards, also when checks fail or the run is interrupted. Then the `effect-osb` CLI end to end: `check` (text
+ * and `--json`) against the toy broker and against the quick start process (`npm start`), and `catalog`.
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Effect, Exit, Fiber } from "effect"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { rmSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Catalog, Checker, OsbClient, Report } from "../src/index.js"
+import { freePort, sleep } from "./support/brokerProcess.js"
+import * as Toy from "./support/toyBroker.js"
+
+type CheckResult = Checker.CheckResult
+
+const checkerRun = (url: string) =>
+  Effect.flatMap(
+    OsbClient.make({ url, username: Toy.USERNAME, password: Toy.PASSWORD }),
+    (client) => Checker.run(client, { operationTimeout: "20 seconds" })
+  ).pipe(Effect.provide(NodeHttpClient.layerUndici))
+
+/** The requirement ids of a result (`"OM-1, DEP"` -> `["OM-1", "DEP"]`). */
+const idsOf = (r: CheckResult) => r.id.split(",").map((s) => s.trim())
+/** `E5 DELETE /v2/...` -> `E5`. */
+const endpointOf = (r: CheckResult) => r.endpoint.split(" ")[0]
+const failures = (results: ReadonlyArray<CheckResult>) => results.filter((r) => r.outcome === "fail")
+const failuresAndWarnings = (results: ReadonlyArray<CheckResult>) =>
+  results.filter((r) => r.outcome === "fail" || r.outcome === "warn")
+
+/** What the checker left behind on the toy broker (empty when it cleaned up). */
+const leftovers = (broker: Toy.ToyBroker) => ({
+  instances: [...broker.instances].map(([id, i]) => `${id} (${i.state})`),
+  bindings: [...broker.bindings].map(([id, b]) => `${id} on ${b.instanceId}`)
+})
+const nothingLeft = { instances: [], bindings: [] }
+
+const withBroker = async <A>(options: Toy.ToyBrokerOptions, f: (broker: Toy.ToyBroker) => Promise<A>) => {
+  const broker = await Toy.start(options)
+  try {
+    return await f(broker)
+  } finally {
+    await broker.close()
+  }
+}
+
+describe("the checker against a conformant broker written without effect-osb", () => {
+  it("passes every check, exercises all ten endpoints and both plans, and leaves nothing behind", async () => {
+    await withBroker({}, async (broker) => {
+      const results = await Effect.runPromise(checkerRun(broker.url))
+      expect(failures(results), Report.text(failures(results))).toEqual([])
+      expect(failuresAndWarnings(results), Report.text(failuresAndWarnings(results))).toEqual([])
+      expect(results.filter((r) => r.outcome === "skip")).toEqual([])
+      // every endpoint got at least one passing check; both plans went through their lifecycle
+      expect(Checker.endpoints.filter((e) => !results.some((r) => r.endpoint === e && r.outcome === "pass")))
+        .toEqual([])
+      const passed = (id: string, title: string) =>
+        results.some((r) => r.outcome === "pass" && idsOf(r).includes(id) && r.title.includes(title))
+      expect(passed("CAT-2", "If-None-Match")).toBe(true)
+      expect(passed("PRV", "plan sync (toy-db): provision")).toBe(true)
+      expect(passed("ASY-1", "plan async (toy-db): async-only without accepts_incomplete answers 422")).toBe(true)
+      expect(passed("ASY-4", "plan async (toy-db): a repeat while running")).toBe(true)
+      expect(passed("LO-4", "plan async (toy-db): the async provision succeeds")).toBe(true)
+      expect(passed("LO-7", "a finished async delete answers 410")).toBe(true)
+      expect(passed("UNB", "plan async (toy-db): unbind answers 200")).toBe(true)
+      expect(leftovers(broker)).toEqual(nothingLeft)
+    })
+  })
+})
+
+interface DefectCase {
+  readonly defect: Toy.Defect
+  /** The requirement every failure names. */
+  readonly requirement: string
+  /** The endpoints that get failures (exactly these). */
+  readonly endpoints: ReadonlyArray<string>
+  /** What a failure shows (its title and what came back). */
+  readonly shows: RegExp
+}
+
+const defectCases: ReadonlyArray<DefectCase> = [
+  {
+    defect: "deprovision-missing-404",
+    requirement: "OM-1",
+    endpoints: ["E5"],
+    shows: /answers 410 \| 404 /
+  },
+  { defect: "identical-repeat-409", requirement: "PRV-4", endpoints: ["E2"], shows: /identical repeat .*\| 409 / },
+  {
+    defect: "202-without-accepts-incomplete",
+    requirement: "ASY-1",
+    endpoints: ["E2"],
+    shows: /plan async .*no 202 without accepts_incomplete=true \| 202 /
+  },
+  { defect: "malformed-json-500", requirement: "CT-2", endpoints: ["E2"], shows: /malformed JSON answers 400 \| 500 / },
+  {
+    defect: "empty-unbind-body",
+    requirement: "CT-3",
+    endpoints: ["E9"],
+    shows: /the unbind answer is a JSON object \| 200 \(empty body\)/
+  },
+  {
+    defect: "endpoint-without-auth",
+    requirement: "AUTH-2",
+    endpoints: ["E8"],
+    shows: /without credentials answers 401 \| 404 /
+  },
+  {
+    defect: "duplicate-plan-ids",
+    requirement: "VAL-2",
+    endpoints: ["E1"],
+    shows: new RegExp(
+      `plans\\[1\\]\\.id: plan id "${Toy.SYNC_PLAN_ID}" is already used at services\\[0\\]\\.plans\\[0\\]`
+    )
+  },
+  {
+    defect: "invalid-last-operation-state",
+    requirement: "LO-4",
+    endpoints: ["E6"],
+    shows: /last_operation has a valid state \| 200 \{"state":"done"\}/
+  },
+  {
+    defect: "no-request-identity-echo",
+    requirement: "RID-2",
+    // the unauthenticated probes reach every endpoint, so every endpoint reports the missing echo once
+    endpoints: ["E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8", "E9", "E10"],
+    shows: /is echoed on the response \| \d{3} with no such header/
+  }
+]
+
+describe("the checker reports each defect of the toy broker, one at a time", () => {
+  it("covers every defect the toy broker can make", () => {
+    expect(defectCases.map((c) => c.defect).sort()).toEqual([...Toy.defectNames].sort())
+  })
+
+  for (const c of defectCases) {
+    it(`${c.defect}: fails ${c.requirement} on ${c.endpoints.join(", ")}, nothing else, and cleans up`, async () => {
+      await withBroker({ defects: [c.defect] }, async (broker) => {
+        const results = await Effect.runPromise(checkerRun(broker.url))
+        const failed = failures(results)
+        const report = Report.text(failuresAndWarnings(results))
+        expect(failed.length, report).toBeGreaterThan(0)
+        expect(failed.some((r) => c.shows.test(`${r.title} | ${r.got ?? ""}`)), report).toBe(true)
+        // no unrelated check fails or warns: every failure names the requirement, on the expected endpoints only
+        expect(failuresAndWarnings(results).filter((r) => !idsOf(r).includes(c.requirement)), report).toEqual([])
+        expect([...new Set(failed.map(endpointOf))].sort(), report).toEqual([...c.endpoints].sort())
+        expect(leftovers(broker)).toEqual(nothingLeft)
+      })
+    })
+  }
+
+  it("a failed check in the middle of a lifecycle still deletes what it created (LO-4 leaves the instance)", async () => {
+    // with an invalid last_operation state the checker gives up on the async plan right after provisioning it
+    const exchanges: Array<string> = []
+    await withBroker({
+      defects: ["invalid-last-operation-state"],
+      beforeReply: (x) => {
+        exchanges.push(`${x.method} ${x.status} ${x.path}?${x.query}`)
+      }
+    }, async (broker) => {
+      const results = await Effect.runPromise(checkerRun(broker.url))
+      const gaveUp = results.find((r) => r.outcome === "fail" && r.title.includes("the provision succeeds"))
+      expect(gaveUp, Report.text(failures(results))).toBeDefined()
+      expect(results.some((r) => r.title.startsWith("plan async (toy-db): bind"))).toBe(false)
+      expect(results.some((r) => r.title.startsWith("plan async (toy-db): deprovision"))).toBe(false)
+      // the async instance was created, and only the clean-up deleted it
+      const created = new Set(
+        exchanges.filter((e) => e.startsWith("PUT 202 /v2/service_instances/")).map((e) => e.split(/[ ?]/)[2])
+      )
+      expect(created.size, exchanges.join("\n")).toBe(1)
+      const [instancePath] = created
+      expect(exchanges.filter((e) => e.startsWith(`DELETE 202 ${instancePath}?`))).toHaveLength(1)
+      expect(leftovers(broker)).toEqual(nothingLeft)
+    })
+  })
+})
+
+describe("an interrupted run (Ctrl-C) deletes what it created", () => {
+  let current: Toy.ToyBroker
+  /** Runs the checker and interrupts it from inside the broker, at the first exchange `when` selects. */
+  const interruptAt = async (when: (x: Toy.Exchange, broker: Toy.ToyBroker) => boolean) => {
+    let fiber: Fiber.RuntimeFiber<ReadonlyArray<CheckResult>> | undefined
+    let statesAtInterrupt: Array<string> = []
+    let interrupted = false
+    return withBroker({
+      beforeReply: async (x) => {
+        if (interrupted || fiber === undefined || !when(x, current)) return
+        interrupted = true
+        statesAtInterrupt = [...current.instances.values()].map((i) => i.state)
+        Effect.runFork(Fiber.interrupt(fiber))
+        // the answer leaves only after the checker's request was interrupted
+        await sleep(100)
+      }
+    }, async (broker) => {
+      current = broker
+      fiber = Effect.runFork(checkerRun(broker.url))
+      const exit = await Effect.runPromise(Fiber.await(fiber))
+      return { exit, statesAtInterrupt, interrupted, leftovers: leftovers(broker) }
+    })
+  }
+
+  it("interrupted while an asynchronous provision runs: the instance is deleted", async () => {
+    // the checker's update during the provision is answered 422 ConcurrencyError: interrupt right there
+    const run = await interruptAt((x) => x.method === "PATCH" && x.status === 422)
+    expect(run.interrupted).toBe(true)
+    expect(run.statesAtInterrupt).toEqual(["provisioning"])
+    expect(Exit.isInterrupted(run.exit)).toBe(true)
+    expect(run.leftovers).toEqual(nothingLeft)
+  })
+
+  it("interrupted while its provision request is in flight: the instance is deleted", async () => {
+    // the broker has created the instance; the 201 is not yet on its way when the checker is interrupted
+    const run = await interruptAt((x) =>
+      x.method === "PUT" && x.status === 201 && x.path.startsWith("/v2/service_instances/") &&
+      !x.path.includes("/service_bindings/")
+    )
+    expect(run.interrupted).toBe(true)
+    expect(run.statesAtInterrupt).toEqual(["ready"])
+    expect(Exit.isInterrupted(run.exit)).toBe(true)
+    expect(run.leftovers).toEqual(nothingLeft)
+  })
+})
+
+// --- the CLI, end to end ----------------------------------------------------------------------------------------
+
+interface CliRun {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+describe("the effect-osb CLI", () => {
+  const root = new URL("..", import.meta.url).pathname
+  // a private build of src/ and the quick start (tsconfig.build.json's options, test/support/tsconfig.cli.json):
+  // parallel test files never read a half-written dist/, and unrelated examples do not break it
+  const outDir = join(root, "dist", `.checker-${randomBytes(4).toString("hex")}`)
+  const bin = join(outDir, "src", "bin", "effect-osb.js")
+  const auth = ["--username", Toy.USERNAME, "--password", Toy.PASSWORD]
+  const brokers: Array<Toy.ToyBroker> = []
+  let clean: Toy.ToyBroker
+  let quickstart: ChildProcess | undefined
+
+  const cli = (args: ReadonlyArray<string>): Promise<CliRun> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (d) => (stdout += d))
+      child.stderr.on("data", (d) => (stderr += d))
+      child.once("error", reject)
+      child.once("close", (code) => resolve({ code, stdout, stderr }))
+    })
+  const shown = (run: CliRun) => `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`
+  const summary = /^(\d+) passed, (\d+) failed, (\d+) skipped( \(\d+ warnings\))?$/m
+  const defective = async (defect: Toy.Defect) => {
+    const broker = await Toy.start({ defects: [defect] })
+    brokers.push(broker)
+    return broker
+  }
+
+  beforeAll(async () => {
+    execFileSync(
+      "npx",
+      ["tsc", "-p", "test/support/tsconfig.cli.json", "--outDir", outDir],
+      { cwd: root, stdio: "inherit" }
+    )
+    clean = await Toy.start()
+    brokers.push(clean)
+  }, 180_000)
+
+  afterAll(async () => {
+    quickstart?.kill("SIGKILL")
+    await Promise.all(brokers.map((b) => b.close()))
+    rmSync(outDir, { recursive: true, force: true })
+  })
+
+  it("check against the conformant toy broker: exit 0, `N passed, 0 failed, N skipped`", async () => {
+    const run = await cli(["check", clean.url, ...auth])
+    expect(run.code, shown(run)).toBe(0)
+    const line = summary.exec(run.stdout)
+    expect(line, shown(run)).not.toBeNull()
+    expect(line?.[2]).toBe("0")
+    expect(Number(line?.[1])).toBeGreaterThan(0)
+    expect(line?.[4], "no warnings").toBeUndefined()
+    expect(run.stdout).toContain("E1 GET /v2/catalog")
+    expect(run.stdout).toContain("  PASS  [CAT-1] GET /v2/catalog answers 200")
+    expect(run.stdout).not.toContain("FAIL")
+    expect(leftovers(clean)).toEqual(nothingLeft)
+  }, 60_000)
+
+  it("check against a defective broker: exit 1, the failing requirement with sent/expected/got", async () => {
+    const broker = await defective("deprovision-missing-404")
+    const run = await cli(["check", broker.url, ...auth])
+    expect(run.code, shown(run)).toBe(1)
+    expect(run.stdout).toContain("E5 DELETE /v2/service_instances/:instance_id")
+    expect(run.stdout).toContain("  FAIL  [OM-1, DEP] DELETE of an unknown instance answers 410")
+    expect(run.stdout).toMatch(/ {8}sent: {5}DELETE \/v2\/service_instances\/effect-osb-check-[^?]+\?service_id=/)
+    expect(run.stdout).toContain("        expected: 410")
+    expect(run.stdout).toContain("        got:      404 {\"description\":\"no such instance\"}")
+    const line = summary.exec(run.stdout)
+    expect(line, shown(run)).not.toBeNull()
+    expect(Number(line?.[2])).toBeGreaterThan(0)
+    expect(leftovers(broker)).toEqual(nothingLeft)
+  }, 60_000)
+
+  it("check --json prints a parseable report (exit 0 clean, exit 1 with the failures otherwise)", async () => {
+    const ok = await cli(["check", clean.url, ...auth, "--json"])
+    expect(ok.code, shown(ok)).toBe(0)
+    const report = JSON.parse(ok.stdout)
+    expect(report.broker).toBe(clean.url)
+    expect(report.summary).toEqual({
+      passed: report.results.length,
+      failed: 0,
+      warned: 0,
+      skipped: 0
+    })
+    for (const r of report.results) {
+      expect(Object.keys(r)).toEqual(expect.arrayContaining(["id", "endpoint", "title", "outcome"]))
+    }
+
+    const broker = await defective("no-request-identity-echo")
+    const bad = await cli(["check", broker.url, ...auth, "--json"])
+    expect(bad.code, shown(bad)).toBe(1)
+    const badReport = JSON.parse(bad.stdout)
+    const failed = badReport.results.filter((r: CheckResult) => r.outcome === "fail")
+    expect(badReport.summary.failed).toBe(failed.length)
+    expect(failed.length).toBeGreaterThan(0)
+    expect(failed.every((r: CheckResult) => r.id === "RID-2")).toBe(true)
+    expect(failed[0]).toMatchObject({ expected: "the same header and value on the response" })
+  }, 60_000)
+
+  it("check --plan exercises only the named plan", async () => {
+    const run = await cli(["check", clean.url, ...auth, "--plan", "sync"])
+    expect(run.code, shown(run)).toBe(0)
+    expect(run.stdout).toContain("plan sync (toy-db)")
+    expect(run.stdout).not.toContain("plan async")
+    const unknown = await cli(["check", clean.url, ...auth, "--plan", "no-such-plan"])
+    expect(unknown.code, shown(unknown)).toBe(1)
+    expect(unknown.stdout).toContain("FAIL  [--plan] plan no-such-plan is in the catalog")
+  }, 60_000)
+
+  it("catalog prints the catalog and says it is valid", async () => {
+    const run = await cli(["catalog", clean.url, ...auth])
+    expect(run.code, shown(run)).toBe(0)
+    expect(JSON.parse(run.stdout)).toEqual(clean.catalog)
+    expect(run.stderr).toContain("the catalog is valid (0 warnings)")
+  }, 60_000)
+
+  it("catalog lists every problem of the duplicate-plan-ids catalog and exits 1", async () => {
+    const broker = await defective("duplicate-plan-ids")
+    const run = await cli(["catalog", broker.url, ...auth])
+    expect(run.code, shown(run)).toBe(1)
+    expect(JSON.parse(run.stdout)).toEqual(broker.catalog)
+    const { problems } = Catalog.validate(broker.catalog)
+    expect(problems.map((p) => p.path)).toContain("services[0].plans[1].id")
+    const listed = run.stderr.split("\n").filter((l) => l.startsWith("problem: "))
+    expect(listed).toEqual(problems.map((p) => `problem: ${p.path}: ${p.message}`))
+    expect(listed.join("\n")).toContain(`plan id "${Toy.SYNC_PLAN_ID}" is already used at services[0].plans[0].id`)
+    expect(run.stderr).toContain(`the catalog has ${problems.length} problems`)
+  }, 60_000)
+
+  it("check against the quick start (npm start: examples/quickstart.ts, in-memory store): 0 failures", async () => {
+    const port = await freePort()
+    let output = ""
+    quickstart = spawn(process.execPath, [join(outDir, "examples", "quickstart.js")], {
+      cwd: root,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        BROKER_STORE: "memory",
+        QUICKSTART_DELAY_MS: "300",
+        BROKER_USERNAME: "quick",
+        BROKER_PASSWORD: "start:pa55"
+      },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    quickstart.stdout!.on("data", (d) => (output += d))
+    quickstart.stderr!.on("data", (d) => (output += d))
+    const url = `http://127.0.0.1:${port}`
+    const deadline = Date.now() + 20_000
+    while (!output.includes(`Listening on ${url}`) && Date.now() < deadline) await sleep(25)
+    expect(output).toContain(`Listening on ${url}`)
+    const run = await cli(["check", url, "--username", "quick", "--password", "start:pa55"])
+    expect(run.code, shown(run)).toBe(0)
+    const line = summary.exec(run.stdout)
+    expect(line, shown(run)).not.toBeNull()
+    expect(line?.[2]).toBe("0")
+    expect(run.stdout).toContain("plan small (quickstart-db)")
+    expect(run.stdout).toContain("plan large (quickstart-db)")
+  }, 90_000)
+})
