@@ -67,6 +67,11 @@ export interface CheckOptions {
   readonly maxPollInterval?: Duration.DurationInput
   /** Whether the broker is expected to require authentication (checks 401s). Default true. */
   readonly authenticated?: boolean
+  /**
+   * How each plan (by name or id) is expected to run: `sync` plans must answer 201 without
+   * `accepts_incomplete`, `async` plans must ask for it (422 AsyncRequired). Plans not listed are discovered.
+   */
+  readonly modes?: Readonly<Record<string, "sync" | "async">>
   /** Called when a check starts (for progress output). */
   readonly onProgress?: (title: string, done: number) => Effect.Effect<void>
 }
@@ -631,6 +636,22 @@ const checks = (
           expected: "201 (or 422 AsyncRequired)",
           got: show(firstTry)
         })
+      }
+      const mode = options.modes?.[plan.name] ?? options.modes?.[plan.id]
+      if (mode !== undefined) {
+        const actual = async ? "async" : "sync"
+        yield* (mode === actual ? pass : fail)(
+          "ASY-1, ASY-3",
+          E.provision,
+          `${label}: provisions ${mode === "async" ? "asynchronously" : "synchronously"} as configured`,
+          {
+            sent: sentOf(firstTry, provisionBody),
+            expected: mode === "async"
+              ? "422 AsyncRequired without accepts_incomplete"
+              : "201 without accepts_incomplete",
+            got: show(firstTry)
+          }
+        )
       }
       const provisioned = yield* expectStatus(
         "PRV, EXT-1",

@@ -408,6 +408,12 @@ const provisionFingerprint = (
     space_guid: spaceGuid ?? null
   })
 
+/** Another replica took the operation over (or it was stopped): its late outcome must not be recorded. */
+const superseded = (snapshot: InstanceSnapshot, operation: OperationRecord): boolean => {
+  const current = snapshot.operations.get(operation.id)
+  return current === undefined || current.state !== "in progress" || current.owner !== operation.owner
+}
+
 const keep = <A>(value: A) => Effect.succeed([value, []] as const)
 const write = <A>(value: A, changes: ReadonlyArray<StoreChange>) => Effect.succeed([value, changes] as const)
 
@@ -707,7 +713,9 @@ export const make = (
         const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "provisioning")
         yield* transact(instanceId, (snapshot) => {
           const record = Option.getOrUndefined(snapshot.instance)
-          if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+          if (record === undefined || record.operationId !== operation.id || superseded(snapshot, operation)) {
+            return keep(undefined)
+          }
           if (Exit.isSuccess(exit)) {
             const out = exit.value
             const ready: InstanceRecord = {
@@ -883,7 +891,9 @@ export const make = (
         const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "update")
         yield* transact(instanceId, (snapshot) => {
           const record = Option.getOrUndefined(snapshot.instance)
-          if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+          if (record === undefined || record.operationId !== operation.id || superseded(snapshot, operation)) {
+            return keep(undefined)
+          }
           const base = without(record, "pendingUpdate")
           if (Exit.isFailure(exit) || record.pendingUpdate === undefined) {
             return write(undefined, [
@@ -1041,7 +1051,9 @@ export const make = (
         const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "deprovisioning")
         yield* transact(instanceId, (snapshot) => {
           const record = Option.getOrUndefined(snapshot.instance)
-          if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+          if (record === undefined || record.operationId !== operation.id || superseded(snapshot, operation)) {
+            return keep(undefined)
+          }
           if (Exit.isSuccess(exit)) {
             return write(undefined, [
               Change.deleteInstance({ deletedAt: now, operationId: operation.id }),
@@ -1322,7 +1334,9 @@ export const make = (
         const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "binding")
         yield* transact(instanceId, (snapshot) => {
           const record = snapshot.bindings.get(bindingId)
-          if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+          if (record === undefined || record.operationId !== operation.id || superseded(snapshot, operation)) {
+            return keep(undefined)
+          }
           if (Exit.isSuccess(exit)) {
             const { data, ...response } = exit.value
             return write(undefined, [
@@ -1459,7 +1473,9 @@ export const make = (
         const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "unbinding")
         yield* transact(instanceId, (snapshot) => {
           const record = snapshot.bindings.get(bindingId)
-          if (record === undefined || record.operationId !== operation.id) return keep(undefined)
+          if (record === undefined || record.operationId !== operation.id || superseded(snapshot, operation)) {
+            return keep(undefined)
+          }
           if (Exit.isSuccess(exit)) {
             return write(undefined, [
               Change.deleteBinding(bindingId, Option.some({ deletedAt: now, operationId: operation.id })),
@@ -1761,11 +1777,14 @@ export const make = (
     }).pipe(Effect.catchAllCause((cause) => Effect.logError("renewing operation leases failed", cause)))
 
     // leases matter only where another process can see the store
+    const loops: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
     if (store.persistent) {
-      yield* Effect.forkScoped(
-        Effect.repeat(renewRound, Schedule.spaced(Duration.millis(Math.max(1, Math.floor(leaseTtl / 3)))))
+      loops.push(
+        yield* Effect.forkScoped(
+          Effect.repeat(renewRound, Schedule.spaced(Duration.millis(Math.max(1, Math.floor(leaseTtl / 3)))))
+        )
       )
-      yield* Effect.forkScoped(Effect.repeat(takeoverRound, Schedule.spaced(takeoverInterval)))
+      loops.push(yield* Effect.forkScoped(Effect.repeat(takeoverRound, Schedule.spaced(takeoverInterval))))
     }
 
     const lifecycle: BrokerLifecycleService = {
@@ -1776,8 +1795,12 @@ export const make = (
           yield* Effect.logInfo(
             `draining: waiting up to ${Duration.format(Duration.decode(timeout))} for ${local.size} operation(s)`
           )
-          yield* FiberMap.awaitEmpty(fibers).pipe(Effect.timeout(timeout), Effect.ignore)
-          // release: leases in the past, so another replica takes the rest over at once
+          // the drain runs as a finalizer (uninterruptible): the wait itself must be interruptible to be bounded
+          yield* Effect.interruptible(FiberMap.awaitEmpty(fibers)).pipe(Effect.timeout(timeout), Effect.ignore)
+          // stop renewing and taking over, stop what still runs, then release the leases (set them in the past)
+          // so another replica takes the rest over at once
+          yield* Fiber.interruptAll(loops)
+          yield* FiberMap.clear(fibers)
           yield* Effect.ignore(store.renewLeases(replicaId, 0))
         })
     }

@@ -208,8 +208,14 @@ export const make = (
 
     const service: BrokerStoreService = {
       persistent: true,
+      // one transaction (repeatable read on PostgreSQL): the three SELECTs see one consistent state
       read: (instanceId) =>
-        readSnapshot(instanceId).pipe(Effect.mapError(toStoreError("reading from the store failed"))),
+        sql.withTransaction(
+          Effect.zipRight(
+            dialect === "pg" ? sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ` : Effect.void,
+            readSnapshot(instanceId)
+          )
+        ).pipe(Effect.mapError(toStoreError("reading from the store failed"))),
       transact: (instanceId, f) =>
         sql.withTransaction(
           Effect.gen(function*() {

@@ -19,3 +19,10 @@ export * as Arbitraries from "./Arbitraries.js"
  * @since 0.1.0
  */
 export * as InProcess from "./InProcess.js"
+
+/**
+ * The conformance suite for your own vitest, one test per requirement ID.
+ *
+ * @since 0.1.0
+ */
+export * as Conformance from "./Conformance.js"
