@@ -39,8 +39,8 @@ interface Runs {
   unbind: number
   /** For every deprovision run: the ids of the bindings it was handed (decision 14). */
   readonly deprovisionSaw: Array<ReadonlyArray<string>>
-  /** For every unbind run: the binding id. */
-  readonly unbound: Array<string>
+  /** Starts and ends of the work, in order: `bind b-1 start`, `bind b-1 end`, `deprovision start`, ... */
+  readonly timeline: Array<string>
 }
 
 const newRuns = (): Runs => ({
@@ -50,32 +50,37 @@ const newRuns = (): Runs => ({
   bind: 0,
   unbind: 0,
   deprovisionSaw: [],
-  unbound: []
+  timeline: []
 })
 
 const countingWork = (runs: Runs): ManagedBroker.OfferingWork => {
   const steps = (ms: number) => {
-    const after = <A>(count: () => void, value: () => A) =>
-      Effect.zipRight(Effect.sync(count), Effect.as(Effect.sleep(Duration.millis(ms)), undefined)).pipe(
-        Effect.map(value)
+    /** Counts the run, takes `ms`, and notes its start and end (interrupted work has no end). */
+    const work = <A>(name: string, count: () => void, value: () => A) =>
+      Effect.sync(() => {
+        count()
+        runs.timeline.push(`${name} start`)
+      }).pipe(
+        Effect.zipRight(Effect.sleep(Duration.millis(ms))),
+        Effect.map(() => {
+          runs.timeline.push(`${name} end`)
+          return value()
+        })
       )
     return {
-      provision: () => after(() => runs.provision++, () => ({})),
-      update: () => after(() => runs.update++, () => ({})),
+      provision: () => work("provision", () => runs.provision++, () => ({})),
+      update: () => work("update", () => runs.update++, () => ({})),
       deprovision: (ctx: ManagedBroker.DeprovisionContext) =>
-        after(() => {
+        work("deprovision", () => {
           runs.deprovision++
           runs.deprovisionSaw.push(ctx.bindings.map((b) => b.bindingId))
         }, () => undefined),
       bind: (ctx: ManagedBroker.BindContext) =>
-        after(() => runs.bind++, () => ({
+        work(`bind ${ctx.bindingId}`, () => runs.bind++, () => ({
           credentials: { binding: ctx.bindingId, password: randomBytes(12).toString("base64url") }
         })),
       unbind: (ctx: ManagedBroker.UnbindContext) =>
-        after(() => {
-          runs.unbind++
-          runs.unbound.push(ctx.bindingId)
-        }, () => undefined)
+        work(`unbind ${ctx.bindingId}`, () => runs.unbind++, () => undefined)
     }
   }
   const sync = steps(SYNC_MS)
@@ -133,8 +138,14 @@ const instancePath = (id: string) => `/v2/service_instances/${id}`
 const bindingPath = (id: string, bid: string) => `/v2/service_instances/${id}/service_bindings/${bid}`
 const deleteQuery = (plan: Plan, yes: boolean) => `service_id=${S}&plan_id=${PLAN[plan]}&${accepts(yes)}`
 
-const all = <A>(n: number, f: (k: number) => Promise<A>): Promise<Array<A>> =>
-  Promise.all(Array.from({ length: n }, (_, k) => f(k)))
+/**
+ * Starts `n` requests at once (even rounds) or each after a random pause of up to 3 * SYNC_MS (odd rounds, so
+ * some arrive while the first one's work runs and some after it finished), and awaits them all.
+ */
+const all = <A>(round: number, n: number, f: (k: number) => Promise<A>): Promise<Array<A>> =>
+  Promise.all(Array.from({ length: n }, (_, k) => round % 2 === 0 ? f(k) : jitter().then(() => f(k))))
+
+const jitter = () => new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 3 * SYNC_MS)))
 
 const count = (replies: ReadonlyArray<Reply>, status: number) => replies.filter((r) => r.status === status).length
 const statuses = (replies: ReadonlyArray<Reply>) =>
@@ -173,13 +184,13 @@ const settle = async (client: Client, path: string, operation?: string): Promise
   }
 }
 
-const rounds = (name: string, f: (round: number) => Promise<void>) =>
+const rounds = (name: string, f: (round: number) => Promise<void>, times = ROUNDS) =>
   it(name, async () => {
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < times; round++) {
       try {
         await f(round)
       } catch (e) {
-        throw new Error(`round ${round + 1} of ${ROUNDS}: ${e instanceof Error ? e.message : String(e)}`, {
+        throw new Error(`round ${round + 1} of ${times}: ${e instanceof Error ? e.message : String(e)}`, {
           cause: e
         })
       }
@@ -192,9 +203,10 @@ const rounds = (name: string, f: (round: number) => Promise<void>) =>
 
 describe("ASY-7: 20 simultaneous identical provisions create exactly one instance", () => {
   for (const acceptsIncomplete of [false, true]) {
-    rounds(`sync plan, accepts_incomplete=${acceptsIncomplete}: one 201, the rest 200/202/422`, async () => {
+    rounds(`sync plan, accepts_incomplete=${acceptsIncomplete}: one 201, the rest 200/202/422`, async (round) => {
       const { client, runs } = fresh()
       const replies = await all(
+        round,
         N,
         () => client.call("PUT", `${instancePath("i")}?${accepts(acceptsIncomplete)}`, { body: provisionBody("small") })
       )
@@ -209,25 +221,29 @@ describe("ASY-7: 20 simultaneous identical provisions create exactly one instanc
       expect(fetched.status).toBe(200)
       expect(fetched.body).toMatchObject({ service_id: S, plan_id: SMALL, parameters: {} })
       // and afterwards every identical repeat is a plain 200
-      const again = await all(5, () => client.call("PUT", instancePath("i"), { body: provisionBody("small") }))
+      const again = await all(0, 5, () => client.call("PUT", instancePath("i"), { body: provisionBody("small") }))
       onlyStatuses(again, [200])
     })
   }
 
-  rounds("async plan, accepts_incomplete=true: 202s with one operation (or 200 once done), one instance", async () => {
-    const { client, runs } = fresh()
-    const replies = await all(
-      N,
-      () => client.call("PUT", `${instancePath("i")}?${accepts(true)}`, { body: provisionBody("large") })
-    )
-    onlyStatuses(replies, [200, 202, 422])
-    expect(count(replies, 202), statuses(replies)).toBeGreaterThanOrEqual(1)
-    const operation = oneOperation(replies)
-    expect(runs.provision, "the provision work ran once").toBe(1)
-    expect((await settle(client, instancePath("i"), operation)).body).toEqual({ state: "succeeded" })
-    expect((await client.call("GET", instancePath("i"))).body).toMatchObject({ plan_id: LARGE })
-    expect(runs.provision).toBe(1)
-  })
+  rounds(
+    "async plan, accepts_incomplete=true: 202s with one operation (or 200 once done), one instance",
+    async (round) => {
+      const { client, runs } = fresh()
+      const replies = await all(
+        round,
+        N,
+        () => client.call("PUT", `${instancePath("i")}?${accepts(true)}`, { body: provisionBody("large") })
+      )
+      onlyStatuses(replies, [200, 202, 422])
+      expect(count(replies, 202), statuses(replies)).toBeGreaterThanOrEqual(1)
+      const operation = oneOperation(replies)
+      expect(runs.provision, "the provision work ran once").toBe(1)
+      expect((await settle(client, instancePath("i"), operation)).body).toEqual({ state: "succeeded" })
+      expect((await client.call("GET", instancePath("i"))).body).toMatchObject({ plan_id: LARGE })
+      expect(runs.provision).toBe(1)
+    }
+  )
 })
 
 // -----------------------------------------------------------------------------
@@ -236,11 +252,12 @@ describe("ASY-7: 20 simultaneous identical provisions create exactly one instanc
 
 describe("ASY-7 / PRV: identical and differing PUTs racing make exactly one resource", () => {
   for (const plan of ["small", "large"] as const) {
-    rounds(`plan ${plan}: never two 201s; the losing attributes get 409 or 422`, async () => {
+    rounds(`plan ${plan}: never two 201s; the losing attributes get 409 or 422`, async (round) => {
       const { client, runs } = fresh()
       const sizes = ["a", "b"]
       const bodies = sizes.map((size) => provisionBody(plan, { size }))
       const replies = await all(
+        round,
         N,
         (k) => client.call("PUT", `${instancePath("i")}?${accepts(true)}`, { body: bodies[k % 2] })
       )
@@ -266,10 +283,11 @@ describe("ASY-7 / PRV: identical and differing PUTs racing make exactly one reso
 // -----------------------------------------------------------------------------
 
 describe("ASY-7 / BND: 20 concurrent identical binds make one binding with one set of credentials", () => {
-  rounds("sync plan: one 201, the rest 200 with the same credentials, 202 or 422", async () => {
+  rounds("sync plan: one 201, the rest 200 with the same credentials, 202 or 422", async (round) => {
     const { client, runs } = fresh()
     expect((await client.call("PUT", instancePath("i"), { body: provisionBody("small") })).status).toBe(201)
     const replies = await all(
+      round,
       N,
       () => client.call("PUT", `${bindingPath("i", "b")}?${accepts(true)}`, { body: bindBody("small") })
     )
@@ -287,18 +305,19 @@ describe("ASY-7 / BND: 20 concurrent identical binds make one binding with one s
     for (const r of replies.filter((r) => r.status === 200 || r.status === 201)) {
       expect(r.body.credentials, "the same credentials everywhere").toEqual(credentials)
     }
-    const again = await all(5, () => client.call("PUT", bindingPath("i", "b"), { body: bindBody("small") }))
+    const again = await all(0, 5, () => client.call("PUT", bindingPath("i", "b"), { body: bindBody("small") }))
     onlyStatuses(again, [200])
     for (const r of again) expect(r.body.credentials).toEqual(credentials)
     expect(runs.bind).toBe(1)
   })
 
-  rounds("async plan: 202s with one operation; then everyone sees the same credentials", async () => {
+  rounds("async plan: 202s with one operation; then everyone sees the same credentials", async (round) => {
     const { client, runs } = fresh()
     const created = await client.call("PUT", `${instancePath("i")}?${accepts(true)}`, { body: provisionBody("large") })
     expect(created.status).toBe(202)
     expect((await settle(client, instancePath("i"))).body).toEqual({ state: "succeeded" })
     const replies = await all(
+      round,
       N,
       () => client.call("PUT", `${bindingPath("i", "b")}?${accepts(true)}`, { body: bindBody("large") })
     )
@@ -313,6 +332,7 @@ describe("ASY-7 / BND: 20 concurrent identical binds make one binding with one s
     const credentials = fetched.body.credentials
     expect(credentials).toMatchObject({ binding: "b" })
     const again = await all(
+      round,
       N,
       () => client.call("PUT", `${bindingPath("i", "b")}?${accepts(true)}`, { body: bindBody("large") })
     )
@@ -330,29 +350,37 @@ describe("ASY-7 / BND: 20 concurrent identical binds make one binding with one s
 
 describe("ASY-7 / DEP: concurrent DELETEs of one instance delete it once", () => {
   for (const acceptsIncomplete of [false, true]) {
-    rounds(`sync plan, accepts_incomplete=${acceptsIncomplete}: one 200, the others 410/202/422; gone`, async () => {
-      const { client, runs } = fresh()
-      expect((await client.call("PUT", instancePath("i"), { body: provisionBody("small") })).status).toBe(201)
-      const replies = await all(
-        N,
-        () => client.call("DELETE", `${instancePath("i")}?${deleteQuery("small", acceptsIncomplete)}`)
-      )
-      onlyStatuses(replies, acceptsIncomplete ? [200, 202, 410, 422] : [200, 410, 422])
-      expect(count(replies, 200), statuses(replies)).toBe(1)
-      expect(runs.deprovision, "the deprovision work ran once").toBe(1)
-      oneOperation(replies)
-      expect((await client.call("GET", instancePath("i"))).status).toBe(404)
-      expect((await client.call("GET", `${instancePath("i")}/last_operation`)).status).toBe(410)
-      expect((await client.call("DELETE", `${instancePath("i")}?${deleteQuery("small", false)}`)).status).toBe(410)
-    })
+    rounds(
+      `sync plan, accepts_incomplete=${acceptsIncomplete}: one 200, the others 410/202/422; gone`,
+      async (round) => {
+        const { client, runs } = fresh()
+        expect((await client.call("PUT", instancePath("i"), { body: provisionBody("small") })).status).toBe(201)
+        const replies = await all(
+          round,
+          N,
+          () => client.call("DELETE", `${instancePath("i")}?${deleteQuery("small", acceptsIncomplete)}`)
+        )
+        onlyStatuses(replies, acceptsIncomplete ? [200, 202, 410, 422] : [200, 410, 422])
+        expect(count(replies, 200), statuses(replies)).toBe(1)
+        expect(runs.deprovision, "the deprovision work ran once").toBe(1)
+        oneOperation(replies)
+        expect((await client.call("GET", instancePath("i"))).status).toBe(404)
+        expect((await client.call("GET", `${instancePath("i")}/last_operation`)).status).toBe(410)
+        expect((await client.call("DELETE", `${instancePath("i")}?${deleteQuery("small", false)}`)).status).toBe(410)
+      }
+    )
   }
 
-  rounds("async plan: 202s with one operation (or 410/422), then gone", async () => {
+  rounds("async plan: 202s with one operation (or 410/422), then gone", async (round) => {
     const { client, runs } = fresh()
     const created = await client.call("PUT", `${instancePath("i")}?${accepts(true)}`, { body: provisionBody("large") })
     expect(created.status).toBe(202)
     expect((await settle(client, instancePath("i"))).body).toEqual({ state: "succeeded" })
-    const replies = await all(N, () => client.call("DELETE", `${instancePath("i")}?${deleteQuery("large", true)}`))
+    const replies = await all(
+      round,
+      N,
+      () => client.call("DELETE", `${instancePath("i")}?${deleteQuery("large", true)}`)
+    )
     onlyStatuses(replies, [202, 410, 422])
     const operation = oneOperation(replies)
     expect(operation, statuses(replies)).toBeDefined()
@@ -375,16 +403,20 @@ describe("decision 14 / ASY-7: binds racing a deprovision never leave a binding 
       expect([201, 202]).toContain(created.status)
       if (plan === "large") expect((await settle(client, instancePath("i"))).body).toEqual({ state: "succeeded" })
       const bindings = Array.from({ length: 10 }, (_, k) => `b-${k}`)
-      // alternate the order in which the racing requests are issued
-      const binds = () =>
-        bindings.map((b) => client.call("PUT", `${bindingPath("i", b)}?${accepts(true)}`, { body: bindBody(plan) }))
-      const deletes = () =>
-        Array.from({ length: 3 }, () => client.call("DELETE", `${instancePath("i")}?${deleteQuery(plan, true)}`))
-      const replies = round % 2 === 0
-        ? await Promise.all([...binds(), ...deletes()])
-        : await Promise.all([...deletes(), ...binds()])
-      const bindReplies = round % 2 === 0 ? replies.slice(0, 10) : replies.slice(3)
-      const deleteReplies = round % 2 === 0 ? replies.slice(10) : replies.slice(0, 3)
+      const binds = bindings.map((b) => () =>
+        client.call("PUT", `${bindingPath("i", b)}?${accepts(true)}`, { body: bindBody(plan) })
+      )
+      const deletes = Array.from(
+        { length: 3 },
+        () => () => client.call("DELETE", `${instancePath("i")}?${deleteQuery(plan, true)}`)
+      )
+      // the first round issues the binds first, the second the deletes first, later rounds each after a random pause
+      const go = (f: () => Promise<Reply>) => (round < 2 ? f() : jitter().then(f))
+      const issued = round === 1
+        ? { deletes: deletes.map(go), binds: binds.map(go) }
+        : { binds: binds.map(go), deletes: deletes.map(go) }
+      const [bindReplies, deleteReplies] = await Promise.all([Promise.all(issued.binds), Promise.all(issued.deletes)])
+      const replies = [...bindReplies, ...deleteReplies]
       onlyStatuses(bindReplies, plan === "small" ? [201, 404, 422] : [202, 404, 422])
       onlyStatuses(deleteReplies, plan === "small" ? [200, 202, 410, 422] : [202, 410, 422])
       // let every background operation finish
@@ -415,9 +447,17 @@ describe("decision 14 / ASY-7: binds racing a deprovision never leave a binding 
         const made = bindings.filter((_, k) => [201, 202].includes(bindReplies[k]!.status))
         expect([...runs.deprovisionSaw[0]!].sort()).toEqual([...made].sort())
         expect(runs.bind, "no bind work started for a refused bind").toBe(made.length)
+        // no bind work runs while the deprovision work does, or after it: every bind ended before it started
+        const deprovisionStart = runs.timeline.indexOf("deprovision start")
+        const bindEvents = runs.timeline.flatMap((event, at) => (event.startsWith("bind ") ? [at] : []))
+        expect(
+          bindEvents.every((at) => at < deprovisionStart),
+          `work timeline: ${runs.timeline.join(", ")}`
+        ).toBe(true)
+        expect(bindEvents.length, `every bind work ended: ${runs.timeline.join(", ")}`).toBe(2 * made.length)
       } else {
         expect(runs.deprovision).toBe(0)
       }
-    })
+    }, 8)
   }
 })
