@@ -908,10 +908,13 @@ export const make = (
       )
     })
 
+    // ids may be long (find-my-way's default limit of 100 characters per path parameter would turn them into 405s)
     const app = envelope(
-      Effect.catchTag(routesOnly, "RouteNotFound", () => fallback)
+      Effect.catchTag(HttpRouter.withRouterConfig(routesOnly, { maxParamLength: 10_000 }), "RouteNotFound", () =>
+        fallback)
     ) as HttpApp.Default<never, never>
-    const router = HttpRouter.use(routesOnly, (handler) => envelope(handler)) as HttpRouter.HttpRouter<never, never>
+    const router = HttpRouter.use(routesOnly, (handler) =>
+      envelope(handler)) as HttpRouter.HttpRouter<never, never>
     return { app, router }
   })
 

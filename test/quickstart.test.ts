@@ -217,6 +217,15 @@ describe("quick start broker: status matrix", () => {
     )
   })
 
+  it("URL-1 ids longer than 100 characters work (up to the router's limit of 10,000)", async () => {
+    const id = "x".repeat(3000)
+    expect((await client.call("PUT", `/v2/service_instances/${id}`, { body: provisionBody() })).status).toBe(201)
+    expect((await client.call("GET", `/v2/service_instances/${id}`)).status).toBe(200)
+    const tooLong = await client.call("GET", `/v2/service_instances/${"y".repeat(10_001)}`)
+    expect(tooLong.status).toBeGreaterThanOrEqual(400)
+    expect(tooLong.status).toBeLessThan(500)
+  })
+
   it("ASY-7 concurrent identical provisions create one instance: one 201, the rest 200", async () => {
     const id = fresh("race")
     const replies = await Promise.all(
