@@ -33,6 +33,19 @@ describe("README", () => {
     expect(example).toBe(block!.replace("from \"effect-osb\"", "from \"../src/index.js\""))
   })
 
+  it("the test-kit example is test/kit-example.test.ts", () => {
+    const block = /## Testing your broker[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(block).toBeDefined()
+    const example = readFileSync(new URL("./kit-example.test.ts", import.meta.url), "utf8")
+      .split("\n").slice(1).join("\n")
+    expect(example).toBe(
+      block!
+        .replace("from \"effect-osb\"", "from \"../src/index.js\"")
+        .replace("from \"effect-osb/testing\"", "from \"../src/testing/index.js\"")
+        .replace("from \"./my-broker.js\"", "from \"../examples/managed-broker.js\"")
+    )
+  })
+
   it("the quick start commands exist as npm scripts", () => {
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
     expect(readme).toContain("npm install && npm start")
