@@ -74,8 +74,8 @@ const migrations: ReadonlyArray<{ readonly version: number; readonly statements:
   }
 ]
 
-const decodeInstance = Schema.decodeUnknownSync(Schema.parseJson(InstanceRecord))
-const decodeBinding = Schema.decodeUnknownSync(Schema.parseJson(BindingRecord))
+const decodeInstance = Schema.decodeUnknownSync(InstanceRecord)
+const decodeBinding = Schema.decodeUnknownSync(BindingRecord)
 const decodeOperation = Schema.decodeUnknownSync(Schema.parseJson(OperationRecord))
 const decodeTombstone = Schema.decodeUnknownSync(Schema.parseJson(Tombstone))
 
@@ -101,7 +101,7 @@ export const make = (
       JSON.stringify(encryption === undefined ? value : encryptRecord(encryption, value))
     const decode = <A>(decoder: (u: unknown) => A, text: string): A => {
       const parsed: unknown = JSON.parse(text)
-      return decoder(JSON.stringify(encryption === undefined ? parsed : decryptRecord(encryption, parsed)))
+      return decoder(encryption === undefined ? parsed : decryptRecord(encryption, parsed))
     }
 
     const readSnapshot = (instanceId: string): Effect.Effect<InstanceSnapshot, SqlError> =>
