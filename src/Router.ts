@@ -60,6 +60,7 @@ import {
   parseApiVersion,
   parseOriginatingIdentity
 } from "./RequestInfo.js"
+import { RequestLogSink } from "./RequestLog.js"
 import type {
   BindingOperationState,
   BindResult,
@@ -115,14 +116,6 @@ export class BrokerIncomplete extends Schema.TaggedError<BrokerIncomplete>("effe
     return `The broker does not implement what its catalog promises: ${this.missing.join("; ")}`
   }
 }
-
-/**
- * The request data of the current OSB request, provided by the router to its routes.
- *
- * @since 0.1.0
- * @category tags
- */
-export class CurrentRequest extends Context.Tag("effect-osb/Router/CurrentRequest")<CurrentRequest, RequestInfo>() {}
 
 /**
  * The built router.
@@ -392,6 +385,7 @@ export const make = (
     const broker = yield* ServiceBroker
     const auth = yield* BrokerAuth
     const lifecycle = yield* Effect.serviceOption(BrokerLifecycle)
+    const sink = yield* Effect.serviceOption(RequestLogSink)
     const missing = missingFeatures(catalog, broker)
     if (missing.length > 0) return yield* new BrokerIncomplete({ missing })
 
@@ -412,6 +406,21 @@ export const make = (
     const strictIdentity = options.strictOriginatingIdentity ?? false
     const strictDeprecated = options.strictDeprecatedFields ?? false
     const requestLog = options.requestLog ?? true
+
+    /** The request data the envelope decoded, per request (routes read it without a context lookup). */
+    const infos = new WeakMap<HttpServerRequest.HttpServerRequest, RequestInfo>()
+    /** A mounted router may hand routes a copy of the request: decode its headers again then. */
+    const infoOf = (request: HttpServerRequest.HttpServerRequest): RequestInfo => {
+      const known = infos.get(request)
+      if (known !== undefined) return known
+      const identity = request.headers["x-broker-api-request-identity"]
+      return {
+        apiVersion: Option.getOrElse(parseApiVersion(request.headers["x-broker-api-version"] ?? ""), () =>
+          latestApiVersion),
+        originatingIdentity: parseOriginatingIdentity(request.headers["x-broker-api-originating-identity"]),
+        requestIdentity: identity === undefined || identity.length === 0 ? Option.none() : Option.some(identity)
+      }
+    }
 
     // --- envelope: auth -> version -> identity, request identity echo, defects, log line -------------------
 
@@ -445,7 +454,7 @@ export const make = (
     ): Effect.Effect<
       HttpServerResponse.HttpServerResponse,
       never,
-      Exclude<R, CurrentRequest> | HttpServerRequest.HttpServerRequest
+      R | HttpServerRequest.HttpServerRequest
     > =>
       Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
         const headers = request.headers
@@ -469,7 +478,7 @@ export const make = (
           Effect.flatMap((apiVersion): Effect.Effect<
             HttpServerResponse.HttpServerResponse,
             E | BadRequest,
-            Exclude<R, CurrentRequest>
+            R
           > => {
             const originatingIdentity = parseOriginatingIdentity(headers["x-broker-api-originating-identity"])
             if (strictIdentity && originatingIdentity._tag === "Malformed") {
@@ -480,13 +489,14 @@ export const make = (
                 })
               )
             }
-            return Effect.provideService(inner, CurrentRequest, {
+            infos.set(request, {
               apiVersion,
               originatingIdentity,
               requestIdentity: requestIdentity === undefined || requestIdentity.length === 0
                 ? Option.none()
                 : Option.some(requestIdentity)
             })
+            return inner
           }),
           Effect.catchAllCause((cause): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
             const failure = Cause.failureOption(cause)
@@ -505,13 +515,21 @@ export const make = (
         return Effect.tap(echoed, (response) => {
           const queryAt = request.url.indexOf("?")
           const pathname = queryAt < 0 ? request.url : request.url.slice(0, queryAt)
+          const entry = {
+            method: request.method,
+            route: classifyPath(pathname)?.path ?? "(unknown)",
+            status: response.status,
+            ms: Math.round((performance.now() - started) * 10) / 10,
+            requestIdentity: requestIdentity ?? ""
+          }
+          if (Option.isSome(sink)) return Effect.sync(() => sink.value(entry))
           return Effect.logInfo("osb request").pipe(
             Effect.annotateLogs({
-              method: request.method,
-              route: classifyPath(pathname)?.path ?? "(unknown)",
-              status: response.status,
-              ms: Math.round((performance.now() - started) * 10) / 10,
-              request_identity: requestIdentity ?? ""
+              method: entry.method,
+              route: entry.route,
+              status: entry.status,
+              ms: entry.ms,
+              request_identity: entry.requestIdentity
             })
           )
         }) as Effect.Effect<HttpServerResponse.HttpServerResponse>
@@ -520,7 +538,6 @@ export const make = (
     // --- per-route helpers ------------------------------------------------------------------------------------
 
     type RouteEnv =
-      | CurrentRequest
       | HttpServerRequest.HttpServerRequest
       | HttpServerRequest.ParsedSearchParams
       | HttpRouter.RouteContext
@@ -536,20 +553,24 @@ export const make = (
       handler: (input: RouteInput) => Effect.Effect<HttpServerResponse.HttpServerResponse, OsbError>
     ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, RouteEnv> =>
       Effect.flatMap(
-        Effect.all([
-          CurrentRequest,
-          HttpServerRequest.HttpServerRequest,
-          HttpServerRequest.ParsedSearchParams,
-          HttpRouter.RouteContext
-        ]),
-        ([info, request, query, context]) =>
-          Effect.catchAll(
-            handler({ info, request, query, params: context.params }),
+        Effect.context<
+          HttpServerRequest.HttpServerRequest | HttpServerRequest.ParsedSearchParams | HttpRouter.RouteContext
+        >(),
+        (context) => {
+          const request = Context.unsafeGet(context, HttpServerRequest.HttpServerRequest)
+          return Effect.catchAll(
+            handler({
+              info: infoOf(request),
+              request,
+              query: Context.unsafeGet(context, HttpServerRequest.ParsedSearchParams),
+              params: Context.unsafeGet(context, HttpRouter.RouteContext).params
+            }),
             (error) =>
               isOsbError(error)
                 ? Effect.succeed(renderError(error))
                 : violation("handler", "failed with an error that is not an OSB error")
           )
+        }
       )
 
     const param = (input: RouteInput, name: string): string => input.params[name] ?? ""
@@ -909,12 +930,15 @@ export const make = (
     })
 
     // ids may be long (find-my-way's default limit of 100 characters per path parameter would turn them into 405s)
-    const app = envelope(
-      Effect.catchTag(HttpRouter.withRouterConfig(routesOnly, { maxParamLength: 10_000 }), "RouteNotFound", () =>
-        fallback)
-    ) as HttpApp.Default<never, never>
-    const router = HttpRouter.use(routesOnly, (handler) =>
-      envelope(handler)) as HttpRouter.HttpRouter<never, never>
+    // the router compiles on its first run, with the config of that moment; later runs reuse the compiled router
+    let compiled = false
+    const configured = Effect.suspend(() => {
+      if (compiled) return routesOnly
+      compiled = true
+      return HttpRouter.withRouterConfig(routesOnly, { maxParamLength: 10_000 })
+    })
+    const app = envelope(Effect.catchTag(configured, "RouteNotFound", () => fallback)) as HttpApp.Default<never, never>
+    const router = HttpRouter.use(routesOnly, (handler) => envelope(handler)) as HttpRouter.HttpRouter<never, never>
     return { app, router }
   })
 

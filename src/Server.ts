@@ -21,6 +21,7 @@ import { createServer } from "node:http"
 import type { BrokerAuth } from "./BrokerAuth.js"
 import { BrokerLifecycle } from "./BrokerLifecycle.js"
 import type { Catalog } from "./Catalog.js"
+import * as RequestLog from "./RequestLog.js"
 import type { BrokerIncomplete, RouterOptions } from "./Router.js"
 import * as Router from "./Router.js"
 import type { ServiceBroker } from "./ServiceBroker.js"
@@ -80,7 +81,8 @@ export const layer = (
   )
 
 /**
- * Serves the broker with the address read through `Config`: `HOST` (default 127.0.0.1) and `PORT` (default 8080).
+ * Serves the broker with the address read through `Config`: `HOST` (default 127.0.0.1), `PORT` (default 8080) and
+ * `BROKER_REQUEST_LOG` (default true: one log line per request).
  *
  * @since 0.1.0
  * @category layers
@@ -92,9 +94,10 @@ export const layerConfig = (
     Effect.map(
       Config.all({
         host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
-        port: Config.port("PORT").pipe(Config.withDefault(8080))
+        port: Config.port("PORT").pipe(Config.withDefault(8080)),
+        requestLog: Config.boolean("BROKER_REQUEST_LOG").pipe(Config.withDefault(options.requestLog ?? true))
       }),
-      (address) => layer({ ...options, ...address })
+      (config) => layer({ ...options, ...config })
     )
   )
 
@@ -111,7 +114,10 @@ export const runMain = <E>(
   options: { readonly logFormat?: "logfmt" | "json" | "pretty" } = {}
 ): void => {
   const format = options.logFormat ?? "logfmt"
-  NodeRuntime.runMain(Layer.launch(Layer.provide(server, loggerLayer(format))), { disablePrettyLogger: true })
+  const logging = format === "pretty"
+    ? loggerLayer(format)
+    : Layer.merge(loggerLayer(format), RequestLog.layerBatched(format))
+  NodeRuntime.runMain(Layer.launch(Layer.provide(server, logging)), { disablePrettyLogger: true })
 }
 
 /**

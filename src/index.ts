@@ -122,3 +122,10 @@ export * as OsbClient from "./OsbClient.js"
  * @since 0.1.0
  */
 export * as Report from "./Report.js"
+
+/**
+ * The per-request log line and its batched sinks.
+ *
+ * @since 0.1.0
+ */
+export * as RequestLog from "./RequestLog.js"
