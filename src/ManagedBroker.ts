@@ -571,6 +571,31 @@ export const make = (
       return Effect.flatMap(Effect.exit(work), (exit) => Effect.zipRight(Effect.uninterruptible(finish(exit)), exit))
     }
 
+    /**
+     * Takes a decision in one store transaction under the instance lock and launches a started operation: async
+     * work is forked while the lock is held (after any interruption the decision asks for), so a concurrent
+     * DELETE always finds it to interrupt; sync work runs after the lock is released and fails with its error.
+     */
+    const decideThenRun = <S, E, E2>(
+      instanceId: string,
+      decide: Effect.Effect<Decision<S>, E>,
+      run: (operation: OperationRecord) => Effect.Effect<void, E2>
+    ): Effect.Effect<Decision<S>, E | E2> =>
+      Effect.gen(function*() {
+        const decision = yield* locks.withLock(
+          instanceId,
+          Effect.tap(decide, (d) =>
+            d._tag === "Start"
+              ? Effect.zipRight(
+                Option.match(d.interrupt, { onNone: () => Effect.void, onSome: interrupt }),
+                d.operation.async ? run(d.operation) : Effect.void
+              )
+              : Effect.void)
+        )
+        if (decision._tag === "Start" && !decision.operation.async) yield* run(decision.operation)
+        return decision
+      })
+
     // --- provision ------------------------------------------------------------------------------------------
 
     const provision = (request: ProvisionRequest): Effect.Effect<ProvisionResult, ProvisionError> =>
@@ -596,7 +621,7 @@ export const make = (
         )
         const dashboardUrl = works.get(request.offering.id)?.dashboardUrl?.(ctx)
         const now = yield* Clock.currentTimeMillis
-        const decision = yield* locks.withLock(
+        const decision = yield* decideThenRun(
           request.instanceId,
           transact(request.instanceId, (snapshot): Effect.Effect<
             readonly [Decision<InstanceRecord>, ReadonlyArray<StoreChange>],
@@ -663,13 +688,8 @@ export const make = (
               updatedAt: now
             }
             return write(start(operation), [Change.putInstance(record), Change.putOperation(operation)])
-          }).pipe(
-            Effect.tap((decision) =>
-              decision._tag === "Start" && decision.operation.async
-                ? startProvision(ctx, step, decision.operation)
-                : Effect.void
-            )
-          )
+          }),
+          (operation) => startProvision(ctx, step, operation)
         )
         switch (decision._tag) {
           case "Done":
@@ -680,7 +700,6 @@ export const make = (
             if (decision.operation.async) {
               return Result.accepted(decision.operation.id, dashboardUrl === undefined ? {} : { dashboardUrl })
             }
-            yield* startProvision(ctx, step, decision.operation)
             const record = yield* Effect.orDie(read(request.instanceId))
             return Result.created(Option.match(record.instance, { onNone: () => ({}), onSome: instanceAnswer }))
           }
@@ -752,7 +771,7 @@ export const make = (
         })
         type Started = { readonly ctx: UpdateContext; readonly step: NonNullable<OfferingWork["update"]> }
         let started: Started | undefined
-        const decision = yield* locks.withLock(
+        const decision = yield* decideThenRun(
           request.instanceId,
           transact(request.instanceId, (snapshot): Effect.Effect<
             readonly [Decision<never>, ReadonlyArray<StoreChange>],
@@ -847,13 +866,8 @@ export const make = (
                 }),
                 Change.putOperation(operation)
               ]] as const
-            })).pipe(
-              Effect.tap((decision) =>
-                decision._tag === "Start" && decision.operation.async && started !== undefined
-                  ? runUpdate(started.ctx, started.step, decision.operation)
-                  : Effect.void
-              )
-            )
+            })),
+          (operation) => (started === undefined ? Effect.void : runUpdate(started.ctx, started.step, operation))
         )
         switch (decision._tag) {
           case "Done":
@@ -861,7 +875,6 @@ export const make = (
             return Result.accepted(decision._tag === "Running" ? decision.operationId : undefined)
           case "Start": {
             if (decision.operation.async) return Result.accepted(decision.operation.id)
-            if (started !== undefined) yield* runUpdate(started.ctx, started.step, decision.operation)
             const snapshot = yield* read(request.instanceId)
             return Result.updated(Option.match(snapshot.instance, { onNone: () => ({}), onSome: instanceAnswer }))
           }
@@ -937,10 +950,9 @@ export const make = (
         type Started = {
           readonly ctx: DeprovisionContext
           readonly step: OfferingWork["deprovision"]
-          readonly previousState: InstanceRecord["state"]
         }
         let started: Started | undefined
-        const decision = yield* locks.withLock(
+        const decision = yield* decideThenRun(
           request.instanceId,
           transact(request.instanceId, (snapshot): Effect.Effect<
             readonly [Decision<never>, ReadonlyArray<StoreChange>],
@@ -998,24 +1010,15 @@ export const make = (
                   bindings: [...snapshot.bindings.values()],
                   request
                 },
-                step,
-                previousState: record.state
+                step
               }
               changes.push(
                 Change.putInstance({ ...record, state: "deprovisioning", operationId: operation.id, updatedAt: now }),
                 Change.putOperation(operation)
               )
               return [start(operation, interruptKey), changes] as const
-            })).pipe(
-              Effect.tap((decision) =>
-                decision._tag === "Start" && started !== undefined
-                  ? Effect.zipRight(
-                    Option.match(decision.interrupt, { onNone: () => Effect.void, onSome: interrupt }),
-                    decision.operation.async ? runDeprovision(started, decision.operation) : Effect.void
-                  )
-                  : Effect.void
-              )
-            )
+            })),
+          (operation) => (started === undefined ? Effect.void : runDeprovision(started, operation))
         )
         switch (decision._tag) {
           case "Running":
@@ -1024,7 +1027,6 @@ export const make = (
             return Result.deleted
           case "Start":
             if (decision.operation.async) return Result.deleting(decision.operation.id)
-            if (started !== undefined) yield* runDeprovision(started, decision.operation)
             return Result.deleted
         }
       })
@@ -1170,7 +1172,7 @@ export const make = (
           predecessor_binding_id: request.body.predecessor_binding_id ?? null
         })
         let started: BindContext | undefined
-        const decision = yield* locks.withLock(
+        const decision = yield* decideThenRun(
           request.instanceId,
           transact(request.instanceId, (snapshot): Effect.Effect<
             readonly [Decision<BindingRecord>, ReadonlyArray<StoreChange>],
@@ -1278,13 +1280,8 @@ export const make = (
               }
               started = ctx
               return [start(operation), [Change.putBinding(record), Change.putOperation(operation)]] as const
-            })).pipe(
-              Effect.tap((decision) =>
-                decision._tag === "Start" && decision.operation.async && started !== undefined
-                  ? runBind(started, step, decision.operation)
-                  : Effect.void
-              )
-            )
+            })),
+          (operation) => (started === undefined ? Effect.void : runBind(started, step, operation))
         )
         switch (decision._tag) {
           case "Done":
@@ -1293,7 +1290,6 @@ export const make = (
             return Result.binding(decision.operationId)
           case "Start": {
             if (decision.operation.async) return Result.binding(decision.operation.id)
-            if (started !== undefined) yield* runBind(started, step, decision.operation)
             const snapshot = yield* read(request.instanceId)
             const record = snapshot.bindings.get(request.bindingId)
             return Result.bound(record?.response ?? {})
@@ -1366,10 +1362,9 @@ export const make = (
         type Started = {
           readonly ctx: UnbindContext
           readonly step: NonNullable<OfferingWork["unbind"]>
-          readonly previousState: BindingState
         }
         let started: Started | undefined
-        const decision = yield* locks.withLock(
+        const decision = yield* decideThenRun(
           request.instanceId,
           transact(request.instanceId, (snapshot): Effect.Effect<
             readonly [Decision<never>, ReadonlyArray<StoreChange>],
@@ -1419,24 +1414,15 @@ export const make = (
               }
               started = {
                 ctx: { instanceId: request.instanceId, bindingId: request.bindingId, instance, binding, request },
-                step,
-                previousState: binding.state
+                step
               }
               changes.push(
                 Change.putBinding({ ...binding, state: "unbinding", operationId: operation.id, updatedAt: now }),
                 Change.putOperation(operation)
               )
               return [start(operation, interruptKey), changes] as const
-            })).pipe(
-              Effect.tap((decision) =>
-                decision._tag === "Start" && started !== undefined
-                  ? Effect.zipRight(
-                    Option.match(decision.interrupt, { onNone: () => Effect.void, onSome: interrupt }),
-                    decision.operation.async ? runUnbind(started, decision.operation) : Effect.void
-                  )
-                  : Effect.void
-              )
-            )
+            })),
+          (operation) => (started === undefined ? Effect.void : runUnbind(started, operation))
         )
         switch (decision._tag) {
           case "Running":
@@ -1445,7 +1431,6 @@ export const make = (
             return Result.deleted
           case "Start":
             if (decision.operation.async) return Result.deleting(decision.operation.id)
-            if (started !== undefined) yield* runUnbind(started, decision.operation)
             return Result.deleted
         }
       })
