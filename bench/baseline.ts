@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import { catalog } from "../examples/managed-broker.js"
+import { catalog } from "../examples/quickstart-catalog.js"
 
 const expected = createHash("sha256").update(`Basic ${Buffer.from("admin:admin").toString("base64")}`).digest()
 const catalogBody = JSON.stringify(catalog)

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { LARGE_PLAN_ID, SERVICE_ID, SMALL_PLAN_ID } from "../examples/managed-broker.js"
+import { LARGE_PLAN_ID, SERVICE_ID, SMALL_PLAN_ID } from "../examples/quickstart-catalog.js"
 
 const duration = Number(process.env["BENCH_DURATION"] ?? 5)
 const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3)

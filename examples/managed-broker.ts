@@ -3,45 +3,19 @@
  * concurrency; this file only says what each operation does. Plan `small` is synchronous; plan `large` is
  * asynchronous for every operation and takes QUICKSTART_DELAY_MS (default 2000) per operation.
  */
-import { Config, Duration, Effect, Layer } from "effect"
+// deep imports (no barrels): `npm start` loads only what it uses
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { randomBytes } from "node:crypto"
-import { BrokerStore, Catalog, ManagedBroker, StoreConfig } from "../src/index.js"
-import type { Model } from "../src/index.js"
+import * as BrokerStore from "../src/BrokerStore.js"
+import * as Catalog from "../src/Catalog.js"
+import * as ManagedBroker from "../src/ManagedBroker.js"
+import * as StoreConfig from "../src/StoreConfig.js"
 
-export const SERVICE_ID = "5b2c7e1c-6a3f-4d8e-9a51-0c7f1f0d2a10"
-export const SMALL_PLAN_ID = "0f4e4a8e-8d54-4f6b-a3a9-3b8f52f6c5a1"
-export const LARGE_PLAN_ID = "9c1d3f7a-2b6e-4c8d-8f0a-5e4b3a2c1d0e"
-
-export const catalog: Model.CatalogBody = {
-  services: [{
-    id: SERVICE_ID,
-    name: "quickstart-db",
-    description: "A demonstration database service kept in memory.",
-    bindable: true,
-    plan_updateable: true,
-    instances_retrievable: true,
-    bindings_retrievable: true,
-    tags: ["demo"],
-    metadata: { displayName: "Quickstart DB" },
-    plans: [
-      {
-        id: SMALL_PLAN_ID,
-        name: "small",
-        description: "A small instance; every operation completes synchronously.",
-        free: true,
-        maintenance_info: { version: "1.0.0", description: "Initial release." }
-      },
-      {
-        id: LARGE_PLAN_ID,
-        name: "large",
-        description: "A large instance; every operation runs asynchronously.",
-        free: false,
-        bindable: true,
-        maintenance_info: { version: "1.0.0", description: "Initial release." }
-      }
-    ]
-  }]
-}
+export { catalog, LARGE_PLAN_ID, SERVICE_ID, SMALL_PLAN_ID } from "./quickstart-catalog.js"
+import { catalog, SERVICE_ID } from "./quickstart-catalog.js"
 
 const credentials = (instanceId: string) => {
   const username = `u_${randomBytes(6).toString("hex")}`
