@@ -218,6 +218,10 @@ const checks = (
     const maxPoll = Duration.decode(options.maxPollInterval ?? "10 seconds")
     const authenticated = options.authenticated ?? true
     const echoFailures = new Set<string>()
+    const echoSeen = new Set<string>()
+    const errorBodiesSeen = new Set<string>()
+    const errorBodyProblems = new Set<string>()
+    const retryAfterPassed = new Set<string>()
 
     const record = (result: CheckResult) =>
       Effect.suspend(() => {
@@ -259,6 +263,8 @@ const checks = (
             })
           )
         )
+        if (response.status > 0) echoSeen.add(endpoint)
+        if (response.status >= 400) errorBodiesSeen.add(endpoint)
         if (response.status > 0 && response.headers["x-broker-api-request-identity"] !== identity) {
           if (!echoFailures.has(endpoint)) {
             echoFailures.add(endpoint)
@@ -275,6 +281,7 @@ const checks = (
         }
         if (response.status >= 400) {
           if (!isObject(response.json)) {
+            errorBodyProblems.add(endpoint)
             yield* warn("CT-3, ERR-1", endpoint, `the ${response.status} answer has a JSON object body`, {
               sent: sentOf(response),
               expected: "a JSON object (at least {})",
@@ -285,6 +292,7 @@ const checks = (
             if (
               code !== undefined && (typeof code !== "string" || (!errorCodes.has(code) && response.status === 422))
             ) {
+              errorBodyProblems.add(endpoint)
               yield* warn("ERR-1", endpoint, "an error code is one of the spec's codes", {
                 sent: sentOf(response),
                 expected: "AsyncRequired, ConcurrencyError, RequiresApp or MaintenanceInfoConflict",
@@ -414,6 +422,10 @@ const checks = (
           }
           if (body.right.state !== "in progress") return body.right.state
           const retryAfter = response.headers["retry-after"]
+          if (retryAfter !== undefined && !retryAfterPassed.has(endpoint) && /^\d+$/.test(retryAfter.trim())) {
+            retryAfterPassed.add(endpoint)
+            yield* pass("LO-5", endpoint, `${label}: Retry-After is a number of seconds`, { got: retryAfter })
+          }
           if (retryAfter !== undefined && !/^\d+$/.test(retryAfter.trim()) && Number.isNaN(Date.parse(retryAfter))) {
             yield* warn("LO-5", endpoint, `${label}: Retry-After is a number of seconds or an HTTP date`, {
               got: retryAfter
@@ -1053,6 +1065,15 @@ const checks = (
         if (again.status === 410 && !isObject(again.json)) {
           yield* warn("CT-3", E.deprovision, `${label}: the 410 body is a JSON object`, { got: show(again) })
         }
+      }
+    }
+    // the cross-cutting checks that only report problems as they happen get one pass per endpoint when all was well
+    for (const endpoint of endpoints) {
+      if (echoSeen.has(endpoint) && !echoFailures.has(endpoint)) {
+        yield* pass("RID-2", endpoint, "X-Broker-API-Request-Identity is echoed on every response")
+      }
+      if (errorBodiesSeen.has(endpoint) && !errorBodyProblems.has(endpoint)) {
+        yield* pass("ERR-1", endpoint, "error answers carry JSON object bodies with the spec's codes")
       }
     }
     return results
