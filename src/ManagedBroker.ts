@@ -414,6 +414,14 @@ const superseded = (snapshot: InstanceSnapshot, operation: OperationRecord): boo
   return current === undefined || current.state !== "in progress" || current.owner !== operation.owner
 }
 
+/** The answer to a delete (deprovision, unbind): 202 with the running or started async operation, else 200. */
+const deleteResult = (decision: Decision<never>): DeleteResult =>
+  decision._tag === "Running"
+    ? Result.deleting(decision.operationId)
+    : decision._tag === "Start" && decision.operation.async
+    ? Result.deleting(decision.operation.id)
+    : Result.deleted
+
 const keep = <A>(value: A) => Effect.succeed([value, []] as const)
 const write = <A>(value: A, changes: ReadonlyArray<StoreChange>) => Effect.succeed([value, changes] as const)
 
@@ -1020,15 +1028,7 @@ export const make = (
             })),
           (operation) => (started === undefined ? Effect.void : runDeprovision(started, operation))
         )
-        switch (decision._tag) {
-          case "Running":
-            return Result.deleting(decision.operationId)
-          case "Done":
-            return Result.deleted
-          case "Start":
-            if (decision.operation.async) return Result.deleting(decision.operation.id)
-            return Result.deleted
-        }
+        return deleteResult(decision)
       })
 
     const runDeprovision = (
@@ -1424,15 +1424,7 @@ export const make = (
             })),
           (operation) => (started === undefined ? Effect.void : runUnbind(started, operation))
         )
-        switch (decision._tag) {
-          case "Running":
-            return Result.deleting(decision.operationId)
-          case "Done":
-            return Result.deleted
-          case "Start":
-            if (decision.operation.async) return Result.deleting(decision.operation.id)
-            return Result.deleted
-        }
+        return deleteResult(decision)
       })
 
     const runUnbind = (
