@@ -628,6 +628,7 @@ export const make = (
           request.body.space_guid
         )
         const dashboardUrl = works.get(request.offering.id)?.dashboardUrl?.(ctx)
+        let output: InstanceOutput | undefined
         const now = yield* Clock.currentTimeMillis
         const decision = yield* decideThenRun(
           request.instanceId,
@@ -697,7 +698,10 @@ export const make = (
             }
             return write(start(operation), [Change.putInstance(record), Change.putOperation(operation)])
           }),
-          (operation) => startProvision(ctx, step, operation)
+          (operation) =>
+            Effect.map(startProvision(ctx, step, operation), (out) => {
+              output = out
+            })
         )
         switch (decision._tag) {
           case "Done":
@@ -708,26 +712,34 @@ export const make = (
             if (decision.operation.async) {
               return Result.accepted(decision.operation.id, dashboardUrl === undefined ? {} : { dashboardUrl })
             }
-            const record = yield* Effect.orDie(read(request.instanceId))
-            return Result.created(Option.match(record.instance, { onNone: () => ({}), onSome: instanceAnswer }))
+            // what the finished record now holds, without reading it back
+            const url = output?.dashboardUrl ?? dashboardUrl
+            return Result.created({
+              ...(url === undefined ? {} : { dashboardUrl: url }),
+              ...(output?.metadata === undefined ? {} : { metadata: output.metadata })
+            })
           }
         }
       })
 
-    /** Async: forks the work (called under the instance lock). Sync: runs it and fails with its error. */
+    /**
+     * Async: forks the work (called under the instance lock). Sync: runs it, records it, and returns its output
+     * (or fails with its error).
+     */
     const startProvision = (
       ctx: ProvisionContext,
       step: NonNullable<OfferingWork["provision"]>,
       operation: OperationRecord
-    ): Effect.Effect<void, BrokerFailure> =>
-      Effect.asVoid(
+    ): Effect.Effect<InstanceOutput | undefined, BrokerFailure> =>
+      Effect.map(
         execute(
           instanceKey(ctx.instanceId),
           operation,
           step.run(ctx),
           ctx.target.plan.maximum_polling_duration,
           (exit) => finishProvision(ctx.instanceId, operation, exit)
-        )
+        ),
+        (output) => (operation.async ? undefined : output)
       )
 
     const finishProvision = (
@@ -1172,6 +1184,7 @@ export const make = (
           predecessor_binding_id: request.body.predecessor_binding_id ?? null
         })
         let started: BindContext | undefined
+        let output: BindingOutput | undefined
         const decision = yield* decideThenRun(
           request.instanceId,
           transact(request.instanceId, (snapshot): Effect.Effect<
@@ -1281,7 +1294,10 @@ export const make = (
               started = ctx
               return [start(operation), [Change.putBinding(record), Change.putOperation(operation)]] as const
             })),
-          (operation) => (started === undefined ? Effect.void : runBind(started, step, operation))
+          (operation) =>
+            started === undefined ? Effect.void : Effect.map(runBind(started, step, operation), (out) => {
+              output = out
+            })
         )
         switch (decision._tag) {
           case "Done":
@@ -1290,9 +1306,9 @@ export const make = (
             return Result.binding(decision.operationId)
           case "Start": {
             if (decision.operation.async) return Result.binding(decision.operation.id)
-            const snapshot = yield* read(request.instanceId)
-            const record = snapshot.bindings.get(request.bindingId)
-            return Result.bound(record?.response ?? {})
+            // what the finished binding now holds, without reading it back
+            const { data: _data, ...binding } = output ?? {}
+            return Result.bound(binding)
           }
         }
       })
@@ -1301,23 +1317,26 @@ export const make = (
       ctx: BindContext,
       step: NonNullable<OfferingWork["bind"]>,
       operation: OperationRecord
-    ): Effect.Effect<void, BrokerFailure> =>
-      Effect.asVoid(execute(
-        bindingKey(ctx.instanceId, ctx.bindingId),
-        operation,
-        Effect.flatMap(step.run(ctx), (out) => {
-          const { data: _data, ...binding } = out
-          if (Either.isLeft(validateBindingOutput(binding))) {
-            return Effect.dieMessage("bind work returned a binding that does not match the OSB binding schema")
-          }
-          const problem = requiresProblem(ctx.target.offering, binding)
-          return problem === undefined
-            ? Effect.succeed(out)
-            : Effect.dieMessage(`bind work returned ${problem} but the offering does not require it (VAL-5)`)
-        }),
-        ctx.target.plan.maximum_polling_duration,
-        (exit) => finishBind(ctx.instanceId, ctx.bindingId, operation, exit)
-      ))
+    ): Effect.Effect<BindingOutput | undefined, BrokerFailure> =>
+      Effect.map(
+        execute(
+          bindingKey(ctx.instanceId, ctx.bindingId),
+          operation,
+          Effect.flatMap(step.run(ctx), (out) => {
+            const { data: _data, ...binding } = out
+            if (Either.isLeft(validateBindingOutput(binding))) {
+              return Effect.dieMessage("bind work returned a binding that does not match the OSB binding schema")
+            }
+            const problem = requiresProblem(ctx.target.offering, binding)
+            return problem === undefined
+              ? Effect.succeed(out)
+              : Effect.dieMessage(`bind work returned ${problem} but the offering does not require it (VAL-5)`)
+          }),
+          ctx.target.plan.maximum_polling_duration,
+          (exit) => finishBind(ctx.instanceId, ctx.bindingId, operation, exit)
+        ),
+        (output) => (operation.async ? undefined : output)
+      )
 
     const finishBind = (
       instanceId: string,
@@ -1582,11 +1601,11 @@ export const make = (
                     ...(instance.spaceGuid === undefined ? {} : { space_guid: instance.spaceGuid })
                   }
                 }
-                return resume(startProvision(
+                return resume(Effect.asVoid(startProvision(
                   { instanceId, offering: target.offering, target, parameters: instance.parameters, request },
                   step,
                   claimed
-                ))
+                )))
               }
               case "update": {
                 const pending = instance?.pendingUpdate
