@@ -9,25 +9,16 @@
 import autocannon from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { LARGE_PLAN_ID, SERVICE_ID, SMALL_PLAN_ID } from "../examples/quickstart-catalog.js"
+import { freePort } from "../test/support/net.js"
 
 const duration = Number(process.env["BENCH_DURATION"] ?? 5)
 const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3)
 const connections = Number(process.env["BENCH_CONNECTIONS"] ?? 50)
 const auth = `Basic ${Buffer.from("admin:admin").toString("base64")}`
 const baseHeaders = { authorization: auth, "x-broker-api-version": "2.17", "content-type": "application/json" }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer()
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address()
-      s.close(() => resolve(typeof a === "object" && a !== null ? a.port : 0))
-    })
-  })
 
 interface Target {
   readonly name: string

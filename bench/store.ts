@@ -30,13 +30,13 @@ import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
 import { deepStrictEqual } from "node:assert/strict"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
 import { layerWith, SERVICE_ID, SMALL_PLAN_ID } from "../examples/managed-broker.js"
 import { BrokerAuth, BrokerStore, Router, SqlStore } from "../src/index.js"
+import { freePort } from "../test/support/net.js"
 
 type InstanceRecord = BrokerStore.InstanceRecord
 type BindingRecord = BrokerStore.BindingRecord
@@ -624,16 +624,6 @@ const sampleHttp = async (
 }
 
 // --- backends ------------------------------------------------------------------------------------------------------
-
-const freePort = () =>
-  new Promise<number>((resolvePort, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolvePort(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 interface PgCluster {
   readonly url: string

@@ -380,6 +380,36 @@ const checks = (
         )
     }
 
+    /** ASY-4: an identical repeat while an async operation runs answers 202 with the same operation. */
+    const checkRepeatWhileRunning = (
+      endpoint: string,
+      what: string,
+      repeat: RawResponse,
+      operation: unknown,
+      sentBody: unknown
+    ) => {
+      if (repeat.status !== 202) {
+        return expectStatus(
+          "ASY-4",
+          endpoint,
+          `${what} while running answers 202 (200 once finished)`,
+          repeat,
+          [
+            200,
+            202
+          ],
+          "must",
+          sentBody
+        )
+      }
+      const same = isObject(repeat.json) && repeat.json["operation"] === operation
+      return (same ? pass : fail)("ASY-4", endpoint, `${what} while running answers 202 with the same operation`, {
+        sent: sentOf(repeat, sentBody),
+        expected: `202 {"operation": ${JSON.stringify(operation)}}`,
+        got: show(repeat)
+      })
+    }
+
     /** Polls a last_operation endpoint until done; checks every answer's body (LO-4) and Retry-After (LO-5). */
     const poll = (
       endpoint: string,
@@ -683,29 +713,7 @@ const checks = (
           body: provisionBody,
           query: { accepts_incomplete: "true" }
         }, { operation: "provision" })
-        if (repeat.status === 202) {
-          const same = isObject(repeat.json) && repeat.json["operation"] === operation
-          yield* (same ? pass : fail)(
-            "ASY-4",
-            E.provision,
-            `${label}: a repeat while running answers 202 with the same operation`,
-            {
-              sent: sentOf(repeat, provisionBody),
-              expected: `202 {"operation": ${JSON.stringify(operation)}}`,
-              got: show(repeat)
-            }
-          )
-        } else {
-          yield* expectStatus(
-            "ASY-4",
-            E.provision,
-            `${label}: a repeat while running answers 202 (200 once finished)`,
-            repeat,
-            [200, 202],
-            "must",
-            provisionBody
-          )
-        }
+        yield* checkRepeatWhileRunning(E.provision, `${label}: a repeat`, repeat, operation, provisionBody)
         const during = yield* send(E.update, "PATCH", instancePath(instanceId), {
           body: { service_id: offering.id },
           query: { accepts_incomplete: "true" }
@@ -889,29 +897,7 @@ const checks = (
               body: bindBody,
               query: { accepts_incomplete: "true" }
             })
-            if (repeat.status === 202) {
-              const same = isObject(repeat.json) && repeat.json["operation"] === operation
-              yield* (same ? pass : fail)(
-                "ASY-4",
-                E.bind,
-                `${label}: a bind repeat while running answers 202 with the same operation`,
-                {
-                  sent: sentOf(repeat, bindBody),
-                  expected: `202 {"operation": ${JSON.stringify(operation)}}`,
-                  got: show(repeat)
-                }
-              )
-            } else {
-              yield* expectStatus(
-                "ASY-4",
-                E.bind,
-                `${label}: a bind repeat while running answers 202 (200 once finished)`,
-                repeat,
-                [200, 202],
-                "must",
-                bindBody
-              )
-            }
+            yield* checkRepeatWhileRunning(E.bind, `${label}: a bind repeat`, repeat, operation, bindBody)
             const state = yield* poll(
               E.lastBindingOperation,
               `${bindingPath(instanceId, bindingId)}/last_operation`,

@@ -10,7 +10,6 @@ import { ConfigProvider, Effect, Layer, Logger, LogLevel } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
@@ -20,6 +19,7 @@ import { bindingRoleName, instanceNames, scramMatches } from "../examples/postgr
 import { BrokerStore, Checker, OsbClient, SqlStore } from "../src/index.js"
 import type { Client, Reply } from "./support/http.js"
 import { clientFor } from "./support/http.js"
+import { freePort } from "./support/net.js"
 import { adminUrl, freshDatabase, query } from "./support/pg.js"
 
 const { LARGE_PLAN_ID, SERVICE_ID, SMALL_PLAN_ID } = PostgresBroker
@@ -689,16 +689,6 @@ describe("resumable work", () => {
 // -----------------------------------------------------------------------------
 // the real process: npm run example:postgres, checked by `effect-osb check`
 // -----------------------------------------------------------------------------
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address()
-      s.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 describe("the example process (npm run example:postgres)", () => {
   const root = new URL("..", import.meta.url).pathname

@@ -5,24 +5,13 @@
 import { Effect, Exit, Layer, Scope } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BrokerAuth, Server, ServiceBroker } from "../src/index.js"
 import { AUTH, PASSWORD, redacted, USER } from "./support/http.js"
+import { freePort } from "./support/net.js"
 import { provisionBody, scripted } from "./support/scripted.js"
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 const headers = { authorization: AUTH, "x-broker-api-version": "2.17", "content-type": "application/json" }
 

@@ -4,21 +4,11 @@
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { freePort } from "./net.js"
 
 let cluster: { readonly dir: string; readonly port: string } | undefined
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 export const setup = async () => {
   if (process.env["EFFECT_OSB_TEST_PG_URL"]) return
