@@ -8,30 +8,16 @@ import { Effect, Layer, Option, SynchronizedRef } from "effect"
 import { randomBytes } from "node:crypto"
 import type { Model } from "../src/index.js"
 import { Catalog, OsbError, ServiceBroker } from "../src/index.js"
+import { catalog as quickstartCatalog, SMALL_PLAN_ID } from "./quickstart-catalog.js"
 
-export const SERVICE_ID = "5b2c7e1c-6a3f-4d8e-9a51-0c7f1f0d2a10"
-export const SMALL_PLAN_ID = "0f4e4a8e-8d54-4f6b-a3a9-3b8f52f6c5a1"
+export { SERVICE_ID, SMALL_PLAN_ID } from "./quickstart-catalog.js"
 
-/** The quick start's catalog: one bindable, updateable, retrievable offering with plan `small`. */
+/** The quick start's catalog with only plan `small`: one bindable, updateable, retrievable offering. */
 export const catalog: Model.CatalogBody = {
-  services: [{
-    id: SERVICE_ID,
-    name: "quickstart-db",
-    description: "A demonstration database service kept in memory.",
-    bindable: true,
-    plan_updateable: true,
-    instances_retrievable: true,
-    bindings_retrievable: true,
-    tags: ["demo"],
-    metadata: { displayName: "Quickstart DB" },
-    plans: [{
-      id: SMALL_PLAN_ID,
-      name: "small",
-      description: "A small instance; every operation completes synchronously.",
-      free: true,
-      maintenance_info: { version: "1.0.0", description: "Initial release." }
-    }]
-  }]
+  services: quickstartCatalog.services.map((offering) => ({
+    ...offering,
+    plans: [offering.plans.find((plan) => plan.id === SMALL_PLAN_ID)!]
+  }))
 }
 
 interface Instance {
