@@ -8,6 +8,7 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -72,7 +73,7 @@ export const parseBasic = (header: string | undefined): Option.Option<{ username
   return Option.some({ username: decoded.slice(0, colon), password: decoded.slice(colon + 1) })
 }
 
-const unauthorized = Effect.fail(new Unauthorized({}))
+const unauthorized: Effect.Effect<never, Unauthorized> = Exit.fail(new Unauthorized({}))
 
 /**
  * HTTP Basic with one or more accepted credentials. Stored credentials are hashed once; every attempt is
@@ -90,25 +91,25 @@ export const basic = (credentials: ReadonlyArray<BasicCredential>): BrokerAuthSe
   const accepted = new Set<string>()
   return {
     kind: "basic",
-    authenticate: (request) =>
-      Effect.suspend(() => {
-        const header = request.headers["authorization"]
-        if (header !== undefined && accepted.has(header)) return Effect.void
-        const parsed = parseBasic(header)
-        if (Option.isNone(parsed)) return unauthorized
-        const user = digest(parsed.value.username)
-        const pass = digest(parsed.value.password)
-        let ok = false
-        for (const c of hashed) {
-          // both comparisons always run: no short circuit
-          const match = Number(timingSafeEqual(c.user, user)) & Number(timingSafeEqual(c.pass, pass))
-          ok = ok || match === 1
-        }
-        if (!ok) return unauthorized
-        if (accepted.size >= 16) accepted.clear()
-        accepted.add(header!)
-        return Effect.void
-      })
+    // the answer is computed when `authenticate` is called and returned as an `Exit`: no fiber is needed for it
+    authenticate: (request) => {
+      const header = request.headers["authorization"]
+      if (header !== undefined && accepted.has(header)) return Exit.void
+      const parsed = parseBasic(header)
+      if (Option.isNone(parsed)) return unauthorized
+      const user = digest(parsed.value.username)
+      const pass = digest(parsed.value.password)
+      let ok = false
+      for (const c of hashed) {
+        // both comparisons always run: no short circuit
+        const match = Number(timingSafeEqual(c.user, user)) & Number(timingSafeEqual(c.pass, pass))
+        ok = ok || match === 1
+      }
+      if (!ok) return unauthorized
+      if (accepted.size >= 16) accepted.clear()
+      accepted.add(header!)
+      return Exit.void
+    }
   }
 }
 
@@ -128,7 +129,7 @@ export const custom = (
  * @since 0.1.0
  * @category constructors
  */
-export const none: BrokerAuthService = { kind: "none", authenticate: () => Effect.void }
+export const none: BrokerAuthService = { kind: "none", authenticate: () => Exit.void }
 
 /**
  * A layer with HTTP Basic authentication.

@@ -3,14 +3,14 @@
  *
  * @internal
  */
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { BadRequest, PayloadTooLarge } from "../OsbError.js"
+import * as Fast from "./fast.js"
 import { formatPath } from "./paths.js"
 
 /** @internal */
@@ -66,58 +66,81 @@ export const exceedsDepth = (value: unknown, limit: number = maxDepth): boolean 
 const jsonContentType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i
 
 /**
- * Reads the request body as a JSON object: checks the content type (missing means JSON, decision 19), the size
- * limit (413), JSON syntax, object shape and nesting depth (400).
+ * A request as the OSB handler sees it, whatever server delivered it: lower-case header names, the URL's path
+ * and query, and the body as text with the size limit already applied by the adapter.
+ *
+ * @internal
+ */
+export interface OsbHttpRequest {
+  readonly method: string
+  readonly url: string
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly text: Effect.Effect<string, BadRequest | PayloadTooLarge>
+}
+
+/** The content type (missing means JSON, decision 19) and declared size checks, before the body is read. @internal */
+export const checkBodyHeaders = (
+  headers: Readonly<Record<string, string | undefined>>,
+  maxBytes: number
+): BadRequest | PayloadTooLarge | undefined => {
+  const contentType = headers["content-type"]
+  if (contentType !== undefined && !jsonContentType.test(contentType)) {
+    return new BadRequest({
+      description: `The Content-Type must be application/json, not "${contentType.slice(0, 100)}".`
+    })
+  }
+  const declared = headers["content-length"]
+  if (declared !== undefined && Number(declared) > maxBytes) return new PayloadTooLarge({ limit: maxBytes })
+  return undefined
+}
+
+/** Parses a body text as a JSON object: size, syntax, object shape and nesting depth. @internal */
+export const parseJsonObject = (
+  text: string,
+  maxBytes: number
+): Either.Either<unknown, BadRequest | PayloadTooLarge> => {
+  if (text.length > maxBytes / 3 && Buffer.byteLength(text, "utf8") > maxBytes) {
+    return Either.left(new PayloadTooLarge({ limit: maxBytes }))
+  }
+  if (text.trim().length === 0) {
+    return Either.left(new BadRequest({ description: "The request body must be a JSON object; it is empty." }))
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    const detail = error instanceof SyntaxError ? `: ${error.message.slice(0, 200)}` : ""
+    return Either.left(new BadRequest({ description: `The request body is not valid JSON${detail}.` }))
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return Either.left(new BadRequest({ description: "The request body must be a JSON object." }))
+  }
+  if (exceedsDepth(value)) {
+    return Either.left(new BadRequest({ description: `The request body is nested deeper than ${maxDepth} levels.` }))
+  }
+  return Either.right(value)
+}
+
+/**
+ * Reads the request body as a JSON object: checks the content type, the size limit (413), JSON syntax, object
+ * shape and nesting depth (400). Synchronous when the adapter has already read the body.
  *
  * @internal
  */
 export const readJsonObject = (
-  request: HttpServerRequest.HttpServerRequest,
+  request: OsbHttpRequest,
   maxBytes: number
 ): Effect.Effect<unknown, BadRequest | PayloadTooLarge> => {
-  const contentType = request.headers["content-type"]
-  if (contentType !== undefined && !jsonContentType.test(contentType)) {
-    return Effect.fail(
-      new BadRequest({ description: `The Content-Type must be application/json, not "${contentType.slice(0, 100)}".` })
-    )
-  }
-  const declared = request.headers["content-length"]
-  if (declared !== undefined && Number(declared) > maxBytes) {
-    return Effect.fail(new PayloadTooLarge({ limit: maxBytes }))
-  }
-  return request.text.pipe(
-    HttpIncomingMessage.withMaxBodySize(Option.some(maxBytes)),
-    Effect.catchAll((error): Effect.Effect<never, BadRequest | PayloadTooLarge> =>
-      error.cause instanceof Error && error.cause.message.includes("maxBytes")
-        ? Effect.fail(new PayloadTooLarge({ limit: maxBytes }))
-        : Effect.fail(new BadRequest({ description: "The request body could not be read." }))
-    ),
-    Effect.flatMap((text): Effect.Effect<unknown, BadRequest | PayloadTooLarge> => {
-      if (Buffer.byteLength(text, "utf8") > maxBytes) {
-        return Effect.fail(new PayloadTooLarge({ limit: maxBytes }))
-      }
-      if (text.trim().length === 0) {
-        return Effect.fail(new BadRequest({ description: "The request body must be a JSON object; it is empty." }))
-      }
-      let value: unknown
-      try {
-        value = JSON.parse(text)
-      } catch (error) {
-        const detail = error instanceof SyntaxError ? `: ${error.message.slice(0, 200)}` : ""
-        return Effect.fail(new BadRequest({ description: `The request body is not valid JSON${detail}.` }))
-      }
-      if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        return Effect.fail(new BadRequest({ description: "The request body must be a JSON object." }))
-      }
-      if (exceedsDepth(value)) {
-        return Effect.fail(
-          new BadRequest({ description: `The request body is nested deeper than ${maxDepth} levels.` })
-        )
-      }
-      return Effect.succeed(value)
-    })
-  )
+  const refused = checkBodyHeaders(request.headers, maxBytes)
+  if (refused !== undefined) return Exit.fail(refused)
+  return Fast.flatMap(request.text, (text) => Fast.fromEither(parseJsonObject(text, maxBytes)))
 }
+
+/** The error a body reader reports when the limit was passed or the stream broke. @internal */
+export const bodyReadError = (tooLarge: boolean, maxBytes: number): BadRequest | PayloadTooLarge =>
+  tooLarge
+    ? new PayloadTooLarge({ limit: maxBytes })
+    : new BadRequest({ description: "The request body could not be read." })
 
 const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string =>
   issue._tag === "Missing" ? "is required" : issue.message
