@@ -4,7 +4,9 @@
  * alternate in the same run (A B A B ...), several rounds; medians are reported. Also: cold start to the first
  * 200 on the catalog, idle RSS, RSS after 100k provisions, p50/p99 latency. Writes bench/results.json.
  *
- * Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 50).
+ * Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 50),
+ * BENCH_ONLY (a regular expression: only the scenarios, and "startup", whose names match; bench/results.json is
+ * then left alone), BENCH_TARGETS (a regular expression on target names; the baseline always runs).
  */
 import autocannon from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
@@ -17,6 +19,11 @@ import { freePort } from "../test/support/net.js"
 const duration = Number(process.env["BENCH_DURATION"] ?? 5)
 const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3)
 const connections = Number(process.env["BENCH_CONNECTIONS"] ?? 50)
+const only = process.env["BENCH_ONLY"] === undefined ? undefined : new RegExp(process.env["BENCH_ONLY"], "i")
+const selected = (name: string) => only === undefined || only.test(name)
+const targetFilter = process.env["BENCH_TARGETS"] === undefined
+  ? undefined
+  : new RegExp(process.env["BENCH_TARGETS"], "i")
 const auth = `Basic ${Buffer.from("admin:admin").toString("base64")}`
 const baseHeaders = { authorization: auth, "x-broker-api-version": "2.17", "content-type": "application/json" }
 
@@ -27,7 +34,7 @@ interface Target {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "osb-bench-"))
-const targets: ReadonlyArray<Target> = [
+const allTargets: ReadonlyArray<Target> = [
   { name: "baseline", script: "dist-bench/bench/baseline.js", env: {} },
   {
     name: "library/memory",
@@ -40,6 +47,10 @@ const targets: ReadonlyArray<Target> = [
     env: { BROKER_STORE: `sqlite:${join(dir, "bench.sqlite")}`, QUICKSTART_DELAY_MS: "0" }
   }
 ]
+
+const targets = allTargets.filter((t) =>
+  t.name === "baseline" || targetFilter === undefined || targetFilter.test(t.name)
+)
 
 interface Running {
   readonly child: ChildProcess
@@ -214,7 +225,7 @@ const median = (values: ReadonlyArray<number>) => {
 const main = async () => {
   const table: Array<Record<string, string | number>> = []
   const summary: Record<string, unknown> = { duration, rounds, connections, scenarios: {} }
-  for (const scenario of scenarios) {
+  for (const scenario of scenarios.filter((s) => selected(s.name))) {
     const samples = new Map<string, Array<Measure>>()
     for (let round = 0; round < rounds; round++) {
       for (const target of targets) {
@@ -248,7 +259,7 @@ const main = async () => {
 
   // start-up and memory
   const startup: Record<string, unknown> = {}
-  for (const target of targets) {
+  for (const target of selected("startup") ? targets : []) {
     const starts: Array<number> = []
     let idle = 0
     for (let i = 0; i < 5; i++) {
@@ -262,7 +273,7 @@ const main = async () => {
     }
     startup[target.name] = { "cold start ms (median of 5)": Math.round(median(starts)), "idle RSS MB": idle }
   }
-  for (const target of targets.filter((t) => t.name !== "library/sqlite")) {
+  for (const target of selected("startup") ? targets.filter((t) => t.name !== "library/sqlite") : []) {
     const running = await start(target)
     await load(running.url, scenarios[1]!, { amount: 100_000 })
     ;(startup[target.name] as Record<string, unknown>)["RSS MB after 100k provisions"] = rssMb(running.child.pid!)
@@ -272,8 +283,10 @@ const main = async () => {
 
   console.table(table)
   console.table(startup)
-  writeFileSync("bench/results.json", JSON.stringify({ ...summary, table }, null, 2) + "\n")
-  console.log("wrote bench/results.json")
+  if (only === undefined && targetFilter === undefined) {
+    writeFileSync("bench/results.json", JSON.stringify({ ...summary, table }, null, 2) + "\n")
+    console.log("wrote bench/results.json")
+  }
 }
 
 void LARGE_PLAN_ID

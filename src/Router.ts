@@ -13,21 +13,18 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { BrokerAuth } from "./BrokerAuth.js"
-import { BrokerLifecycle } from "./BrokerLifecycle.js"
-import { Catalog } from "./Catalog.js"
-import type { Handler, OsbHttpResponse, RouteName } from "./internal/core.js"
+import type { BrokerAuth } from "./BrokerAuth.js"
+import type { Catalog } from "./Catalog.js"
+import type { OsbHttpResponse, RouteName } from "./internal/core.js"
 import * as Core from "./internal/core.js"
 import type { OsbHttpRequest } from "./internal/request.js"
 import { bodyReadError } from "./internal/request.js"
 import type { ErrorBody } from "./Model.js"
 import type { OsbError } from "./OsbError.js"
 import { internalErrorResponse } from "./OsbError.js"
-import { RequestLogSink } from "./RequestLog.js"
-import { ServiceBroker } from "./ServiceBroker.js"
+import type { ServiceBroker } from "./ServiceBroker.js"
 
 /**
  * Router options. Every field has a documented default.
@@ -119,25 +116,6 @@ const toPlatform = (response: OsbHttpResponse): HttpServerResponse.HttpServerRes
 }
 
 /**
- * Builds the request handler shared by the router and `Server.layer` from the services in the context.
- *
- * @internal
- */
-export const makeHandler = (
-  options: RouterOptions = {}
-): Effect.Effect<Handler, BrokerIncomplete, Catalog | ServiceBroker | BrokerAuth> =>
-  Effect.flatMap(
-    Effect.all({
-      catalog: Catalog,
-      broker: ServiceBroker,
-      auth: BrokerAuth,
-      lifecycle: Effect.serviceOption(BrokerLifecycle),
-      sink: Effect.serviceOption(RequestLogSink)
-    }),
-    (services) => Either.match(Core.make(services, options), { onLeft: Effect.fail, onRight: Effect.succeed })
-  )
-
-/**
  * Builds the router from the `Catalog`, `ServiceBroker` and `BrokerAuth` services. Fails with
  * `BrokerIncomplete` when the catalog promises endpoints the broker lacks.
  *
@@ -147,7 +125,7 @@ export const makeHandler = (
 export const make = (
   options: RouterOptions = {}
 ): Effect.Effect<OsbRouter, BrokerIncomplete, Catalog | ServiceBroker | BrokerAuth> =>
-  Effect.map(makeHandler(options), (handler) => {
+  Effect.map(Core.makeHandler(options), (handler) => {
     const app: HttpApp.Default<never, never> = Effect.flatMap(
       HttpServerRequest.HttpServerRequest,
       (request) => Effect.map(handler.handle(fromPlatform(request, handler.maxBodyBytes)), toPlatform)

@@ -1,14 +1,13 @@
 /**
- * Serving a broker on Node.js: host and port from `Config` (`HOST`, `PORT`), the router's app on
- * `@effect/platform-node`, a start-up log line with the address, graceful shutdown on SIGTERM/SIGINT
- * (in-flight requests finish before the process exits) and no per-request tracing span unless asked for.
+ * Serving a broker on Node.js: host and port from `Config` (`HOST`, `PORT`), the OSB handler on `node:http`
+ * directly (answers known at once are written without starting a fiber), a start-up log line with the address,
+ * graceful shutdown on SIGTERM/SIGINT (in-flight requests finish before the process exits) and no per-request
+ * tracing span unless asked for. `serve` runs the same handler on any `@effect/platform` `HttpServer` instead.
  *
  * @since 0.1.0
  */
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
-import * as HttpServer from "@effect/platform/HttpServer"
+import type * as HttpServer from "@effect/platform/HttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -17,13 +16,13 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
-import { createServer } from "node:http"
 import type { BrokerAuth } from "./BrokerAuth.js"
 import { BrokerLifecycle } from "./BrokerLifecycle.js"
 import type { Catalog } from "./Catalog.js"
+import { makeHandler } from "./internal/core.js"
+import * as NodeServer from "./internal/nodeServer.js"
 import * as RequestLog from "./RequestLog.js"
 import type { BrokerIncomplete, RouterOptions } from "./Router.js"
-import * as Router from "./Router.js"
 import type { ServiceBroker } from "./ServiceBroker.js"
 
 /**
@@ -44,31 +43,24 @@ export interface ServeOptions extends RouterOptions {
 }
 
 /**
- * Serves the broker's app on an `HttpServer` from the context.
+ * Serves the broker's app (`Router.make().app`) on an `HttpServer` from the context, e.g. one of
+ * `@effect/platform-node`'s or Bun's, with the same drain on shutdown as {@link layer}. The platform's HTTP
+ * modules are loaded when the layer is built.
  *
  * @since 0.1.0
  * @category layers
  */
 export const serve = (
   options: RouterOptions & { readonly tracing?: boolean; readonly drainTimeout?: Duration.DurationInput } = {}
-): Layer.Layer<never, BrokerIncomplete, HttpServer.HttpServer | Catalog | ServiceBroker | BrokerAuth> => {
-  const served = Layer.scopedDiscard(
-    Effect.gen(function*() {
-      const app = yield* Router.httpApp(options)
-      yield* HttpServer.serveEffect(app)
-      // finalizers run in reverse: the drain runs first, while the server still answers (503 for mutations)
-      const lifecycle = yield* Effect.serviceOption(BrokerLifecycle)
-      if (Option.isSome(lifecycle)) {
-        yield* Effect.addFinalizer(() => lifecycle.value.drain(options.drainTimeout ?? "10 seconds"))
-      }
-    })
+): Layer.Layer<never, BrokerIncomplete, HttpServer.HttpServer | Catalog | ServiceBroker | BrokerAuth> =>
+  Layer.unwrapEffect(
+    Effect.map(Effect.promise(() => import("./internal/platformServe.js")), (module) => module.serve(options))
   )
-  const logged = HttpServer.withLogAddress(served)
-  return options.tracing === true ? logged : HttpMiddleware.withTracerDisabledWhen(logged, () => true)
-}
 
 /**
- * Serves the broker on a Node.js HTTP server at `host`/`port`.
+ * Serves the broker on a Node.js HTTP server at `host`/`port` (`node:http`, no `@effect/platform-node` server):
+ * logs `Listening on http://host:port`; on shutdown drains running operations (mutations get 503 meanwhile),
+ * stops accepting connections and lets in-flight requests finish.
  *
  * @since 0.1.0
  * @category layers
@@ -76,8 +68,22 @@ export const serve = (
 export const layer = (
   options: ServeOptions = {}
 ): Layer.Layer<never, BrokerIncomplete | ServeError, Catalog | ServiceBroker | BrokerAuth> =>
-  serve(options).pipe(
-    Layer.provide(NodeHttpServer.layer(createServer, { host: options.host ?? "127.0.0.1", port: options.port ?? 8080 }))
+  Layer.scopedDiscard(
+    Effect.gen(function*() {
+      const handler = yield* makeHandler(options)
+      const address = yield* NodeServer.serve(handler, {
+        host: options.host ?? "127.0.0.1",
+        port: options.port ?? 8080,
+        tracing: options.tracing === true
+      })
+      // finalizers run in reverse: the drain runs first, while the server still answers (503 for mutations)
+      const lifecycle = yield* Effect.serviceOption(BrokerLifecycle)
+      if (Option.isSome(lifecycle)) {
+        yield* Effect.addFinalizer(() => lifecycle.value.drain(options.drainTimeout ?? "10 seconds"))
+      }
+      const host = address.family === "IPv6" ? `[${address.address}]` : address.address
+      yield* Effect.logInfo(`Listening on http://${host}:${address.port}`)
+    })
   )
 
 /**

@@ -13,8 +13,11 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { BrokerAuthService } from "../BrokerAuth.js"
+import { BrokerAuth } from "../BrokerAuth.js"
 import type { BrokerLifecycleService } from "../BrokerLifecycle.js"
+import { BrokerLifecycle } from "../BrokerLifecycle.js"
 import type { CatalogService } from "../Catalog.js"
+import { Catalog } from "../Catalog.js"
 import type { BindingResponseBody, FetchBindingBody, ServiceOffering } from "../Model.js"
 import {
   BindingResponseBody as BindingResponseBodySchema,
@@ -47,6 +50,7 @@ import {
   parseOriginatingIdentity
 } from "../RequestInfo.js"
 import type { RequestLogEntry } from "../RequestLog.js"
+import { RequestLogSink } from "../RequestLog.js"
 import type {
   BindingOperationState,
   BindResult,
@@ -58,6 +62,7 @@ import type {
   ServiceBrokerService,
   UpdateResult
 } from "../ServiceBroker.js"
+import { ServiceBroker } from "../ServiceBroker.js"
 import * as Fast from "./fast.js"
 import type { OsbHttpRequest, Query } from "./request.js"
 import {
@@ -1035,3 +1040,22 @@ export const make = (
     maxBodyBytes
   })
 }
+
+/**
+ * Builds the handler from the services in the context (`BrokerLifecycle` and `RequestLogSink` when present).
+ *
+ * @internal
+ */
+export const makeHandler = (
+  options: RouterOptions = {}
+): Effect.Effect<Handler, BrokerIncomplete, Catalog | ServiceBroker | BrokerAuth> =>
+  Effect.flatMap(
+    Effect.all({
+      catalog: Catalog,
+      broker: ServiceBroker,
+      auth: BrokerAuth,
+      lifecycle: Effect.serviceOption(BrokerLifecycle),
+      sink: Effect.serviceOption(RequestLogSink)
+    }),
+    (services) => Either.match(make(services, options), { onLeft: Effect.fail, onRight: Effect.succeed })
+  )
