@@ -2,8 +2,25 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 30_000,
-    globalSetup: ["test/support/globalSetup.ts"]
+    projects: [
+      {
+        // every test; HTTP tests speak to the router's web handler in process
+        test: {
+          name: "in-process",
+          include: ["test/**/*.test.ts"],
+          testTimeout: 30_000,
+          globalSetup: ["test/support/globalSetup.ts"]
+        }
+      },
+      {
+        // the router's rule, body, header, id, auth and fuzz tests again, over a loopback socket to Server.layer
+        test: {
+          name: "node-http",
+          include: ["test/router.*.test.ts", "test/fuzz.property.test.ts"],
+          testTimeout: 30_000,
+          env: { EFFECT_OSB_TEST_TRANSPORT: "node" }
+        }
+      }
+    ]
   }
 })

@@ -8,6 +8,7 @@ import { clientFor, isJsonObject } from "./support/http.js"
 import type { Reply } from "./support/http.js"
 import { BINDING, chunkedStream, INSTANCE, jsonBytes, rawClientFor, recording } from "./support/router.js"
 import { bindBody, ids, OFFERING, PLAN_MI, provisionBody } from "./support/scripted.js"
+import { transport } from "./support/transport.js"
 
 const MiB = 1024 * 1024
 
@@ -399,7 +400,16 @@ describe("413 request bodies over the limit", () => {
   })
 
   it("413 maxBodyBytes 300: a Content-Length that understates the body does not bypass the limit", async () => {
-    expect413(await put(small, paddedTo(provisionBody(), 600), { "content-length": "100" }))
+    const reply = await put(small, paddedTo(provisionBody(), 600), { "content-length": "100" })
+    if (transport === "web") {
+      // in process the whole body reaches the router: it counts the bytes it got
+      expect413(reply)
+    } else {
+      // over a socket the HTTP parser ends the body at the declared length (the router gets 100 bytes of broken
+      // JSON) and the rest is not a valid next request: a JSON 400 either way, nothing past the limit is read
+      expect(reply.status, reply.text).toBe(400)
+      expect(reply.body?.description, reply.text).toMatch(/not valid JSON|not valid HTTP/)
+    }
   })
 
   it("413 maxBodyBytes 300: the limit counts UTF-8 bytes, not characters (no Content-Length)", async () => {

@@ -12,6 +12,7 @@ import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import type { Duplex } from "node:stream"
 import type { BadRequest, PayloadTooLarge } from "../OsbError.js"
 import type { Handler, OsbHttpResponse } from "./core.js"
 import { internalError } from "./core.js"
@@ -28,6 +29,15 @@ export interface NodeServerOptions {
 type BodyText = Effect.Effect<string, BadRequest | PayloadTooLarge>
 
 const emptyBody: BodyText = Exit.succeed("")
+
+const rawAnswer = (status: string, description: string): string => {
+  const body = JSON.stringify({ description })
+  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${
+    Buffer.byteLength(body)
+  }\r\nconnection: close\r\n\r\n${body}`
+}
+const notHttp = rawAnswer("400 Bad Request", "The request is not valid HTTP/1.1.")
+const headersTooLarge = rawAnswer("431 Request Header Fields Too Large", "The request headers are too large.")
 
 const write = (res: ServerResponse, response: OsbHttpResponse): void => {
   if (res.headersSent || res.destroyed) return
@@ -133,6 +143,14 @@ export const serve = (
     }
 
     const server = createServer(onRequest)
+    // a request the HTTP parser refuses gets a JSON answer too, then the connection closes
+    server.on("clientError", (error: Error & { readonly code?: string }, socket: Duplex) => {
+      if (!socket.writable || error.code === "ECONNRESET") {
+        socket.destroy()
+        return
+      }
+      socket.end(error.code === "HPE_HEADER_OVERFLOW" ? headersTooLarge : notHttp)
+    })
 
     const address = yield* Effect.async<AddressInfo, ServeError>((resume) => {
       // the platform's error module is loaded only when listening fails

@@ -2,8 +2,9 @@
  * Test support: speak HTTP to the real router, in process (a web handler, no socket).
  */
 import { Layer, Redacted } from "effect"
-import { BrokerAuth, Router } from "../../src/index.js"
-import type { Catalog, Model, ServiceBroker } from "../../src/index.js"
+import { BrokerAuth } from "../../src/index.js"
+import type { Catalog, Model, Router, ServiceBroker } from "../../src/index.js"
+import { handlerFor } from "./transport.js"
 
 export const USER = "broker-user"
 export const PASSWORD = "s3cret:with:colons"
@@ -42,7 +43,7 @@ export const clientFor = (
   options: Router.RouterOptions = {},
   auth: Layer.Layer<BrokerAuth.BrokerAuth> = BrokerAuth.layerBasic([{ username: USER, password: redacted(PASSWORD) }])
 ): Client => {
-  const { dispose, handler } = Router.toWebHandler(Layer.merge(services, auth), { requestLog: false, ...options })
+  const { dispose, handler } = handlerFor(Layer.merge(services, auth), { requestLog: false, ...options })
   const call = async (method: string, path: string, options: CallOptions = {}): Promise<Reply> => {
     const headers = new Headers()
     for (const [k, v] of Object.entries({ ...defaultHeaders, ...options.headers })) {

@@ -3,12 +3,13 @@
  * Content-Type, a declared Content-Length), the ten endpoints as a table, and a recording broker.
  */
 import { Layer, Logger, LogLevel } from "effect"
-import { BrokerAuth, Router } from "../../src/index.js"
-import type { Catalog, ServiceBroker } from "../../src/index.js"
+import { BrokerAuth } from "../../src/index.js"
+import type { Catalog, Router, ServiceBroker } from "../../src/index.js"
 import { AUTH, PASSWORD, redacted, USER } from "./http.js"
 import type { Reply } from "./http.js"
 import { bindBody, ids, OFFERING, provisionBody, scripted } from "./scripted.js"
 import type { Recorded, Script } from "./scripted.js"
+import { handlerFor } from "./transport.js"
 
 export const basicLayer = BrokerAuth.layerBasic([{ username: USER, password: redacted(PASSWORD) }])
 
@@ -43,7 +44,7 @@ export const rawClientFor = (
   options: Router.RouterOptions = {},
   auth: Layer.Layer<BrokerAuth.BrokerAuth> = basicLayer
 ): RawClient => {
-  const { dispose, handler } = Router.toWebHandler(Layer.merge(services, auth), { requestLog: false, ...options })
+  const { dispose, handler } = handlerFor(Layer.merge(services, auth), { requestLog: false, ...options })
   const send = async (path: string, init: RawInit = {}): Promise<Reply> => {
     const headers = new Headers()
     const all = { authorization: AUTH, "x-broker-api-version": "2.17", ...init.headers }
