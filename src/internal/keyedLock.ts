@@ -1,5 +1,6 @@
 /**
- * A lock per key: effects with the same key run one at a time, others in parallel. Unused keys are dropped.
+ * A lock per key: effects with the same key run one at a time (first come, first served), others in parallel.
+ * Unused keys are dropped.
  *
  * @internal
  */
@@ -10,40 +11,81 @@ export interface KeyedLock {
   readonly withLock: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
+/** A fiber waiting for a key; `granted` once the previous holder handed the key over. */
+interface Waiter {
+  granted: boolean
+  resume: (() => void) | undefined
+}
+
 /** @internal */
 export const makeKeyedLock = (): KeyedLock => {
-  const locks = new Map<string, { readonly semaphore: Effect.Semaphore; users: number }>()
+  /** Held keys and their waiters, in arrival order. A key is absent when nobody holds it. */
+  const held = new Map<string, Array<Waiter>>()
+
+  const release = (key: string): void => {
+    const waiters = held.get(key)
+    const next = waiters?.shift()
+    if (next === undefined) {
+      held.delete(key)
+      return
+    }
+    // the key passes to the next waiter directly: nobody can take it in between
+    next.granted = true
+    next.resume?.()
+  }
+
+  const releaseKey = (key: string) => Effect.sync(() => release(key))
+
   return {
-    withLock: (key, effect) =>
-      Effect.acquireUseRelease(
-        Effect.sync(() => {
-          let lock = locks.get(key)
-          if (lock === undefined) {
-            lock = { semaphore: Effect.unsafeMakeSemaphore(1), users: 0 }
-            locks.set(key, lock)
+    withLock: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          const waiters = held.get(key)
+          if (waiters === undefined) {
+            // free: taken synchronously, no suspension
+            held.set(key, [])
+            return Effect.ensuring(restore(effect), releaseKey(key))
           }
-          lock.users++
-          return lock
-        }),
-        (lock) => lock.semaphore.withPermits(1)(effect),
-        (lock) =>
-          Effect.sync(() => {
-            lock.users--
-            if (lock.users === 0) locks.delete(key)
+          const waiter: Waiter = { granted: false, resume: undefined }
+          waiters.push(waiter)
+          const wait = Effect.async<void>((resume) => {
+            if (waiter.granted) return resume(Effect.void)
+            waiter.resume = () => resume(Effect.void)
+            return Effect.sync(() => {
+              // interrupted while waiting: leave the queue (a key already handed over is released below)
+              if (!waiter.granted) {
+                const at = waiters.indexOf(waiter)
+                if (at >= 0) waiters.splice(at, 1)
+              }
+            })
           })
+          return Effect.matchCauseEffect(restore(wait), {
+            onFailure: (cause) => {
+              if (waiter.granted) release(key)
+              return Effect.failCause(cause)
+            },
+            onSuccess: () => Effect.ensuring(restore(effect), releaseKey(key))
+          })
+        })
       )
   }
 }
 
-/** Canonical JSON: object keys sorted at every level, so equal values give equal strings. @internal */
+/**
+ * Canonical JSON: object keys sorted at every level, so equal values give equal strings. Built with `join`, so the
+ * result is a flat string (kept in records, a rope of concatenations would cost memory for as long as it lives).
+ *
+ * @internal
+ */
 export const canonicalJson = (value: unknown): string => {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null"
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`
-  const keys = Object.keys(value).sort()
-  return `{${
-    keys
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(",")
-  }}`
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record).sort()
+  const parts: Array<string> = []
+  for (const key of keys) {
+    const child = record[key]
+    if (child !== undefined) parts.push(`${JSON.stringify(key)}:${canonicalJson(child)}`)
+  }
+  return `{${parts.join(",")}}`
 }
