@@ -329,55 +329,76 @@ export const emptySnapshot = (instanceId: string): InstanceSnapshot => ({
  * @category utils
  */
 export const applyChanges = (snapshot: InstanceSnapshot, changes: ReadonlyArray<Change>): InstanceSnapshot => {
-  let next = snapshot
+  if (changes.length === 0) return snapshot
+  let instance = snapshot.instance
+  let tombstone = snapshot.tombstone
+  let bindings = snapshot.bindings
+  let bindingTombstones = snapshot.bindingTombstones
+  let operations = snapshot.operations
+  // copy-on-write: each map is copied at most once per call, then changed in place
+  let ownBindings: Map<string, BindingRecord> | undefined
+  let ownBindingTombstones: Map<string, Tombstone> | undefined
+  let ownOperations: Map<string, OperationRecord> | undefined
+  const mutableBindings = () => (ownBindings ??= new Map(bindings))
+  const mutableBindingTombstones = () => (ownBindingTombstones ??= new Map(bindingTombstones))
   for (const change of changes) {
     switch (change._tag) {
       case "PutInstance":
-        next = {
-          ...next,
-          instance: Option.some(change.record),
-          tombstone: Option.none(),
-          // a new instance on a reused id knows nothing of the old one's bindings
-          bindingTombstones: Option.isNone(next.instance) ? new Map() : next.bindingTombstones
+        // a new instance on a reused id knows nothing of the old one's bindings
+        if (Option.isNone(instance)) {
+          ownBindingTombstones = new Map()
+          bindingTombstones = ownBindingTombstones
         }
+        instance = Option.some(change.record)
+        tombstone = Option.none()
         break
       case "DeleteInstance": {
         // the bindings go with the instance, each leaving a tombstone
-        const tombstones = new Map(next.bindingTombstones)
-        for (const bindingId of next.bindings.keys()) tombstones.set(bindingId, change.tombstone)
-        next = {
-          ...next,
-          instance: Option.none(),
-          tombstone: Option.some(change.tombstone),
-          bindings: new Map(),
-          bindingTombstones: tombstones
-        }
+        const tombstones = mutableBindingTombstones()
+        for (const bindingId of bindings.keys()) tombstones.set(bindingId, change.tombstone)
+        bindingTombstones = tombstones
+        instance = Option.none()
+        tombstone = Option.some(change.tombstone)
+        ownBindings = new Map()
+        bindings = ownBindings
         break
       }
       case "ForgetInstance":
-        next = emptySnapshot(next.instanceId)
+        instance = Option.none()
+        tombstone = Option.none()
+        ownBindings = new Map()
+        bindings = ownBindings
+        ownBindingTombstones = new Map()
+        bindingTombstones = ownBindingTombstones
+        ownOperations = new Map()
+        operations = ownOperations
         break
       case "PutBinding": {
-        const bindings = new Map(next.bindings).set(change.record.bindingId, change.record)
-        const tombstones = new Map(next.bindingTombstones)
-        tombstones.delete(change.record.bindingId)
-        next = { ...next, bindings, bindingTombstones: tombstones }
+        bindings = mutableBindings().set(change.record.bindingId, change.record)
+        if (bindingTombstones.has(change.record.bindingId)) {
+          const tombstones = mutableBindingTombstones()
+          tombstones.delete(change.record.bindingId)
+          bindingTombstones = tombstones
+        }
         break
       }
       case "DeleteBinding": {
-        const bindings = new Map(next.bindings)
-        bindings.delete(change.bindingId)
-        const tombstones = new Map(next.bindingTombstones)
-        if (Option.isSome(change.tombstone)) tombstones.set(change.bindingId, change.tombstone.value)
-        next = { ...next, bindings, bindingTombstones: tombstones }
+        if (bindings.has(change.bindingId)) {
+          const next = mutableBindings()
+          next.delete(change.bindingId)
+          bindings = next
+        }
+        if (Option.isSome(change.tombstone)) {
+          bindingTombstones = mutableBindingTombstones().set(change.bindingId, change.tombstone.value)
+        }
         break
       }
       case "PutOperation":
-        next = { ...next, operations: new Map(next.operations).set(change.record.id, change.record) }
+        operations = (ownOperations ??= new Map(operations)).set(change.record.id, change.record)
         break
     }
   }
-  return next
+  return { instanceId: snapshot.instanceId, instance, tombstone, bindings, bindingTombstones, operations }
 }
 
 const isEmpty = (snapshot: InstanceSnapshot): boolean =>
@@ -393,7 +414,17 @@ const isEmpty = (snapshot: InstanceSnapshot): boolean =>
 export const makeMemory: Effect.Effect<BrokerStoreService> = Effect.sync(() => {
   const snapshots = new Map<string, InstanceSnapshot>()
   const { withLock } = makeKeyedLock()
-  const get = (instanceId: string) => snapshots.get(instanceId) ?? emptySnapshot(instanceId)
+  // an unknown id shares these (applyChanges copies before it changes a map)
+  const none = new Map<string, never>()
+  const get = (instanceId: string): InstanceSnapshot =>
+    snapshots.get(instanceId) ?? {
+      instanceId,
+      instance: Option.none(),
+      tombstone: Option.none(),
+      bindings: none,
+      bindingTombstones: none,
+      operations: none
+    }
   const operationsWhere = (predicate: (operation: OperationRecord) => boolean) =>
     Effect.sync(() =>
       [...snapshots.values()].flatMap((snapshot) =>
@@ -403,21 +434,24 @@ export const makeMemory: Effect.Effect<BrokerStoreService> = Effect.sync(() => {
         }))
       )
     )
+  const commit = <A>(instanceId: string, result: A, changes: ReadonlyArray<Change>) =>
+    Effect.sync(() => {
+      // read again: renewLeases may have changed the snapshot (it takes no lock)
+      const next = applyChanges(get(instanceId), changes)
+      if (isEmpty(next)) snapshots.delete(instanceId)
+      else snapshots.set(instanceId, next)
+      return result
+    })
   return {
     persistent: false,
     read: (instanceId) => Effect.sync(() => get(instanceId)),
     transact: (instanceId, f) =>
       withLock(
         instanceId,
-        Effect.flatMap(Effect.suspend(() => f(get(instanceId))), ([result, changes]) =>
-          Effect.sync(() => {
-            if (changes.length > 0) {
-              const next = applyChanges(get(instanceId), changes)
-              if (isEmpty(next)) snapshots.delete(instanceId)
-              else snapshots.set(instanceId, next)
-            }
-            return result
-          }))
+        Effect.flatMap(
+          Effect.suspend(() => f(get(instanceId))),
+          ([result, changes]) => changes.length === 0 ? Effect.succeed(result) : commit(instanceId, result, changes)
+        )
       ),
     expiredOperations: (now) =>
       operationsWhere((o) => o.state === "in progress" && o.leaseExpiresAt !== undefined && o.leaseExpiresAt < now),
