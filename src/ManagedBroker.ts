@@ -22,7 +22,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { randomBytes } from "node:crypto"
+import { randomBytes, randomFillSync } from "node:crypto"
 import type { BrokerLifecycleService } from "./BrokerLifecycle.js"
 import { BrokerLifecycle } from "./BrokerLifecycle.js"
 import type {
@@ -348,8 +348,20 @@ const operationPrefix: Record<OperationKind, string> = {
   unbind: "unbind"
 }
 
-const newOperationId = (kind: OperationKind): string =>
-  `${operationPrefix[kind]}-${randomBytes(12).toString("base64url")}`
+/** Random bytes for operation ids, drawn 12 at a time from a pool refilled every 256 ids (one system call). */
+const idBytes = 12
+const idPool = Buffer.allocUnsafe(idBytes * 256)
+let idOffset = idPool.length
+
+const newOperationId = (kind: OperationKind): string => {
+  if (idOffset + idBytes > idPool.length) {
+    randomFillSync(idPool)
+    idOffset = 0
+  }
+  const id = idPool.toString("base64url", idOffset, idOffset + idBytes)
+  idOffset += idBytes
+  return `${operationPrefix[kind]}-${id}`
+}
 
 const isAsync = (mode: Mode, acceptsIncomplete: boolean): boolean =>
   mode === "async" || (mode === "either" && acceptsIncomplete)
@@ -478,12 +490,35 @@ export const make = (
     }
     if (problems.length > 0) return yield* new ManagedBrokerError({ problems })
 
+    type Steps = { readonly [K in StepName]: OfferingWork[K] | undefined }
+    /** The steps per offering and plan, resolved once (the work and the catalog do not change). */
+    const steps = new Map<string, Map<string, Steps>>()
+    const resolveSteps = (work: OfferingWork, planId: string): Steps => {
+      const plan = catalog.plan(planId)
+      const override = work.plans?.[planId] ?? (Option.isSome(plan) ? work.plans?.[plan.value.plan.name] : undefined)
+      return {
+        provision: override?.provision ?? work.provision,
+        deprovision: override?.deprovision ?? work.deprovision,
+        update: override?.update ?? work.update,
+        bind: override?.bind ?? work.bind,
+        unbind: override?.unbind ?? work.unbind
+      }
+    }
     const stepFor = <K extends StepName>(serviceId: string, planId: string, name: K): OfferingWork[K] | undefined => {
       const work = works.get(serviceId)
       if (work === undefined) return undefined
-      const plan = catalog.plan(planId)
-      const override = work.plans?.[planId] ?? (Option.isSome(plan) ? work.plans?.[plan.value.plan.name] : undefined)
-      return (override?.[name] as OfferingWork[K] | undefined) ?? work[name]
+      let perPlan = steps.get(serviceId)
+      if (perPlan === undefined) {
+        perPlan = new Map()
+        steps.set(serviceId, perPlan)
+      }
+      let resolved = perPlan.get(planId)
+      if (resolved === undefined) {
+        resolved = resolveSteps(work, planId)
+        // only plans of the catalog are kept, so the cache stays bounded whatever ids requests carry
+        if (Option.isSome(catalog.plan(planId))) perPlan.set(planId, resolved)
+      }
+      return resolved[name]
     }
 
     const planOf = (planId: string): ResolvedPlan =>
@@ -546,6 +581,17 @@ export const make = (
       ...(outcome.updateRepeatable === undefined ? {} : { updateRepeatable: outcome.updateRepeatable })
     })
 
+    /** Records an operation's outcome: `record` gets the time and, for a failure, its description. */
+    const finishWith = (
+      exit: Exit.Exit<unknown, unknown>,
+      what: string,
+      record: (now: number, outcome: Outcome) => Effect.Effect<void>
+    ): Effect.Effect<void> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Exit.isSuccess(exit)
+          ? record(now, {})
+          : Effect.flatMap(failureDescription(exit.cause, what), (outcome) => record(now, outcome)))
+
     /**
      * Runs the work of an operation inline or in the background, and records its outcome with `finish` (which
      * must ignore an outcome whose operation has been superseded). Inline: the work's failure is returned.
@@ -589,28 +635,33 @@ export const make = (
       decide: Effect.Effect<Decision<S>, E>,
       run: (operation: OperationRecord) => Effect.Effect<void, E2>
     ): Effect.Effect<Decision<S>, E | E2> =>
-      Effect.gen(function*() {
-        const decision = yield* locks.withLock(
+      Effect.flatMap(
+        locks.withLock(
           instanceId,
-          Effect.tap(decide, (d) =>
-            d._tag === "Start"
-              ? Effect.zipRight(
-                Option.match(d.interrupt, { onNone: () => Effect.void, onSome: interrupt }),
-                d.operation.async ? run(d.operation) : Effect.void
-              )
-              : Effect.void)
-        )
-        if (decision._tag === "Start" && !decision.operation.async) yield* run(decision.operation)
-        return decision
-      })
+          Effect.flatMap(decide, (d): Effect.Effect<Decision<S>, E2> => {
+            if (d._tag !== "Start" || (!d.operation.async && Option.isNone(d.interrupt))) return Effect.succeed(d)
+            const launch = d.operation.async ? run(d.operation) : Effect.void
+            return Effect.as(
+              Option.isSome(d.interrupt) ? Effect.zipRight(interrupt(d.interrupt.value), launch) : launch,
+              d
+            )
+          })
+        ),
+        (decision) =>
+          decision._tag === "Start" && !decision.operation.async
+            ? Effect.as(run(decision.operation), decision)
+            : Effect.succeed(decision)
+      )
 
     // --- provision ------------------------------------------------------------------------------------------
 
     const provision = (request: ProvisionRequest): Effect.Effect<ProvisionResult, ProvisionError> =>
-      Effect.gen(function*() {
+      Effect.suspend(() => {
         const step = stepFor(request.offering.id, request.plan.id, "provision")
         if (step === undefined) {
-          return yield* new BadRequest({ description: `The offering ${request.offering.name} is not served here.` })
+          return Effect.fail(
+            new BadRequest({ description: `The offering ${request.offering.name} is not served here.` })
+          )
         }
         const ctx: ProvisionContext = {
           instanceId: request.instanceId,
@@ -619,108 +670,120 @@ export const make = (
           parameters: request.body.parameters ?? {},
           request
         }
-        if (step.validate !== undefined) yield* step.validate(ctx)
-        const fingerprint = provisionFingerprint(
-          request.body.service_id,
-          request.body.plan_id,
-          request.body.parameters ?? {},
-          request.body.organization_guid,
-          request.body.space_guid
-        )
-        const dashboardUrl = works.get(request.offering.id)?.dashboardUrl?.(ctx)
-        let output: InstanceOutput | undefined
-        const now = yield* Clock.currentTimeMillis
-        const decision = yield* decideThenRun(
-          request.instanceId,
-          transact(request.instanceId, (snapshot): Effect.Effect<
-            readonly [Decision<InstanceRecord>, ReadonlyArray<StoreChange>],
-            ProvisionError
-          > => {
-            if (Option.isSome(snapshot.instance)) {
-              const existing = snapshot.instance.value
-              if (existing.state === "deprovisioning") {
-                // decision 10: whatever the attributes
-                return Effect.fail(new ConcurrencyError({ description: "The instance is being deprovisioned." }))
-              }
-              if (existing.fingerprint !== fingerprint) {
-                return Effect.fail(
-                  new Conflict({ description: `Instance ${request.instanceId} exists with different attributes.` })
-                )
-              }
-              switch (existing.state) {
-                case "ready":
-                  return keep(done(existing))
-                case "provisioning":
-                  if (step.mode === "async" && !request.acceptsIncomplete) return Effect.fail(new AsyncRequired({}))
-                  return request.acceptsIncomplete
-                    ? keep(running(existing.operationId))
-                    : Effect.fail(new ConcurrencyError({ description: "The instance is being provisioned." }))
-                case "failed":
-                  return Effect.fail(
-                    new Conflict({
-                      description:
-                        `Provisioning instance ${request.instanceId} failed; deprovision it before trying again.`
-                    })
-                  )
-                default:
-                  return Effect.fail(new ConcurrencyError({}))
+        const decideAndRun = (now: number): Effect.Effect<ProvisionResult, ProvisionError> => {
+          const fingerprint = provisionFingerprint(
+            request.body.service_id,
+            request.body.plan_id,
+            request.body.parameters ?? {},
+            request.body.organization_guid,
+            request.body.space_guid
+          )
+          const dashboardUrl = works.get(request.offering.id)?.dashboardUrl?.(ctx)
+          let output: InstanceOutput | undefined
+          return Effect.map(
+            decideThenRun(
+              request.instanceId,
+              transact(
+                request.instanceId,
+                (snapshot) => decideProvision(request, step, ctx, fingerprint, dashboardUrl, now, snapshot)
+              ),
+              (operation) =>
+                Effect.map(startProvision(ctx, step, operation), (out) => {
+                  output = out
+                })
+            ),
+            (decision): ProvisionResult => {
+              switch (decision._tag) {
+                case "Done":
+                  return Result.alreadyExists(instanceAnswer(decision.value))
+                case "Running":
+                  return Result.accepted(decision.operationId, dashboardUrl === undefined ? {} : { dashboardUrl })
+                case "Start": {
+                  if (decision.operation.async) {
+                    return Result.accepted(decision.operation.id, dashboardUrl === undefined ? {} : { dashboardUrl })
+                  }
+                  // what the finished record now holds, without reading it back
+                  const url = output?.dashboardUrl ?? dashboardUrl
+                  return Result.created({
+                    ...(url === undefined ? {} : { dashboardUrl: url }),
+                    ...(output?.metadata === undefined ? {} : { metadata: output.metadata })
+                  })
+                }
               }
             }
-            if (step.mode === "async" && !request.acceptsIncomplete) return Effect.fail(new AsyncRequired({}))
-            const operation: OperationRecord = {
-              id: newOperationId("provision"),
-              instanceId: request.instanceId,
-              kind: "provision",
-              async: isAsync(step.mode, request.acceptsIncomplete),
-              ...lease(now),
-              state: "in progress",
-              startedAt: now
-            }
-            const record: InstanceRecord = {
-              instanceId: request.instanceId,
-              serviceId: request.offering.id,
-              planId: request.plan.id,
-              state: "provisioning",
-              fingerprint,
-              parameters: ctx.parameters,
-              ...(request.body.context === undefined ? {} : { context: request.body.context }),
-              ...(request.body.organization_guid === undefined
-                ? {}
-                : { organizationGuid: request.body.organization_guid }),
-              ...(request.body.space_guid === undefined ? {} : { spaceGuid: request.body.space_guid }),
-              ...(request.plan.maintenance_info === undefined
-                ? {}
-                : { maintenanceInfo: request.plan.maintenance_info }),
-              ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
-              operationId: operation.id,
-              createdAt: now,
-              updatedAt: now
-            }
-            return write(start(operation), [Change.putInstance(record), Change.putOperation(operation)])
-          }),
-          (operation) =>
-            Effect.map(startProvision(ctx, step, operation), (out) => {
-              output = out
-            })
-        )
-        switch (decision._tag) {
-          case "Done":
-            return Result.alreadyExists(instanceAnswer(decision.value))
-          case "Running":
-            return Result.accepted(decision.operationId, dashboardUrl === undefined ? {} : { dashboardUrl })
-          case "Start": {
-            if (decision.operation.async) {
-              return Result.accepted(decision.operation.id, dashboardUrl === undefined ? {} : { dashboardUrl })
-            }
-            // what the finished record now holds, without reading it back
-            const url = output?.dashboardUrl ?? dashboardUrl
-            return Result.created({
-              ...(url === undefined ? {} : { dashboardUrl: url }),
-              ...(output?.metadata === undefined ? {} : { metadata: output.metadata })
-            })
-          }
+          )
         }
+        const decided = Effect.flatMap(Clock.currentTimeMillis, decideAndRun)
+        return step.validate === undefined ? decided : Effect.zipRight(step.validate(ctx), decided)
       })
+
+    /** The provision decision on the instance's snapshot (in its store transaction). */
+    const decideProvision = (
+      request: ProvisionRequest,
+      step: NonNullable<OfferingWork["provision"]>,
+      ctx: ProvisionContext,
+      fingerprint: string,
+      dashboardUrl: string | undefined,
+      now: number,
+      snapshot: InstanceSnapshot
+    ): Effect.Effect<readonly [Decision<InstanceRecord>, ReadonlyArray<StoreChange>], ProvisionError> => {
+      if (Option.isSome(snapshot.instance)) {
+        const existing = snapshot.instance.value
+        if (existing.state === "deprovisioning") {
+          // decision 10: whatever the attributes
+          return Effect.fail(new ConcurrencyError({ description: "The instance is being deprovisioned." }))
+        }
+        if (existing.fingerprint !== fingerprint) {
+          return Effect.fail(
+            new Conflict({ description: `Instance ${request.instanceId} exists with different attributes.` })
+          )
+        }
+        switch (existing.state) {
+          case "ready":
+            return keep(done(existing))
+          case "provisioning":
+            if (step.mode === "async" && !request.acceptsIncomplete) return Effect.fail(new AsyncRequired({}))
+            return request.acceptsIncomplete
+              ? keep(running(existing.operationId))
+              : Effect.fail(new ConcurrencyError({ description: "The instance is being provisioned." }))
+          case "failed":
+            return Effect.fail(
+              new Conflict({
+                description: `Provisioning instance ${request.instanceId} failed; deprovision it before trying again.`
+              })
+            )
+          default:
+            return Effect.fail(new ConcurrencyError({}))
+        }
+      }
+      if (step.mode === "async" && !request.acceptsIncomplete) return Effect.fail(new AsyncRequired({}))
+      const operation: OperationRecord = {
+        id: newOperationId("provision"),
+        instanceId: request.instanceId,
+        kind: "provision",
+        async: isAsync(step.mode, request.acceptsIncomplete),
+        ...lease(now),
+        state: "in progress",
+        startedAt: now
+      }
+      const record: InstanceRecord = {
+        instanceId: request.instanceId,
+        serviceId: request.offering.id,
+        planId: request.plan.id,
+        state: "provisioning",
+        fingerprint,
+        parameters: ctx.parameters,
+        ...(request.body.context === undefined ? {} : { context: request.body.context }),
+        ...(request.body.organization_guid === undefined ? {} : { organizationGuid: request.body.organization_guid }),
+        ...(request.body.space_guid === undefined ? {} : { spaceGuid: request.body.space_guid }),
+        ...(request.plan.maintenance_info === undefined ? {} : { maintenanceInfo: request.plan.maintenance_info }),
+        ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
+        operationId: operation.id,
+        createdAt: now,
+        updatedAt: now
+      }
+      return write(start(operation), [Change.putInstance(record), Change.putOperation(operation)])
+    }
 
     /**
      * Async: forks the work (called under the instance lock). Sync: runs it, records it, and returns its output
@@ -747,10 +810,8 @@ export const make = (
       operation: OperationRecord,
       exit: Exit.Exit<InstanceOutput, BrokerFailure | TimedOut>
     ): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "provisioning")
-        yield* transact(instanceId, (snapshot) => {
+      finishWith(exit, "provisioning", (now, outcome) =>
+        transact(instanceId, (snapshot) => {
           const record = Option.getOrUndefined(snapshot.instance)
           if (record === undefined || record.operationId !== operation.id || superseded(snapshot, operation)) {
             return keep(undefined)
@@ -775,8 +836,7 @@ export const make = (
             Change.putInstance({ ...record, state: "failed", updatedAt: now }),
             Change.putOperation(finishOperation(operation, now, { description: outcome.description }, false))
           ])
-        })
-      })
+        }))
 
     // --- update ---------------------------------------------------------------------------------------------
 
@@ -919,10 +979,8 @@ export const make = (
       operation: OperationRecord,
       exit: Exit.Exit<InstanceOutput, unknown>
     ): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "update")
-        yield* transact(instanceId, (snapshot) => {
+      finishWith(exit, "update", (now, outcome) =>
+        transact(instanceId, (snapshot) => {
           const record = Option.getOrUndefined(snapshot.instance)
           if (record === undefined || record.operationId !== operation.id || superseded(snapshot, operation)) {
             return keep(undefined)
@@ -959,8 +1017,7 @@ export const make = (
             Change.putInstance(updated),
             Change.putOperation(finishOperation(operation, now, {}, true))
           ])
-        })
-      })
+        }))
 
     // --- deprovision ----------------------------------------------------------------------------------------
 
@@ -1060,10 +1117,8 @@ export const make = (
       operation: OperationRecord,
       exit: Exit.Exit<void, unknown>
     ): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "deprovisioning")
-        yield* transact(instanceId, (snapshot) => {
+      finishWith(exit, "deprovisioning", (now, outcome) =>
+        transact(instanceId, (snapshot) => {
           const record = Option.getOrUndefined(snapshot.instance)
           if (record === undefined || record.operationId !== operation.id || superseded(snapshot, operation)) {
             return keep(undefined)
@@ -1079,8 +1134,7 @@ export const make = (
             Change.putInstance({ ...record, state: restored, updatedAt: now }),
             Change.putOperation(finishOperation(operation, now, { ...outcome, updateRepeatable: undefined }, false))
           ])
-        })
-      })
+        }))
 
     // --- last operation -------------------------------------------------------------------------------------
 
@@ -1109,28 +1163,37 @@ export const make = (
     }
 
     const lastOperation: ServiceBrokerService["lastOperation"] = (request) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const snapshot = yield* read(request.instanceId)
-        const record = Option.getOrUndefined(snapshot.instance)
-        if (record === undefined || !works.has(record.serviceId)) {
-          if (record === undefined && live(snapshot.tombstone, now)) {
-            // DEP-4: the create that a synchronous delete stopped still answers for its own operation
-            const asked = Option.flatMapNullable(request.operation, (id) => snapshot.operations.get(id))
-            if (Option.isSome(asked) && asked.value.bindingId === undefined && asked.value.kind !== "deprovision") {
-              return renderInstanceOperation(asked.value)
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) =>
+          Effect.flatMap(
+            read(request.instanceId),
+            (snapshot): Effect.Effect<InstanceOperationState, LastOperationError> => {
+              const record = Option.getOrUndefined(snapshot.instance)
+              if (record === undefined || !works.has(record.serviceId)) {
+                if (record === undefined && live(snapshot.tombstone, now)) {
+                  // DEP-4: the create that a synchronous delete stopped still answers for its own operation
+                  const asked = Option.flatMapNullable(request.operation, (id) => snapshot.operations.get(id))
+                  if (
+                    Option.isSome(asked) && asked.value.bindingId === undefined && asked.value.kind !== "deprovision"
+                  ) {
+                    return Effect.succeed(renderInstanceOperation(asked.value))
+                  }
+                  return Effect.fail(new Gone())
+                }
+                return Effect.fail(new NotFound({ description: `Instance ${request.instanceId} does not exist.` }))
+              }
+              const operationId = Option.isSome(request.operation) ? request.operation.value : record.operationId
+              const operation = snapshot.operations.get(operationId)
+              if (operation === undefined || operation.bindingId !== undefined) {
+                return Effect.fail(
+                  new BadRequest({ description: `Unknown operation for instance ${request.instanceId}.` })
+                )
+              }
+              return Effect.succeed(renderInstanceOperation(operation))
             }
-            return yield* new Gone()
-          }
-          return yield* new NotFound({ description: `Instance ${request.instanceId} does not exist.` })
-        }
-        const operationId = Option.getOrElse(request.operation, () => record.operationId)
-        const operation = snapshot.operations.get(operationId)
-        if (operation === undefined || operation.bindingId !== undefined) {
-          return yield* new BadRequest({ description: `Unknown operation for instance ${request.instanceId}.` })
-        }
-        return renderInstanceOperation(operation)
-      })
+          )
+      )
 
     // --- fetch instance -------------------------------------------------------------------------------------
 
@@ -1144,25 +1207,25 @@ export const make = (
     })
 
     const getInstance: ServiceBrokerService["getInstance"] = (request) =>
-      Effect.gen(function*() {
-        const snapshot = yield* read(request.instanceId)
+      Effect.flatMap(read(request.instanceId), (snapshot): Effect.Effect<FetchInstanceBody, GetInstanceError> => {
         const record = Option.getOrUndefined(snapshot.instance)
-        const notFound = new NotFound({ description: `Instance ${request.instanceId} does not exist.` })
-        if (record === undefined || !works.has(record.serviceId)) return yield* notFound
+        const notFound = () =>
+          Effect.fail(new NotFound({ description: `Instance ${request.instanceId} does not exist.` }))
+        if (record === undefined || !works.has(record.serviceId)) return notFound()
         switch (record.state) {
           case "provisioning":
           case "failed":
-            return yield* notFound
+            return notFound()
           case "updating":
-            return yield* new ConcurrencyError({ description: "The instance is being updated." })
+            return Effect.fail(new ConcurrencyError({ description: "The instance is being updated." }))
           case "deprovisioning":
-            return yield* new ConcurrencyError({ description: "The instance is being deprovisioned." })
+            return Effect.fail(new ConcurrencyError({ description: "The instance is being deprovisioned." }))
           case "ready": {
             const custom = works.get(record.serviceId)?.fetchInstance
-            return custom === undefined ? defaultFetchInstance(record) : yield* custom(record)
+            return custom === undefined ? Effect.succeed(defaultFetchInstance(record)) : custom(record)
           }
         }
-      }) as Effect.Effect<FetchInstanceBody, GetInstanceError>
+      })
 
     // --- bind -----------------------------------------------------------------------------------------------
 
@@ -1344,10 +1407,8 @@ export const make = (
       operation: OperationRecord,
       exit: Exit.Exit<BindingOutput, unknown>
     ): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "binding")
-        yield* transact(instanceId, (snapshot) => {
+      finishWith(exit, "binding", (now, outcome) =>
+        transact(instanceId, (snapshot) => {
           const record = snapshot.bindings.get(bindingId)
           if (record === undefined || record.operationId !== operation.id || superseded(snapshot, operation)) {
             return keep(undefined)
@@ -1370,8 +1431,7 @@ export const make = (
             Change.putBinding({ ...record, state: "failed", updatedAt: now }),
             Change.putOperation(finishOperation(operation, now, { description: outcome.description }, false))
           ])
-        })
-      })
+        }))
 
     // --- unbind ---------------------------------------------------------------------------------------------
 
@@ -1464,10 +1524,8 @@ export const make = (
       operation: OperationRecord,
       exit: Exit.Exit<void, unknown>
     ): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const outcome: Outcome = Exit.isSuccess(exit) ? {} : yield* failureDescription(exit.cause, "unbinding")
-        yield* transact(instanceId, (snapshot) => {
+      finishWith(exit, "unbinding", (now, outcome) =>
+        transact(instanceId, (snapshot) => {
           const record = snapshot.bindings.get(bindingId)
           if (record === undefined || record.operationId !== operation.id || superseded(snapshot, operation)) {
             return keep(undefined)
@@ -1483,60 +1541,65 @@ export const make = (
             Change.putBinding({ ...record, state: restored, updatedAt: now }),
             Change.putOperation(finishOperation(operation, now, { description: outcome.description }, false))
           ])
-        })
-      })
+        }))
 
     // --- fetch binding and binding last operation ----------------------------------------------------------
 
     const getBinding: ServiceBrokerService["getBinding"] = (request) =>
-      Effect.gen(function*() {
-        const snapshot = yield* read(request.instanceId)
+      Effect.flatMap(read(request.instanceId), (snapshot): Effect.Effect<FetchBindingBody, GetBindingError> => {
         const binding = snapshot.bindings.get(request.bindingId)
         if (
           binding === undefined || !works.has(binding.serviceId) ||
           (binding.state !== "ready" && binding.state !== "unbinding") || binding.response === undefined
         ) {
-          return yield* new NotFound({ description: `Binding ${request.bindingId} does not exist.` })
+          return Effect.fail(new NotFound({ description: `Binding ${request.bindingId} does not exist.` }))
         }
         const custom = works.get(binding.serviceId)?.fetchBinding
-        if (custom !== undefined) return yield* custom(binding)
-        return { ...binding.response, parameters: binding.parameters }
-      }) as Effect.Effect<FetchBindingBody, GetBindingError>
+        if (custom !== undefined) return custom(binding)
+        return Effect.succeed({ ...binding.response, parameters: binding.parameters })
+      })
 
     const lastBindingOperation: ServiceBrokerService["lastBindingOperation"] = (request) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const snapshot = yield* read(request.instanceId)
-        const binding = snapshot.bindings.get(request.bindingId)
-        if (binding === undefined || !works.has(binding.serviceId)) {
-          if (
-            binding === undefined &&
-            live(Option.fromNullable(snapshot.bindingTombstones.get(request.bindingId)), now)
-          ) {
-            // UNB-3: the bind that a synchronous unbind stopped still answers for its own operation
-            const asked = Option.flatMapNullable(request.operation, (id) => snapshot.operations.get(id))
-            if (
-              Option.isSome(asked) && asked.value.bindingId === request.bindingId && asked.value.kind === "bind" &&
-              asked.value.state !== "in progress"
-            ) {
-              return asked.value.description === undefined
-                ? { state: asked.value.state }
-                : { state: asked.value.state, description: asked.value.description }
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.flatMap(
+          read(request.instanceId),
+          (snapshot): Effect.Effect<BindingOperationState, LastOperationError> => {
+            const binding = snapshot.bindings.get(request.bindingId)
+            if (binding === undefined || !works.has(binding.serviceId)) {
+              if (
+                binding === undefined &&
+                live(Option.fromNullable(snapshot.bindingTombstones.get(request.bindingId)), now)
+              ) {
+                // UNB-3: the bind that a synchronous unbind stopped still answers for its own operation
+                const asked = Option.flatMapNullable(request.operation, (id) => snapshot.operations.get(id))
+                if (
+                  Option.isSome(asked) && asked.value.bindingId === request.bindingId &&
+                  asked.value.kind === "bind" && asked.value.state !== "in progress"
+                ) {
+                  return Effect.succeed(
+                    asked.value.description === undefined
+                      ? { state: asked.value.state }
+                      : { state: asked.value.state, description: asked.value.description }
+                  )
+                }
+                return Effect.fail(new Gone())
+              }
+              return Effect.fail(new NotFound({ description: `Binding ${request.bindingId} does not exist.` }))
             }
-            return yield* new Gone()
+            const operationId = Option.isSome(request.operation) ? request.operation.value : binding.operationId
+            const operation = snapshot.operations.get(operationId)
+            if (operation === undefined || operation.bindingId !== request.bindingId) {
+              return Effect.fail(
+                new BadRequest({ description: `Unknown operation for binding ${request.bindingId}.` })
+              )
+            }
+            return Effect.succeed(
+              operation.description === undefined
+                ? { state: operation.state }
+                : { state: operation.state, description: operation.description }
+            )
           }
-          return yield* new NotFound({ description: `Binding ${request.bindingId} does not exist.` })
-        }
-        const operationId = Option.getOrElse(request.operation, () => binding.operationId)
-        const operation = snapshot.operations.get(operationId)
-        if (operation === undefined || operation.bindingId !== request.bindingId) {
-          return yield* new BadRequest({ description: `Unknown operation for binding ${request.bindingId}.` })
-        }
-        const state: BindingOperationState = operation.description === undefined
-          ? { state: operation.state }
-          : { state: operation.state, description: operation.description }
-        return state
-      }) as Effect.Effect<BindingOperationState, LastOperationError>
+        ))
 
     // --- leases, takeover and drain -------------------------------------------------------------------------
 
