@@ -2,9 +2,11 @@
  * Serving over a real socket: start-up, the quick start process (PORT/HOST/BROKER_* env, log lines, SIGTERM),
  * and graceful shutdown with a request in flight.
  */
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Cause, Effect, Exit, Layer, Option, Scope } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync } from "node:fs"
+import { Agent, request as httpRequest } from "node:http"
+import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -46,6 +48,118 @@ describe("Server.layer over a loopback socket", () => {
     expect(response.status).toBe(201)
     await closing
     await expect(fetch(`http://127.0.0.1:${port}/v2/catalog`, { headers })).rejects.toThrow()
+  })
+})
+
+describe("Server.layer: the node:http adapter's edges", () => {
+  const brokerAuth = BrokerAuth.layerBasic([{ username: USER, password: redacted(PASSWORD) }])
+  const serving = async (options: { readonly maxBodyBytes?: number } = {}) => {
+    const port = await freePort()
+    const layer = Server.layer({ port, requestLog: false, ...options }).pipe(
+      Layer.provide(scripted()),
+      Layer.provide(brokerAuth)
+    )
+    const scope = Effect.runSync(Scope.make())
+    await Effect.runPromise(Layer.buildWithScope(layer, scope))
+    return { port, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+  }
+
+  /** Sends raw bytes on a fresh connection and returns everything the server wrote before closing. */
+  const raw = (port: number, bytes: string | Buffer) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => socket.end(bytes))
+      let received = ""
+      socket.on("data", (chunk) => (received += chunk.toString("utf8")))
+      socket.on("error", reject)
+      socket.on("close", () => resolve(received))
+    })
+
+  it("CT-2 a chunked body over maxBodyBytes (no Content-Length) -> JSON 413, and the connection closes", async () => {
+    const server = await serving({ maxBodyBytes: 300 })
+    try {
+      const reply = await new Promise<{ status: number; body: string; connection: string | undefined }>(
+        (resolve, reject) => {
+          const request = httpRequest({
+            host: "127.0.0.1",
+            port: server.port,
+            method: "PUT",
+            path: "/v2/service_instances/chunked-1",
+            headers: { ...headers, "transfer-encoding": "chunked" }
+          }, (response) => {
+            let body = ""
+            response.on("data", (chunk) => (body += chunk))
+            response.on(
+              "end",
+              () => resolve({ status: response.statusCode ?? 0, body, connection: response.headers.connection })
+            )
+          })
+          request.on("error", reject)
+          request.write(JSON.stringify(provisionBody()))
+          request.write(" ".repeat(400))
+          request.end()
+        }
+      )
+      expect(reply.status).toBe(413)
+      expect(JSON.parse(reply.body)).toEqual({ description: expect.stringContaining("300") })
+      expect(reply.connection).toBe("close")
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("bytes that are not HTTP get a JSON 400 and the connection closes", async () => {
+    const server = await serving()
+    try {
+      const received = await raw(server.port, "this is not HTTP at all\r\n\r\n")
+      expect(received).toMatch(/^HTTP\/1\.1 400 /)
+      expect(received).toContain("content-type: application/json")
+      expect(JSON.parse(received.slice(received.indexOf("\r\n\r\n") + 4))).toEqual({
+        description: "The request is not valid HTTP/1.1."
+      })
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("many requests on one keep-alive connection; an idle keep-alive connection does not hold the shutdown", async () => {
+    const server = await serving()
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const get = () =>
+      new Promise<number>((resolve, reject) => {
+        const request = httpRequest(
+          { host: "127.0.0.1", port: server.port, path: "/v2/catalog", headers, agent },
+          (response) => {
+            response.resume()
+            response.on("end", () => resolve(response.statusCode ?? 0))
+          }
+        )
+        request.on("error", reject)
+        request.end()
+      })
+    const statuses = []
+    for (let i = 0; i < 20; i++) statuses.push(await get())
+    expect(statuses.every((s) => s === 200)).toBe(true)
+    expect(Object.values(agent.freeSockets).flat()).toHaveLength(1)
+    const began = Date.now()
+    await server.close()
+    expect(Date.now() - began).toBeLessThan(2000)
+    agent.destroy()
+  })
+
+  it("a port already in use fails the layer with ServeError", async () => {
+    const server = await serving()
+    try {
+      const second = Server.layer({ port: server.port, requestLog: false }).pipe(
+        Layer.provide(scripted()),
+        Layer.provide(brokerAuth)
+      )
+      const exit = await Effect.runPromiseExit(Effect.scoped(Layer.build(second)))
+      expect(Exit.isFailure(exit)).toBe(true)
+      const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      expect(Option.getOrThrow(failure)).toMatchObject({ _tag: "ServeError" })
+    } finally {
+      await server.close()
+    }
   })
 })
 
