@@ -2,10 +2,11 @@
  * Serving over a real socket: start-up, the quick start process (PORT/HOST/BROKER_* env, log lines, SIGTERM),
  * and graceful shutdown with a request in flight.
  */
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Effect, Exit, Layer, Option, Scope } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync } from "node:fs"
-import { Agent, request as httpRequest } from "node:http"
+import { Agent, createServer, request as httpRequest } from "node:http"
 import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -144,6 +145,32 @@ describe("Server.layer: the node:http adapter's edges", () => {
     await server.close()
     expect(Date.now() - began).toBeLessThan(2000)
     agent.destroy()
+  })
+
+  it("Server.serve runs the same handler on a platform HttpServer (NodeHttpServer.layer)", async () => {
+    const port = await freePort()
+    const layer = Server.serve({ requestLog: false }).pipe(
+      Layer.provide(NodeHttpServer.layer(createServer, { host: "127.0.0.1", port })),
+      Layer.provide(scripted()),
+      Layer.provide(brokerAuth)
+    )
+    const scope = Effect.runSync(Scope.make())
+    await Effect.runPromise(Layer.buildWithScope(layer, scope))
+    try {
+      const catalog = await fetch(`http://127.0.0.1:${port}/v2/catalog`, { headers })
+      expect(catalog.status).toBe(200)
+      expect(catalog.headers.get("etag")).toMatch(/^"/)
+      const denied = await fetch(`http://127.0.0.1:${port}/v2/catalog`, { headers: { ...headers, authorization: "x" } })
+      expect(denied.status).toBe(401)
+      const provisioned = await fetch(`http://127.0.0.1:${port}/v2/service_instances/serve-1`, {
+        method: "PUT",
+        headers,
+        body: JSON.stringify(provisionBody())
+      })
+      expect(provisioned.status).toBe(201)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
   })
 
   it("a port already in use fails the layer with ServeError", async () => {
