@@ -34,7 +34,22 @@ export const makeKeyedLock = (): KeyedLock => {
     next.resume?.()
   }
 
-  const releaseKey = (key: string) => Effect.sync(() => release(key))
+  /** Runs `effect` holding `key` (called uninterruptibly, with the key taken): releases it however it ends. */
+  const holding = <A, E, R>(
+    key: string,
+    effect: Effect.Effect<A, E, R>,
+    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>
+  ): Effect.Effect<A, E, R> =>
+    Effect.matchCauseEffect(restore(effect), {
+      onFailure: (cause) => {
+        release(key)
+        return Effect.failCause(cause)
+      },
+      onSuccess: (value) => {
+        release(key)
+        return Effect.succeed(value)
+      }
+    })
 
   return {
     withLock: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
@@ -44,7 +59,7 @@ export const makeKeyedLock = (): KeyedLock => {
           if (waiters === undefined) {
             // free: taken synchronously, no suspension
             held.set(key, [])
-            return Effect.ensuring(restore(effect), releaseKey(key))
+            return holding(key, effect, restore)
           }
           const waiter: Waiter = { granted: false, resume: undefined }
           waiters.push(waiter)
@@ -64,7 +79,7 @@ export const makeKeyedLock = (): KeyedLock => {
               if (waiter.granted) release(key)
               return Effect.failCause(cause)
             },
-            onSuccess: () => Effect.ensuring(restore(effect), releaseKey(key))
+            onSuccess: () => holding(key, effect, restore)
           })
         })
       )
