@@ -10,6 +10,7 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -401,6 +402,9 @@ export const applyChanges = (snapshot: InstanceSnapshot, changes: ReadonlyArray<
   return { instanceId: snapshot.instanceId, instance, tombstone, bindings, bindingTombstones, operations }
 }
 
+/** An effect that already is its outcome (e.g. `Effect.succeed`): it can be read without running it. */
+const isDone = <A, E, R>(effect: Effect.Effect<A, E, R>): effect is Exit.Exit<A, E> => Exit.isExit(effect)
+
 const isEmpty = (snapshot: InstanceSnapshot): boolean =>
   Option.isNone(snapshot.instance) && Option.isNone(snapshot.tombstone) && snapshot.operations.size === 0
 
@@ -434,24 +438,32 @@ export const makeMemory: Effect.Effect<BrokerStoreService> = Effect.sync(() => {
         }))
       )
     )
-  const commit = <A>(instanceId: string, result: A, changes: ReadonlyArray<Change>) =>
-    Effect.sync(() => {
-      // read again: renewLeases may have changed the snapshot (it takes no lock)
-      const next = applyChanges(get(instanceId), changes)
-      if (isEmpty(next)) snapshots.delete(instanceId)
-      else snapshots.set(instanceId, next)
-      return result
-    })
+  const apply = (instanceId: string, changes: ReadonlyArray<Change>): void => {
+    if (changes.length === 0) return
+    // read again: renewLeases may have changed the snapshot (it takes no lock)
+    const next = applyChanges(get(instanceId), changes)
+    if (isEmpty(next)) snapshots.delete(instanceId)
+    else snapshots.set(instanceId, next)
+  }
   return {
     persistent: false,
     read: (instanceId) => Effect.sync(() => get(instanceId)),
     transact: (instanceId, f) =>
       withLock(
         instanceId,
-        Effect.flatMap(
-          Effect.suspend(() => f(get(instanceId))),
-          ([result, changes]) => changes.length === 0 ? Effect.succeed(result) : commit(instanceId, result, changes)
-        )
+        Effect.suspend(() => {
+          const decided = f(get(instanceId))
+          if (isDone(decided) && Exit.isSuccess(decided)) {
+            // decided at once (the usual case): applied in the same step
+            apply(instanceId, decided.value[1])
+            return Effect.succeed(decided.value[0])
+          }
+          return Effect.flatMap(decided, ([result, changes]) =>
+            Effect.sync(() => {
+              apply(instanceId, changes)
+              return result
+            }))
+        })
       ),
     expiredOperations: (now) =>
       operationsWhere((o) => o.state === "in progress" && o.leaseExpiresAt !== undefined && o.leaseExpiresAt < now),
