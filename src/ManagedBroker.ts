@@ -1022,36 +1022,35 @@ export const make = (
     // --- deprovision ----------------------------------------------------------------------------------------
 
     const deprovision = (request: DeprovisionRequest): Effect.Effect<DeleteResult, DeprovisionError> =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
         type Started = {
           readonly ctx: DeprovisionContext
           readonly step: OfferingWork["deprovision"]
         }
         let started: Started | undefined
-        const decision = yield* decideThenRun(
-          request.instanceId,
-          transact(request.instanceId, (snapshot): Effect.Effect<
-            readonly [Decision<never>, ReadonlyArray<StoreChange>],
-            DeprovisionError
-          > =>
-            Effect.gen(function*() {
+        return Effect.map(
+          decideThenRun(
+            request.instanceId,
+            transact(request.instanceId, (snapshot): Effect.Effect<
+              readonly [Decision<never>, ReadonlyArray<StoreChange>],
+              DeprovisionError
+            > => {
               const record = Option.getOrUndefined(snapshot.instance)
-              if (record === undefined || !works.has(record.serviceId)) return yield* new Gone()
+              if (record === undefined || !works.has(record.serviceId)) return Effect.fail(new Gone())
               const step = stepFor(record.serviceId, record.planId, "deprovision")!
-              if (step.mode === "async" && !request.acceptsIncomplete) return yield* new AsyncRequired({})
+              if (step.mode === "async" && !request.acceptsIncomplete) return Effect.fail(new AsyncRequired({}))
               let interruptKey = Option.none<string>()
               const changes: Array<StoreChange> = []
               switch (record.state) {
                 case "deprovisioning":
-                  if (request.acceptsIncomplete) return [running(record.operationId), []] as const
-                  return yield* new ConcurrencyError({ description: "The instance is being deprovisioned." })
+                  if (request.acceptsIncomplete) return Effect.succeed([running(record.operationId), []] as const)
+                  return Effect.fail(new ConcurrencyError({ description: "The instance is being deprovisioned." }))
                 case "updating":
-                  return yield* new ConcurrencyError({ description: "The instance is being updated." })
+                  return Effect.fail(new ConcurrencyError({ description: "The instance is being updated." }))
                 case "provisioning": {
                   const creating = snapshot.operations.get(record.operationId)
                   if (creating === undefined || !creating.async) {
-                    return yield* new ConcurrencyError({ description: "The instance is being provisioned." })
+                    return Effect.fail(new ConcurrencyError({ description: "The instance is being provisioned." }))
                   }
                   // DEP-4: stop the running provision, then delete
                   interruptKey = Option.some(instanceKey(request.instanceId))
@@ -1065,9 +1064,11 @@ export const make = (
               }
               for (const binding of snapshot.bindings.values()) {
                 if (binding.state === "binding" || binding.state === "unbinding") {
-                  return yield* new ConcurrencyError({
-                    description: "A binding operation on this instance is in progress."
-                  })
+                  return Effect.fail(
+                    new ConcurrencyError({
+                      description: "A binding operation on this instance is in progress."
+                    })
+                  )
                 }
               }
               const operation: OperationRecord = {
@@ -1093,11 +1094,12 @@ export const make = (
                 Change.putInstance({ ...record, state: "deprovisioning", operationId: operation.id, updatedAt: now }),
                 Change.putOperation(operation)
               )
-              return [start(operation, interruptKey), changes] as const
-            })),
-          (operation) => (started === undefined ? Effect.void : runDeprovision(started, operation))
+              return Effect.succeed([start(operation, interruptKey), changes] as const)
+            }),
+            (operation) => (started === undefined ? Effect.void : runDeprovision(started, operation))
+          ),
+          deleteResult
         )
-        return deleteResult(decision)
       })
 
     const runDeprovision = (
@@ -1230,150 +1232,177 @@ export const make = (
     // --- bind -----------------------------------------------------------------------------------------------
 
     const bind = (request: BindRequest): Effect.Effect<BindResult, BindError> =>
-      Effect.gen(function*() {
+      Effect.suspend(() => {
         const step = stepFor(request.offering.id, request.plan.id, "bind")
         if (step === undefined) {
-          return yield* new BadRequest({ description: `The plan ${request.plan.name} is not bindable.` })
+          return Effect.fail(new BadRequest({ description: `The plan ${request.plan.name} is not bindable.` }))
         }
-        const now = yield* Clock.currentTimeMillis
-        const appGuid = request.body.bind_resource?.app_guid ?? request.body.app_guid
-        const route = request.body.bind_resource?.route
-        const fingerprint = canonicalJson({
-          service_id: request.body.service_id,
-          plan_id: request.body.plan_id,
-          parameters: request.body.parameters ?? {},
-          app_guid: appGuid ?? null,
-          route: route ?? null,
-          predecessor_binding_id: request.body.predecessor_binding_id ?? null
-        })
-        let started: BindContext | undefined
-        let output: BindingOutput | undefined
-        const decision = yield* decideThenRun(
-          request.instanceId,
-          transact(request.instanceId, (snapshot): Effect.Effect<
-            readonly [Decision<BindingRecord>, ReadonlyArray<StoreChange>],
-            BindError
-          > =>
-            Effect.gen(function*() {
-              const instance = Option.getOrUndefined(snapshot.instance)
-              if (instance === undefined || !works.has(instance.serviceId)) {
-                return yield* new NotFound({ description: `Instance ${request.instanceId} does not exist.` })
-              }
-              if (instance.serviceId !== request.offering.id) {
-                return yield* new BadRequest({ description: "service_id does not match the instance's offering." })
-              }
+        return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const appGuid = request.body.bind_resource?.app_guid ?? request.body.app_guid
+          const route = request.body.bind_resource?.route
+          const fingerprint = canonicalJson({
+            service_id: request.body.service_id,
+            plan_id: request.body.plan_id,
+            parameters: request.body.parameters ?? {},
+            app_guid: appGuid ?? null,
+            route: route ?? null,
+            predecessor_binding_id: request.body.predecessor_binding_id ?? null
+          })
+          let started: BindContext | undefined
+          let output: BindingOutput | undefined
+          return Effect.map(
+            decideThenRun(
+              request.instanceId,
+              transact(request.instanceId, (snapshot): Effect.Effect<
+                readonly [Decision<BindingRecord>, ReadonlyArray<StoreChange>],
+                BindError
+              > => {
+                const instance = Option.getOrUndefined(snapshot.instance)
+                if (instance === undefined || !works.has(instance.serviceId)) {
+                  return Effect.fail(new NotFound({ description: `Instance ${request.instanceId} does not exist.` }))
+                }
+                if (instance.serviceId !== request.offering.id) {
+                  return Effect.fail(
+                    new BadRequest({ description: "service_id does not match the instance's offering." })
+                  )
+                }
 
-              switch (instance.state) {
-                case "provisioning":
-                case "deprovisioning":
-                  return yield* new ConcurrencyError({ description: `The instance is being ${instance.state}.` })
-                case "failed":
-                  return yield* new NotFound({ description: `Instance ${request.instanceId} failed to provision.` })
-                default:
-                  break
-              }
-              const existing = snapshot.bindings.get(request.bindingId)
-              if (existing !== undefined) {
-                if (existing.fingerprint !== fingerprint) {
-                  return yield* new Conflict({
-                    description: `Binding ${request.bindingId} exists with different attributes.`
-                  })
-                }
-                switch (existing.state) {
-                  case "ready":
-                    return [done(existing), []] as const
-                  case "binding":
-                    if (step.mode === "async" && !request.acceptsIncomplete) return yield* new AsyncRequired({})
-                    if (request.acceptsIncomplete) return [running(existing.operationId), []] as const
-                    return yield* new ConcurrencyError({ description: "The binding is being created." })
+                switch (instance.state) {
+                  case "provisioning":
+                  case "deprovisioning":
+                    return Effect.fail(
+                      new ConcurrencyError({ description: `The instance is being ${instance.state}.` })
+                    )
                   case "failed":
-                    return yield* new Conflict({
-                      description: `Creating binding ${request.bindingId} failed; unbind it before trying again.`
-                    })
-                  case "unbinding":
-                    return yield* new ConcurrencyError({ description: "The binding is being deleted." })
+                    return Effect.fail(
+                      new NotFound({ description: `Instance ${request.instanceId} failed to provision.` })
+                    )
+                  default:
+                    break
+                }
+                const existing = snapshot.bindings.get(request.bindingId)
+                if (existing !== undefined) {
+                  if (existing.fingerprint !== fingerprint) {
+                    return Effect.fail(
+                      new Conflict({
+                        description: `Binding ${request.bindingId} exists with different attributes.`
+                      })
+                    )
+                  }
+                  switch (existing.state) {
+                    case "ready":
+                      return Effect.succeed([done(existing), []] as const)
+                    case "binding":
+                      if (step.mode === "async" && !request.acceptsIncomplete) return Effect.fail(new AsyncRequired({}))
+                      if (request.acceptsIncomplete) return Effect.succeed([running(existing.operationId), []] as const)
+                      return Effect.fail(new ConcurrencyError({ description: "The binding is being created." }))
+                    case "failed":
+                      return Effect.fail(
+                        new Conflict({
+                          description: `Creating binding ${request.bindingId} failed; unbind it before trying again.`
+                        })
+                      )
+                    case "unbinding":
+                      return Effect.fail(new ConcurrencyError({ description: "The binding is being deleted." }))
+                  }
+                }
+                if (instance.planId !== request.plan.id) {
+                  return Effect.fail(new BadRequest({ description: "plan_id does not match the instance's plan." }))
+                }
+                let predecessor = Option.none<BindingRecord>()
+                const predecessorId = request.body.predecessor_binding_id
+                if (predecessorId !== undefined) {
+                  const found = snapshot.bindings.get(predecessorId)
+                  const expiresAt = found?.response?.metadata?.expires_at
+                  if (found === undefined || found.state !== "ready") {
+                    return Effect.fail(
+                      new BadRequest({
+                        description: `predecessor_binding_id "${predecessorId}" is not a binding of this instance.`
+                      })
+                    )
+                  }
+                  if (expiresAt !== undefined && Date.parse(expiresAt) <= now) {
+                    return Effect.fail(
+                      new BadRequest({ description: `The predecessor binding ${predecessorId} has expired.` })
+                    )
+                  }
+                  predecessor = Option.some(found)
+                }
+                if (step.mode === "async" && !request.acceptsIncomplete) return Effect.fail(new AsyncRequired({}))
+                const parameters = request.body.parameters ??
+                  Option.match(predecessor, { onNone: () => ({}), onSome: (p) => p.parameters })
+                const ctx: BindContext = {
+                  instanceId: request.instanceId,
+                  bindingId: request.bindingId,
+                  instance,
+                  target: { offering: request.offering, plan: request.plan, effective: request.effective },
+                  parameters,
+                  appGuid: Option.fromNullable(appGuid),
+                  predecessor,
+                  request
+                }
+                const begin = (): Effect.Effect<
+                  readonly [Decision<BindingRecord>, ReadonlyArray<StoreChange>],
+                  BindError
+                > => {
+                  const operation: OperationRecord = {
+                    id: newOperationId("bind"),
+                    instanceId: request.instanceId,
+                    bindingId: request.bindingId,
+                    kind: "bind",
+                    async: isAsync(step.mode, request.acceptsIncomplete),
+                    ...lease(now),
+                    state: "in progress",
+                    fingerprint,
+                    startedAt: now
+                  }
+                  const record: BindingRecord = {
+                    instanceId: request.instanceId,
+                    bindingId: request.bindingId,
+                    serviceId: request.offering.id,
+                    planId: request.plan.id,
+                    state: "binding",
+                    fingerprint,
+                    parameters,
+                    ...(appGuid === undefined ? {} : { appGuid }),
+                    ...(route === undefined ? {} : { route }),
+                    ...(request.body.bind_resource === undefined ? {} : { bindResource: request.body.bind_resource }),
+                    ...(request.body.context === undefined ? {} : { context: request.body.context }),
+                    ...(predecessorId === undefined ? {} : { predecessorBindingId: predecessorId }),
+                    operationId: operation.id,
+                    createdAt: now,
+                    updatedAt: now
+                  }
+                  started = ctx
+                  return Effect.succeed(
+                    [start(operation), [Change.putBinding(record), Change.putOperation(operation)]] as const
+                  )
+                }
+                return step.validate === undefined
+                  ? begin()
+                  : Effect.zipRight(step.validate(ctx), Effect.suspend(begin))
+              }),
+              (operation) =>
+                started === undefined ? Effect.void : Effect.map(runBind(started, step, operation), (out) => {
+                  output = out
+                })
+            ),
+            (decision): BindResult => {
+              switch (decision._tag) {
+                case "Done":
+                  return Result.alreadyBound(decision.value.response ?? {})
+                case "Running":
+                  return Result.binding(decision.operationId)
+                case "Start": {
+                  if (decision.operation.async) return Result.binding(decision.operation.id)
+                  // what the finished binding now holds, without reading it back
+                  const { data: _data, ...binding } = output ?? {}
+                  return Result.bound(binding)
                 }
               }
-              if (instance.planId !== request.plan.id) {
-                return yield* new BadRequest({ description: "plan_id does not match the instance's plan." })
-              }
-              let predecessor = Option.none<BindingRecord>()
-              const predecessorId = request.body.predecessor_binding_id
-              if (predecessorId !== undefined) {
-                const found = snapshot.bindings.get(predecessorId)
-                const expiresAt = found?.response?.metadata?.expires_at
-                if (found === undefined || found.state !== "ready") {
-                  return yield* new BadRequest({
-                    description: `predecessor_binding_id "${predecessorId}" is not a binding of this instance.`
-                  })
-                }
-                if (expiresAt !== undefined && Date.parse(expiresAt) <= now) {
-                  return yield* new BadRequest({ description: `The predecessor binding ${predecessorId} has expired.` })
-                }
-                predecessor = Option.some(found)
-              }
-              if (step.mode === "async" && !request.acceptsIncomplete) return yield* new AsyncRequired({})
-              const parameters = request.body.parameters ??
-                Option.match(predecessor, { onNone: () => ({}), onSome: (p) => p.parameters })
-              const ctx: BindContext = {
-                instanceId: request.instanceId,
-                bindingId: request.bindingId,
-                instance,
-                target: { offering: request.offering, plan: request.plan, effective: request.effective },
-                parameters,
-                appGuid: Option.fromNullable(appGuid),
-                predecessor,
-                request
-              }
-              if (step.validate !== undefined) yield* step.validate(ctx)
-              const operation: OperationRecord = {
-                id: newOperationId("bind"),
-                instanceId: request.instanceId,
-                bindingId: request.bindingId,
-                kind: "bind",
-                async: isAsync(step.mode, request.acceptsIncomplete),
-                ...lease(now),
-                state: "in progress",
-                fingerprint,
-                startedAt: now
-              }
-              const record: BindingRecord = {
-                instanceId: request.instanceId,
-                bindingId: request.bindingId,
-                serviceId: request.offering.id,
-                planId: request.plan.id,
-                state: "binding",
-                fingerprint,
-                parameters,
-                ...(appGuid === undefined ? {} : { appGuid }),
-                ...(route === undefined ? {} : { route }),
-                ...(request.body.bind_resource === undefined ? {} : { bindResource: request.body.bind_resource }),
-                ...(request.body.context === undefined ? {} : { context: request.body.context }),
-                ...(predecessorId === undefined ? {} : { predecessorBindingId: predecessorId }),
-                operationId: operation.id,
-                createdAt: now,
-                updatedAt: now
-              }
-              started = ctx
-              return [start(operation), [Change.putBinding(record), Change.putOperation(operation)]] as const
-            })),
-          (operation) =>
-            started === undefined ? Effect.void : Effect.map(runBind(started, step, operation), (out) => {
-              output = out
-            })
-        )
-        switch (decision._tag) {
-          case "Done":
-            return Result.alreadyBound(decision.value.response ?? {})
-          case "Running":
-            return Result.binding(decision.operationId)
-          case "Start": {
-            if (decision.operation.async) return Result.binding(decision.operation.id)
-            // what the finished binding now holds, without reading it back
-            const { data: _data, ...binding } = output ?? {}
-            return Result.bound(binding)
-          }
-        }
+            }
+          )
+        })
       })
 
     const runBind = (
@@ -1436,39 +1465,38 @@ export const make = (
     // --- unbind ---------------------------------------------------------------------------------------------
 
     const unbind = (request: UnbindRequest): Effect.Effect<DeleteResult, UnbindError> =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
         type Started = {
           readonly ctx: UnbindContext
           readonly step: NonNullable<OfferingWork["unbind"]>
         }
         let started: Started | undefined
-        const decision = yield* decideThenRun(
-          request.instanceId,
-          transact(request.instanceId, (snapshot): Effect.Effect<
-            readonly [Decision<never>, ReadonlyArray<StoreChange>],
-            UnbindError
-          > =>
-            Effect.gen(function*() {
+        return Effect.map(
+          decideThenRun(
+            request.instanceId,
+            transact(request.instanceId, (snapshot): Effect.Effect<
+              readonly [Decision<never>, ReadonlyArray<StoreChange>],
+              UnbindError
+            > => {
               const binding = snapshot.bindings.get(request.bindingId)
-              if (binding === undefined || !works.has(binding.serviceId)) return yield* new Gone()
+              if (binding === undefined || !works.has(binding.serviceId)) return Effect.fail(new Gone())
               const step = stepFor(binding.serviceId, binding.planId, "unbind")
-              if (step === undefined) return yield* new Gone()
-              if (step.mode === "async" && !request.acceptsIncomplete) return yield* new AsyncRequired({})
+              if (step === undefined) return Effect.fail(new Gone())
+              if (step.mode === "async" && !request.acceptsIncomplete) return Effect.fail(new AsyncRequired({}))
               const instance = snapshot.instance
               if (Option.isSome(instance) && instance.value.state === "deprovisioning") {
-                return yield* new ConcurrencyError({ description: "The instance is being deprovisioned." })
+                return Effect.fail(new ConcurrencyError({ description: "The instance is being deprovisioned." }))
               }
               let interruptKey = Option.none<string>()
               const changes: Array<StoreChange> = []
               switch (binding.state) {
                 case "unbinding":
-                  if (request.acceptsIncomplete) return [running(binding.operationId), []] as const
-                  return yield* new ConcurrencyError({ description: "The binding is being deleted." })
+                  if (request.acceptsIncomplete) return Effect.succeed([running(binding.operationId), []] as const)
+                  return Effect.fail(new ConcurrencyError({ description: "The binding is being deleted." }))
                 case "binding": {
                   const creating = snapshot.operations.get(binding.operationId)
                   if (creating === undefined || !creating.async) {
-                    return yield* new ConcurrencyError({ description: "The binding is being created." })
+                    return Effect.fail(new ConcurrencyError({ description: "The binding is being created." }))
                   }
                   // UNB-3: stop the running bind, then delete
                   interruptKey = Option.some(bindingKey(request.instanceId, request.bindingId))
@@ -1499,11 +1527,12 @@ export const make = (
                 Change.putBinding({ ...binding, state: "unbinding", operationId: operation.id, updatedAt: now }),
                 Change.putOperation(operation)
               )
-              return [start(operation, interruptKey), changes] as const
-            })),
-          (operation) => (started === undefined ? Effect.void : runUnbind(started, operation))
+              return Effect.succeed([start(operation, interruptKey), changes] as const)
+            }),
+            (operation) => (started === undefined ? Effect.void : runUnbind(started, operation))
+          ),
+          deleteResult
         )
-        return deleteResult(decision)
       })
 
     const runUnbind = (
