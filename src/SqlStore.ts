@@ -18,7 +18,6 @@ import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import type { BrokerStoreService, Change, InstanceSnapshot } from "./BrokerStore.js"
 import {
-  applyChanges,
   BindingRecord,
   BrokerStore,
   emptySnapshot,
@@ -139,15 +138,16 @@ export const make = (
         }
       })
 
+    /** Writes one change; `hadInstance`: whether the instance exists before it (as the changes so far leave it). */
     const apply = (
       instanceId: string,
       change: Change,
-      before: InstanceSnapshot
+      hadInstance: boolean
     ): Effect.Effect<unknown, SqlError> => {
       switch (change._tag) {
         case "PutInstance":
           return Effect.zipRight(
-            Option.isNone(before.instance)
+            !hadInstance
               ? sql`DELETE FROM osb_bindings WHERE instance_id = ${instanceId} AND record IS NULL`
               : Effect.void,
             sql`
@@ -218,17 +218,23 @@ export const make = (
         ).pipe(Effect.mapError(toStoreError("reading from the store failed"))),
       transact: (instanceId, f) =>
         sql.withTransaction(
-          Effect.gen(function*() {
-            yield* lock(instanceId)
-            const snapshot = yield* readSnapshot(instanceId)
-            const [result, changes] = yield* f(snapshot)
-            let current = snapshot
-            for (const change of changes) {
-              yield* apply(instanceId, change, current)
-              current = applyChanges(current, [change])
-            }
-            return result
-          })
+          lock(instanceId).pipe(
+            Effect.zipRight(readSnapshot(instanceId)),
+            Effect.flatMap((snapshot) =>
+              Effect.flatMap(f(snapshot), ([result, changes]) => {
+                if (changes.length === 0) return Effect.succeed(result)
+                // each change sees whether the instance exists as the changes before it leave it
+                let hadInstance = Option.isSome(snapshot.instance)
+                const writes: Array<Effect.Effect<unknown, SqlError>> = []
+                for (const change of changes) {
+                  writes.push(apply(instanceId, change, hadInstance))
+                  if (change._tag === "PutInstance") hadInstance = true
+                  else if (change._tag === "DeleteInstance" || change._tag === "ForgetInstance") hadInstance = false
+                }
+                return Effect.as(Effect.all(writes, { discard: true }), result)
+              })
+            )
+          )
         ).pipe(
           Effect.catchTag("SqlError", (e) => Effect.fail(toStoreError("a store transaction failed")(e)))
         ),
