@@ -17,6 +17,11 @@ interface Waiter {
   resume: (() => void) | undefined
 }
 
+const leave = (waiters: Array<Waiter>, waiter: Waiter): void => {
+  const at = waiters.indexOf(waiter)
+  if (at >= 0) waiters.splice(at, 1)
+}
+
 /** @internal */
 export const makeKeyedLock = (): KeyedLock => {
   /** Held keys and their waiters, in arrival order. A key is absent when nobody holds it. */
@@ -68,15 +73,14 @@ export const makeKeyedLock = (): KeyedLock => {
             waiter.resume = () => resume(Effect.void)
             return Effect.sync(() => {
               // interrupted while waiting: leave the queue (a key already handed over is released below)
-              if (!waiter.granted) {
-                const at = waiters.indexOf(waiter)
-                if (at >= 0) waiters.splice(at, 1)
-              }
+              if (!waiter.granted) leave(waiters, waiter)
             })
           })
           return Effect.matchCauseEffect(restore(wait), {
             onFailure: (cause) => {
+              // interrupted, perhaps before the wait even began: pass on a key handed over, else leave the queue
               if (waiter.granted) release(key)
+              else leave(waiters, waiter)
               return Effect.failCause(cause)
             },
             onSuccess: () => holding(key, effect, restore)
