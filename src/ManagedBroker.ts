@@ -398,6 +398,10 @@ type Decision<S> =
 
 const done = <S>(value: S): Decision<S> => ({ _tag: "Done", value })
 const running = (operationId: string): Decision<never> => ({ _tag: "Running", operationId })
+/** An effect that already is its outcome (`Effect.succeed`, `Exit.*`), read without running it. */
+const doneNow = <A, E>(effect: Effect.Effect<A, E>): Exit.Exit<A, E> | undefined =>
+  Exit.isExit(effect) ? (effect as Exit.Exit<A, E>) : undefined
+
 const start = (operation: OperationRecord, interrupt: Option.Option<string> = Option.none()): Decision<never> => ({
   _tag: "Start",
   operation,
@@ -680,17 +684,29 @@ export const make = (
           )
           const dashboardUrl = works.get(request.offering.id)?.dashboardUrl?.(ctx)
           let output: InstanceOutput | undefined
+          // the work, when the decision started it already (see inlineProvision)
+          let prepared: Effect.Effect<InstanceOutput, BrokerFailure> | undefined
           return Effect.map(
             decideThenRun(
               request.instanceId,
-              transact(
-                request.instanceId,
-                (snapshot) => decideProvision(request, step, ctx, fingerprint, dashboardUrl, now, snapshot)
-              ),
+              transact(request.instanceId, (snapshot) => {
+                const decided = decideProvision(request, step, ctx, fingerprint, dashboardUrl, now, snapshot)
+                const done = doneNow(decided)
+                if (done === undefined || Exit.isFailure(done)) return decided
+                const [decision, changes] = done.value
+                if (decision._tag !== "Start" || decision.operation.async) return decided
+                prepared = step.run(ctx)
+                const inline = inlineProvision(decision.operation, changes, prepared, now)
+                if (inline === undefined) return decided
+                output = inline.output
+                return write(start(inline.operation), inline.changes)
+              }),
               (operation) =>
-                Effect.map(startProvision(ctx, step, operation), (out) => {
-                  output = out
-                })
+                operation.state !== "in progress"
+                  ? Effect.void
+                  : Effect.map(startProvision(ctx, step, operation, prepared), (out) => {
+                    output = out
+                  })
             ),
             (decision): ProvisionResult => {
               switch (decision._tag) {
@@ -786,19 +802,56 @@ export const make = (
     }
 
     /**
+     * A synchronous provision whose work is already done when it is created (an `Exit`, e.g. `Effect.succeed`):
+     * the instance is written ready, with its finished operation, in the deciding transaction itself, so nothing
+     * can see it half made and the finishing transaction is saved. Anything else (a failed or a running work)
+     * takes the usual way: `undefined`.
+     */
+    const inlineProvision = (
+      operation: OperationRecord,
+      changes: ReadonlyArray<StoreChange>,
+      work: Effect.Effect<InstanceOutput, BrokerFailure>,
+      now: number
+    ):
+      | {
+        readonly operation: OperationRecord
+        readonly changes: ReadonlyArray<StoreChange>
+        readonly output: InstanceOutput
+      }
+      | undefined =>
+    {
+      const done = doneNow(work)
+      if (done === undefined || Exit.isFailure(done)) return undefined
+      const out = done.value
+      const put = changes.find((change) => change._tag === "PutInstance")
+      if (put === undefined || put._tag !== "PutInstance") return undefined
+      const finished = finishOperation(operation, now, {}, true)
+      const ready: InstanceRecord = {
+        ...put.record,
+        state: "ready",
+        updatedAt: now,
+        ...(out.dashboardUrl === undefined ? {} : { dashboardUrl: out.dashboardUrl }),
+        ...(out.metadata === undefined ? {} : { metadata: out.metadata }),
+        ...(out.data === undefined ? {} : { data: out.data })
+      }
+      return { operation: finished, changes: [Change.putInstance(ready), Change.putOperation(finished)], output: out }
+    }
+
+    /**
      * Async: forks the work (called under the instance lock). Sync: runs it, records it, and returns its output
      * (or fails with its error).
      */
     const startProvision = (
       ctx: ProvisionContext,
       step: NonNullable<OfferingWork["provision"]>,
-      operation: OperationRecord
+      operation: OperationRecord,
+      prepared?: Effect.Effect<InstanceOutput, BrokerFailure>
     ): Effect.Effect<InstanceOutput | undefined, BrokerFailure> =>
       Effect.map(
         execute(
           instanceKey(ctx.instanceId),
           operation,
-          step.run(ctx),
+          prepared ?? step.run(ctx),
           ctx.target.plan.maximum_polling_duration,
           (exit) => finishProvision(ctx.instanceId, operation, exit)
         ),
