@@ -417,7 +417,7 @@ const isEmpty = (snapshot: InstanceSnapshot): boolean =>
  */
 export const makeMemory: Effect.Effect<BrokerStoreService> = Effect.sync(() => {
   const snapshots = new Map<string, InstanceSnapshot>()
-  const { withLock } = makeKeyedLock()
+  const { release, tryTake, withLock } = makeKeyedLock()
   // an unknown id shares these (applyChanges copies before it changes a map)
   const none = new Map<string, never>()
   const get = (instanceId: string): InstanceSnapshot =>
@@ -449,20 +449,51 @@ export const makeMemory: Effect.Effect<BrokerStoreService> = Effect.sync(() => {
     persistent: false,
     read: (instanceId) => Effect.sync(() => get(instanceId)),
     transact: (instanceId, f) =>
-      withLock(
-        instanceId,
+      Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
-          const decided = f(get(instanceId))
-          if (isDone(decided) && Exit.isSuccess(decided)) {
-            // decided at once (the usual case): applied in the same step
-            apply(instanceId, decided.value[1])
-            return Effect.succeed(decided.value[0])
+          // the instance is busy: wait for it
+          if (!tryTake(instanceId)) {
+            return withLock(
+              instanceId,
+              Effect.suspend(() =>
+                Effect.flatMap(f(get(instanceId)), ([result, changes]) =>
+                  Effect.sync(() => {
+                    apply(instanceId, changes)
+                    return result
+                  }))
+              )
+            )
           }
-          return Effect.flatMap(decided, ([result, changes]) =>
-            Effect.sync(() => {
-              apply(instanceId, changes)
-              return result
-            }))
+          // free and taken: a decision known at once (the usual case) is applied and the key released in this step
+          let decided: ReturnType<typeof f>
+          try {
+            decided = f(get(instanceId))
+          } catch (defect) {
+            release(instanceId)
+            throw defect
+          }
+          if (isDone(decided)) {
+            try {
+              if (Exit.isSuccess(decided)) apply(instanceId, decided.value[1])
+            } finally {
+              release(instanceId)
+            }
+            return Exit.map(decided, ([result]) => result)
+          }
+          return Effect.matchCauseEffect(restore(decided), {
+            onFailure: (cause) => {
+              release(instanceId)
+              return Effect.failCause(cause)
+            },
+            onSuccess: ([result, changes]) => {
+              try {
+                apply(instanceId, changes)
+              } finally {
+                release(instanceId)
+              }
+              return Effect.succeed(result)
+            }
+          })
         })
       ),
     expiredOperations: (now) =>

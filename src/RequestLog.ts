@@ -34,28 +34,30 @@ export class RequestLogSink extends Context.Tag("effect-osb/RequestLogSink")<
   (entry: RequestLogEntry) => void
 >() {}
 
-const quote = (value: string): string => (/^[\w./:@-]*$/.test(value) ? value : JSON.stringify(value))
+const bare = /^[\w./:@-]*$/
+const quote = (value: string): string => (bare.test(value) ? value : JSON.stringify(value))
 
-/**
- * Formats an entry as one `logfmt` line (the same keys Effect's logfmt logger uses).
- *
- * @since 0.1.0
- * @category formatting
- */
-export const formatLogfmt = (entry: RequestLogEntry, at: Date): string =>
-  `timestamp=${at.toISOString()} level=INFO message="osb request" method=${quote(entry.method)} route=${
-    quote(entry.route)
-  } status=${entry.status} ms=${entry.ms} request_identity=${quote(entry.requestIdentity)}`
+/** Methods and route patterns repeat: their quoted forms are kept (a few dozen at most). */
+const quoted = new Map<string, string>()
+const quoteRepeated = (value: string): string => {
+  let known = quoted.get(value)
+  if (known === undefined) {
+    known = quote(value)
+    if (quoted.size < 64) quoted.set(value, known)
+  }
+  return known
+}
 
-/**
- * Formats an entry as one JSON line.
- *
- * @since 0.1.0
- * @category formatting
- */
-export const formatJson = (entry: RequestLogEntry, at: Date): string =>
+const logfmtLine = (entry: RequestLogEntry, timestamp: string): string =>
+  `timestamp=${timestamp} level=INFO message="osb request" method=${quoteRepeated(entry.method)} route=${
+    quoteRepeated(entry.route)
+  } status=${entry.status} ms=${entry.ms} request_identity=${
+    entry.requestIdentity.length === 0 ? "" : quote(entry.requestIdentity)
+  }`
+
+const jsonLine = (entry: RequestLogEntry, timestamp: string): string =>
   JSON.stringify({
-    timestamp: at.toISOString(),
+    timestamp,
     level: "INFO",
     message: "osb request",
     annotations: {
@@ -66,6 +68,22 @@ export const formatJson = (entry: RequestLogEntry, at: Date): string =>
       request_identity: entry.requestIdentity
     }
   })
+
+/**
+ * Formats an entry as one `logfmt` line (the same keys Effect's logfmt logger uses).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatLogfmt = (entry: RequestLogEntry, at: Date): string => logfmtLine(entry, at.toISOString())
+
+/**
+ * Formats an entry as one JSON line.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatJson = (entry: RequestLogEntry, at: Date): string => jsonLine(entry, at.toISOString())
 
 /**
  * A sink that buffers lines and writes them to stdout at most every `intervalMs` (and when the layer closes).
@@ -91,9 +109,17 @@ export const layerBatched = (format: "logfmt" | "json", intervalMs = 20): Layer.
           flush()
         })
       )
-      const render = format === "json" ? formatJson : formatLogfmt
+      const render = format === "json" ? jsonLine : logfmtLine
+      // many entries share a millisecond: its timestamp is formatted once
+      let lastMs = -1
+      let lastTimestamp = ""
       return (entry: RequestLogEntry) => {
-        lines.push(render(entry, new Date()))
+        const ms = Date.now()
+        if (ms !== lastMs) {
+          lastMs = ms
+          lastTimestamp = new Date(ms).toISOString()
+        }
+        lines.push(render(entry, lastTimestamp))
         if (timer === undefined) {
           timer = setTimeout(flush, intervalMs)
           timer.unref()

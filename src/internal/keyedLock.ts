@@ -9,6 +9,10 @@ import * as Effect from "effect/Effect"
 /** @internal */
 export interface KeyedLock {
   readonly withLock: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Takes `key` if nobody holds it (synchronously); the caller must `release` it however it continues. */
+  readonly tryTake: (key: string) => boolean
+  /** Releases a key taken with `tryTake`. */
+  readonly release: (key: string) => void
 }
 
 /** A fiber waiting for a key; `granted` once the previous holder handed the key over. */
@@ -57,6 +61,12 @@ export const makeKeyedLock = (): KeyedLock => {
     })
 
   return {
+    tryTake: (key) => {
+      if (held.has(key)) return false
+      held.set(key, [])
+      return true
+    },
+    release,
     withLock: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
