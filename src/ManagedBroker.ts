@@ -38,6 +38,7 @@ import type {
 import { BrokerStore, Change } from "./BrokerStore.js"
 import type { ResolvedPlan } from "./Catalog.js"
 import { Catalog } from "./Catalog.js"
+import { provisionFingerprint } from "./internal/fingerprint.js"
 import { canonicalJson, makeKeyedLock } from "./internal/keyedLock.js"
 import type {
   BindingResponseBody,
@@ -407,22 +408,6 @@ const start = (operation: OperationRecord, interrupt: Option.Option<string> = Op
   operation,
   interrupt
 })
-
-/** What makes a provision "identical" (decision 6); kept current by updates. */
-const provisionFingerprint = (
-  serviceId: string,
-  planId: string,
-  parameters: JsonObject,
-  organizationGuid: string | undefined,
-  spaceGuid: string | undefined
-): string =>
-  canonicalJson({
-    service_id: serviceId,
-    plan_id: planId,
-    parameters,
-    organization_guid: organizationGuid ?? null,
-    space_guid: spaceGuid ?? null
-  })
 
 /** Another replica took the operation over (or it was stopped): its late outcome must not be recorded. */
 const superseded = (snapshot: InstanceSnapshot, operation: OperationRecord): boolean => {
