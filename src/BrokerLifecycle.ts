@@ -18,6 +18,8 @@ import type * as Effect from "effect/Effect"
 export interface BrokerLifecycleService {
   /** Whether the broker is shutting down. */
   readonly draining: Effect.Effect<boolean>
+  /** The same, read synchronously (the router uses it when present, so a mutation needs no extra step). */
+  readonly isDraining?: () => boolean
   /** Starts draining: waits up to `timeout` for running operations, then releases their leases. */
   readonly drain: (timeout: Duration.DurationInput) => Effect.Effect<void>
 }

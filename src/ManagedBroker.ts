@@ -1915,6 +1915,7 @@ export const make = (
 
     const lifecycle: BrokerLifecycleService = {
       draining: Effect.sync(() => draining),
+      isDraining: () => draining,
       drain: (timeout) =>
         Effect.gen(function*() {
           draining = true

@@ -562,10 +562,12 @@ export const make = (
     retryAfterSeconds: 5
   })
 
-  const notDraining = (method: string): Effect.Effect<void, ServiceUnavailable> =>
-    Option.isNone(lifecycle) || !isMutating(method)
-      ? Exit.void
-      : Fast.flatMap(lifecycle.value.draining, (draining) => (draining ? Exit.fail(shuttingDown) : Exit.void))
+  const notDraining = (method: string): Effect.Effect<void, ServiceUnavailable> => {
+    if (Option.isNone(lifecycle) || !isMutating(method)) return Exit.void
+    const isDraining = lifecycle.value.isDraining
+    if (isDraining !== undefined) return isDraining() ? Exit.fail(shuttingDown) : Exit.void
+    return Fast.flatMap(lifecycle.value.draining, (draining) => (draining ? Exit.fail(shuttingDown) : Exit.void))
+  }
 
   const recover = (cause: Cause.Cause<OsbError>): Effect.Effect<OsbHttpResponse> => {
     const failure = Cause.failureOption(cause)

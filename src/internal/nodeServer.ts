@@ -138,8 +138,10 @@ export const serve = (
           chunks.push(chunk)
         }
       })
-      req.on("end", () => finish(Exit.succeed(Buffer.concat(chunks, size).toString("utf8"))))
-      req.on("error", () => finish(unreadable))
+      req.on("end", () =>
+        finish(Exit.succeed((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString("utf8"))))
+      req.on("error", () =>
+        finish(unreadable))
     }
 
     const server = createServer(onRequest)
