@@ -1288,6 +1288,8 @@ export const make = (
           })
           let started: BindContext | undefined
           let output: BindingOutput | undefined
+          // the work, when the decision created it already
+          let prepared: Effect.Effect<BindingOutput, BrokerFailure> | undefined
           return Effect.map(
             decideThenRun(
               request.instanceId,
@@ -1412,6 +1414,29 @@ export const make = (
                     updatedAt: now
                   }
                   started = ctx
+                  if (!operation.async) {
+                    // work already done when created (an Exit): the binding is written ready in this transaction
+                    prepared = step.run(ctx)
+                    const out = doneNow(prepared)
+                    if (
+                      out !== undefined && Exit.isSuccess(out) && bindingOutputProblem(ctx, out.value) === undefined
+                    ) {
+                      const finished = finishOperation(operation, now, {}, true)
+                      const { data, ...response } = out.value
+                      output = out.value
+                      return Effect.succeed(
+                        [start(finished), [
+                          Change.putBinding({
+                            ...record,
+                            state: "ready",
+                            response,
+                            ...(data === undefined ? {} : { data })
+                          }),
+                          Change.putOperation(finished)
+                        ]] as const
+                      )
+                    }
+                  }
                   return Effect.succeed(
                     [start(operation), [Change.putBinding(record), Change.putOperation(operation)]] as const
                   )
@@ -1421,9 +1446,11 @@ export const make = (
                   : Effect.zipRight(step.validate(ctx), Effect.suspend(begin))
               }),
               (operation) =>
-                started === undefined ? Effect.void : Effect.map(runBind(started, step, operation), (out) => {
-                  output = out
-                })
+                started === undefined || operation.state !== "in progress"
+                  ? Effect.void
+                  : Effect.map(runBind(started, step, operation, prepared), (out) => {
+                    output = out
+                  })
             ),
             (decision): BindResult => {
               switch (decision._tag) {
@@ -1443,24 +1470,31 @@ export const make = (
         })
       })
 
+    /** What is wrong with a bind work's output, if anything (a defect of the work). */
+    const bindingOutputProblem = (ctx: BindContext, out: BindingOutput): string | undefined => {
+      const { data: _data, ...binding } = out
+      if (Either.isLeft(validateBindingOutput(binding))) {
+        return "bind work returned a binding that does not match the OSB binding schema"
+      }
+      const problem = requiresProblem(ctx.target.offering, binding)
+      return problem === undefined
+        ? undefined
+        : `bind work returned ${problem} but the offering does not require it (VAL-5)`
+    }
+
     const runBind = (
       ctx: BindContext,
       step: NonNullable<OfferingWork["bind"]>,
-      operation: OperationRecord
+      operation: OperationRecord,
+      prepared?: Effect.Effect<BindingOutput, BrokerFailure>
     ): Effect.Effect<BindingOutput | undefined, BrokerFailure> =>
       Effect.map(
         execute(
           bindingKey(ctx.instanceId, ctx.bindingId),
           operation,
-          Effect.flatMap(step.run(ctx), (out) => {
-            const { data: _data, ...binding } = out
-            if (Either.isLeft(validateBindingOutput(binding))) {
-              return Effect.dieMessage("bind work returned a binding that does not match the OSB binding schema")
-            }
-            const problem = requiresProblem(ctx.target.offering, binding)
-            return problem === undefined
-              ? Effect.succeed(out)
-              : Effect.dieMessage(`bind work returned ${problem} but the offering does not require it (VAL-5)`)
+          Effect.flatMap(prepared ?? step.run(ctx), (out) => {
+            const problem = bindingOutputProblem(ctx, out)
+            return problem === undefined ? Effect.succeed(out) : Effect.dieMessage(problem)
           }),
           ctx.target.plan.maximum_polling_duration,
           (exit) => finishBind(ctx.instanceId, ctx.bindingId, operation, exit)
