@@ -1066,6 +1066,8 @@ export const make = (
           readonly step: OfferingWork["deprovision"]
         }
         let started: Started | undefined
+        // the work, when the decision created it already
+        let prepared: Effect.Effect<void, DeprovisionFailure | BrokerFailure> | undefined
         return Effect.map(
           decideThenRun(
             request.instanceId,
@@ -1128,13 +1130,30 @@ export const make = (
                 },
                 step
               }
+              if (!operation.async && Option.isNone(interruptKey)) {
+                // work already done when created (an Exit): the instance is deleted in this transaction
+                prepared = step.run(started.ctx)
+                const out = doneNow(prepared)
+                if (out !== undefined && Exit.isSuccess(out)) {
+                  const finished = finishOperation(operation, now, {}, true)
+                  return Effect.succeed(
+                    [start(finished), [
+                      Change.deleteInstance({ deletedAt: now, operationId: operation.id }),
+                      Change.putOperation(finished)
+                    ]] as const
+                  )
+                }
+              }
               changes.push(
                 Change.putInstance({ ...record, state: "deprovisioning", operationId: operation.id, updatedAt: now }),
                 Change.putOperation(operation)
               )
               return Effect.succeed([start(operation, interruptKey), changes] as const)
             }),
-            (operation) => (started === undefined ? Effect.void : runDeprovision(started, operation))
+            (operation) =>
+              started === undefined || operation.state !== "in progress"
+                ? Effect.void
+                : runDeprovision(started, operation, prepared)
           ),
           deleteResult
         )
@@ -1142,12 +1161,13 @@ export const make = (
 
     const runDeprovision = (
       started: { readonly ctx: DeprovisionContext; readonly step: OfferingWork["deprovision"] },
-      operation: OperationRecord
+      operation: OperationRecord,
+      prepared?: Effect.Effect<void, DeprovisionFailure | BrokerFailure>
     ): Effect.Effect<void, DeprovisionFailure | BrokerFailure> =>
       execute(
         instanceKey(started.ctx.instanceId),
         operation,
-        started.step.run(started.ctx),
+        prepared ?? started.step.run(started.ctx),
         planOf(started.ctx.instance.planId).plan.maximum_polling_duration,
         (exit) => finishDeprovision(started.ctx.instanceId, operation, exit)
       )
@@ -1543,6 +1563,8 @@ export const make = (
           readonly step: NonNullable<OfferingWork["unbind"]>
         }
         let started: Started | undefined
+        // the work, when the decision created it already
+        let prepared: Effect.Effect<void, BrokerFailure> | undefined
         return Effect.map(
           decideThenRun(
             request.instanceId,
@@ -1595,13 +1617,33 @@ export const make = (
                 ctx: { instanceId: request.instanceId, bindingId: request.bindingId, instance, binding, request },
                 step
               }
+              if (!operation.async && Option.isNone(interruptKey)) {
+                // work already done when created (an Exit): the binding is deleted in this transaction
+                prepared = step.run(started.ctx)
+                const out = doneNow(prepared)
+                if (out !== undefined && Exit.isSuccess(out)) {
+                  const finished = finishOperation(operation, now, {}, true)
+                  return Effect.succeed(
+                    [start(finished), [
+                      Change.deleteBinding(
+                        request.bindingId,
+                        Option.some({ deletedAt: now, operationId: operation.id })
+                      ),
+                      Change.putOperation(finished)
+                    ]] as const
+                  )
+                }
+              }
               changes.push(
                 Change.putBinding({ ...binding, state: "unbinding", operationId: operation.id, updatedAt: now }),
                 Change.putOperation(operation)
               )
               return Effect.succeed([start(operation, interruptKey), changes] as const)
             }),
-            (operation) => (started === undefined ? Effect.void : runUnbind(started, operation))
+            (operation) =>
+              started === undefined || operation.state !== "in progress"
+                ? Effect.void
+                : runUnbind(started, operation, prepared)
           ),
           deleteResult
         )
@@ -1609,12 +1651,13 @@ export const make = (
 
     const runUnbind = (
       started: { readonly ctx: UnbindContext; readonly step: NonNullable<OfferingWork["unbind"]> },
-      operation: OperationRecord
+      operation: OperationRecord,
+      prepared?: Effect.Effect<void, BrokerFailure>
     ): Effect.Effect<void, BrokerFailure> =>
       execute(
         bindingKey(started.ctx.instanceId, started.ctx.bindingId),
         operation,
-        started.step.run(started.ctx),
+        prepared ?? started.step.run(started.ctx),
         planOf(started.ctx.binding.planId).plan.maximum_polling_duration,
         (exit) => finishUnbind(started.ctx.instanceId, started.ctx.bindingId, operation, exit)
       )
