@@ -1,0 +1,106 @@
+/**
+ * A synchronous operation whose work is already done when it is created (`Effect.succeed`, `Effect.void`) is
+ * written finished in its deciding store transaction; any other work takes two transactions. Both ways answer
+ * the same (PRV-1, BND-1, UNB-1, DEP-1, LO-4) and leave the same state behind.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { BrokerStore, Catalog, ManagedBroker } from "../src/index.js"
+import { makeEffectClient } from "./support/effectClient.js"
+import {
+  bindBody,
+  bindingLastOperationPath,
+  bindingPath,
+  catalogOf,
+  instancePath,
+  lastOperationPath,
+  plan,
+  provisionBody,
+  q,
+  SID,
+  syncWork
+} from "./support/managedKit.js"
+
+const catalog = catalogOf([plan("p")])
+
+/** A memory store that counts its transactions. */
+const countingStore = (counter: { transactions: number }) =>
+  Layer.effect(
+    BrokerStore.BrokerStore,
+    Effect.map(BrokerStore.makeMemory, (store): BrokerStore.BrokerStoreService => ({
+      ...store,
+      transact: (instanceId, f) => {
+        counter.transactions++
+        return store.transact(instanceId, f)
+      }
+    }))
+  )
+
+/** The same work, but each result computed when it runs (not an `Exit` at creation). */
+const deferred = ManagedBroker.sync(() => Effect.sync(() => ({})))
+const deferredWork = syncWork({
+  provision: deferred,
+  deprovision: ManagedBroker.sync(() => Effect.sync(() => undefined)),
+  bind: ManagedBroker.sync((ctx) => Effect.sync(() => ({ credentials: { user: ctx.bindingId } }))),
+  unbind: ManagedBroker.sync(() => Effect.sync(() => undefined))
+})
+const doneWork = syncWork({
+  bind: ManagedBroker.sync((ctx) => Effect.succeed({ credentials: { user: ctx.bindingId } }))
+})
+
+const lifecycle = (work: ManagedBroker.OfferingWork) =>
+  Effect.gen(function*() {
+    const counter = { transactions: 0 }
+    const layer = ManagedBroker.layer({ [SID]: work }).pipe(
+      Layer.provideMerge(Catalog.layer(catalog)),
+      Layer.provide(countingStore(counter))
+    )
+    const client = yield* makeEffectClient(layer)
+    const step = <A>(run: Effect.Effect<A>) =>
+      Effect.map(
+        Effect.suspend(() => {
+          counter.transactions = 0
+          return run
+        }),
+        (reply) => ({ reply, transactions: counter.transactions })
+      )
+    const provisioned = yield* step(client.call("PUT", instancePath("i-1"), { body: provisionBody("p") }))
+    const provisionLo = yield* client.call("GET", lastOperationPath("i-1"))
+    const fetched = yield* client.call("GET", instancePath("i-1"))
+    const bound = yield* step(client.call("PUT", bindingPath("i-1", "b-1"), { body: bindBody("p") }))
+    const bindLo = yield* client.call("GET", bindingLastOperationPath("i-1", "b-1"))
+    const repeated = yield* client.call("PUT", bindingPath("i-1", "b-1"), { body: bindBody("p") })
+    const unbound = yield* step(client.call("DELETE", bindingPath("i-1", "b-1", q("p"))))
+    const gone = yield* client.call("GET", bindingPath("i-1", "b-1"))
+    const deprovisioned = yield* step(client.call("DELETE", instancePath("i-1", q("p"))))
+    const afterwards = yield* client.call("GET", instancePath("i-1"))
+    return {
+      answers: [
+        provisioned.reply,
+        provisionLo,
+        fetched,
+        bound.reply,
+        bindLo,
+        repeated,
+        unbound.reply,
+        gone,
+        deprovisioned.reply,
+        afterwards
+      ].map((r) => [r.status, r.body]),
+      transactions: [provisioned, bound, unbound, deprovisioned].map((s) => s.transactions)
+    }
+  })
+
+describe("synchronous work that is already done finishes in one store transaction", () => {
+  it.scoped("PRV-1 BND-1 UNB-1 DEP-1: same answers either way; one transaction per operation instead of two", () =>
+    Effect.gen(function*() {
+      const done = yield* lifecycle(doneWork)
+      const later = yield* lifecycle(deferredWork)
+      expect(done.answers).toEqual(later.answers)
+      expect(done.answers.map(([status]) => status)).toEqual([201, 200, 200, 201, 200, 200, 200, 404, 200, 404])
+      expect(done.answers[1]![1]).toEqual({ state: "succeeded" })
+      expect(done.answers[4]![1]).toEqual({ state: "succeeded" })
+      expect(done.transactions).toEqual([1, 1, 1, 1])
+      expect(later.transactions).toEqual([2, 2, 2, 2])
+    }))
+})
