@@ -103,40 +103,57 @@ export const make = (
       return decoder(encryption === undefined ? parsed : decryptRecord(encryption, parsed))
     }
 
+    /**
+     * One statement for the instance, its bindings and its operations: a single statement sees one consistent state
+     * on both SQLite and PostgreSQL, so a read needs no transaction (and a transaction one statement, not three).
+     */
     const readSnapshot = (instanceId: string): Effect.Effect<InstanceSnapshot, SqlError> =>
-      Effect.gen(function*() {
-        const instances = yield* sql<{ record: string | null; tombstone: string | null }>`
-          SELECT record, tombstone FROM osb_instances WHERE instance_id = ${instanceId}`
-        const bindings = yield* sql<{ binding_id: string; record: string | null; tombstone: string | null }>`
-          SELECT binding_id, record, tombstone FROM osb_bindings WHERE instance_id = ${instanceId}`
-        const operations = yield* sql<{ record: string; lease_expires_at: number | string | null }>`
-          SELECT record, lease_expires_at FROM osb_operations WHERE instance_id = ${instanceId}`
-        const row = instances[0]
-        const snapshot = emptySnapshot(instanceId)
-        const bindingRecords = new Map<string, BindingRecord>()
-        const bindingTombstones = new Map<string, Tombstone>()
-        for (const b of bindings) {
-          if (b.record !== null) bindingRecords.set(b.binding_id, decode(decodeBinding, b.record))
-          if (b.tombstone !== null) bindingTombstones.set(b.binding_id, decodeTombstone(b.tombstone))
+      Effect.map(
+        sql<{
+          kind: number | string
+          binding_id: string | null
+          record: string | null
+          tombstone: string | null
+          lease_expires_at: number | string | null
+        }>`
+          SELECT 0 AS kind, CAST(NULL AS TEXT) AS binding_id, record, tombstone,
+              CAST(NULL AS BIGINT) AS lease_expires_at
+            FROM osb_instances WHERE instance_id = ${instanceId}
+          UNION ALL
+          SELECT 1, binding_id, record, tombstone, CAST(NULL AS BIGINT)
+            FROM osb_bindings WHERE instance_id = ${instanceId}
+          UNION ALL
+          SELECT 2, CAST(NULL AS TEXT), record, CAST(NULL AS TEXT), lease_expires_at
+            FROM osb_operations WHERE instance_id = ${instanceId}`,
+        (rows) => {
+          let instance = Option.none<InstanceRecord>()
+          let tombstone = Option.none<Tombstone>()
+          const bindings = new Map<string, BindingRecord>()
+          const bindingTombstones = new Map<string, Tombstone>()
+          const operations = new Map<string, OperationRecord>()
+          for (const row of rows) {
+            switch (Number(row.kind)) {
+              case 0:
+                if (row.record !== null) instance = Option.some(decode(decodeInstance, row.record))
+                if (row.tombstone !== null) tombstone = Option.some(decodeTombstone(row.tombstone))
+                break
+              case 1:
+                if (row.record !== null) bindings.set(row.binding_id!, decode(decodeBinding, row.record))
+                if (row.tombstone !== null) bindingTombstones.set(row.binding_id!, decodeTombstone(row.tombstone))
+                break
+              default: {
+                const record = decodeOperation(row.record!)
+                // leases are renewed in their column only
+                operations.set(
+                  record.id,
+                  row.lease_expires_at === null ? record : { ...record, leaseExpiresAt: Number(row.lease_expires_at) }
+                )
+              }
+            }
+          }
+          return { ...emptySnapshot(instanceId), instance, tombstone, bindings, bindingTombstones, operations }
         }
-        const operationRecords = new Map<string, OperationRecord>()
-        for (const o of operations) {
-          const record = decodeOperation(o.record)
-          // leases are renewed in their column only
-          operationRecords.set(
-            record.id,
-            o.lease_expires_at === null ? record : { ...record, leaseExpiresAt: Number(o.lease_expires_at) }
-          )
-        }
-        return {
-          ...snapshot,
-          instance: row?.record == null ? Option.none() : Option.some(decode(decodeInstance, row.record)),
-          tombstone: row?.tombstone == null ? Option.none() : Option.some(decodeTombstone(row.tombstone)),
-          bindings: bindingRecords,
-          bindingTombstones,
-          operations: operationRecords
-        }
-      })
+      )
 
     /** Writes one change; `hadInstance`: whether the instance exists before it (as the changes so far leave it). */
     const apply = (
@@ -208,14 +225,7 @@ export const make = (
 
     const service: BrokerStoreService = {
       persistent: true,
-      // one transaction (repeatable read on PostgreSQL): the three SELECTs see one consistent state
-      read: (instanceId) =>
-        sql.withTransaction(
-          Effect.zipRight(
-            dialect === "pg" ? sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ` : Effect.void,
-            readSnapshot(instanceId)
-          )
-        ).pipe(Effect.mapError(toStoreError("reading from the store failed"))),
+      read: (instanceId) => Effect.mapError(readSnapshot(instanceId), toStoreError("reading from the store failed")),
       transact: (instanceId, f) =>
         sql.withTransaction(
           lock(instanceId).pipe(
