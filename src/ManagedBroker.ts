@@ -373,10 +373,12 @@ const without = <T extends object, K extends keyof T>(value: T, key: K): Omit<T,
   return copy
 }
 
-const instanceAnswer = (record: InstanceRecord): InstanceAnswer => ({
-  ...(record.dashboardUrl === undefined ? {} : { dashboardUrl: record.dashboardUrl }),
-  ...(record.metadata === undefined ? {} : { metadata: record.metadata })
-})
+const instanceAnswer = (record: InstanceRecord): InstanceAnswer => {
+  const answer: { -readonly [K in keyof InstanceAnswer]: InstanceAnswer[K] } = {}
+  if (record.dashboardUrl !== undefined) answer.dashboardUrl = record.dashboardUrl
+  if (record.metadata !== undefined) answer.metadata = record.metadata
+  return answer
+}
 
 const validateBindingOutput = Schema.validateEither(BindingResponseBodySchema)
 
@@ -561,14 +563,16 @@ export const make = (
       now: number,
       outcome: Outcome,
       succeeded: boolean
-    ): OperationRecord => ({
-      ...operation,
-      state: succeeded ? "succeeded" : "failed",
-      finishedAt: now,
-      ...(outcome.description === undefined ? {} : { description: outcome.description }),
-      ...(outcome.instanceUsable === undefined ? {} : { instanceUsable: outcome.instanceUsable }),
-      ...(outcome.updateRepeatable === undefined ? {} : { updateRepeatable: outcome.updateRepeatable })
-    })
+    ): OperationRecord =>
+      // Object.assign, not a spread followed by new keys (V8 adds keys to a spread copy slowly)
+      Object.assign(
+        {},
+        operation,
+        { state: succeeded ? "succeeded" as const : "failed" as const, finishedAt: now },
+        outcome.description === undefined ? undefined : { description: outcome.description },
+        outcome.instanceUsable === undefined ? undefined : { instanceUsable: outcome.instanceUsable },
+        outcome.updateRepeatable === undefined ? undefined : { updateRepeatable: outcome.updateRepeatable }
+      )
 
     /** Records an operation's outcome: `record` gets the time and, for a failure, its description. */
     const finishWith = (
@@ -763,9 +767,9 @@ export const make = (
         instanceId: request.instanceId,
         kind: "provision",
         async: isAsync(step.mode, request.acceptsIncomplete),
-        ...lease(now),
         state: "in progress",
-        startedAt: now
+        startedAt: now,
+        ...lease(now)
       }
       const record: InstanceRecord = {
         instanceId: request.instanceId,
@@ -962,10 +966,10 @@ export const make = (
                 instanceId: request.instanceId,
                 kind: "update",
                 async: isAsync(step.mode, request.acceptsIncomplete),
-                ...lease(now),
                 state: "in progress",
                 fingerprint,
-                startedAt: now
+                startedAt: now,
+                ...lease(now)
               }
               started = { ctx, step }
               return [start(operation), [
@@ -1117,9 +1121,9 @@ export const make = (
                 kind: "deprovision",
                 restoreState: record.state === "provisioning" ? "failed" : record.state,
                 async: isAsync(step.mode, request.acceptsIncomplete),
-                ...lease(now),
                 state: "in progress",
-                startedAt: now
+                startedAt: now,
+                ...lease(now)
               }
               started = {
                 ctx: {
@@ -1411,10 +1415,10 @@ export const make = (
                     bindingId: request.bindingId,
                     kind: "bind",
                     async: isAsync(step.mode, request.acceptsIncomplete),
-                    ...lease(now),
                     state: "in progress",
                     fingerprint,
-                    startedAt: now
+                    startedAt: now,
+                    ...lease(now)
                   }
                   const record: BindingRecord = {
                     instanceId: request.instanceId,
@@ -1446,12 +1450,14 @@ export const make = (
                       output = out.value
                       return Effect.succeed(
                         [start(finished), [
-                          Change.putBinding({
-                            ...record,
-                            state: "ready",
-                            response,
-                            ...(data === undefined ? {} : { data })
-                          }),
+                          Change.putBinding(
+                            Object.assign(
+                              {},
+                              record,
+                              { state: "ready" as const, response },
+                              data === undefined ? undefined : { data }
+                            )
+                          ),
                           Change.putOperation(finished)
                         ]] as const
                       )
@@ -1609,9 +1615,9 @@ export const make = (
                 kind: "unbind",
                 restoreState: binding.state === "binding" ? "failed" : binding.state,
                 async: isAsync(step.mode, request.acceptsIncomplete),
-                ...lease(now),
                 state: "in progress",
-                startedAt: now
+                startedAt: now,
+                ...lease(now)
               }
               started = {
                 ctx: { instanceId: request.instanceId, bindingId: request.bindingId, instance, binding, request },

@@ -259,7 +259,8 @@ const jsonHeaders: Readonly<Record<string, string>> = Object.freeze({ "content-t
 /** @internal */
 export const json = (status: number, body: unknown, headers?: Readonly<Record<string, string>>): OsbHttpResponse => ({
   status,
-  headers: headers === undefined ? jsonHeaders : { ...jsonHeaders, ...headers },
+  // (spreads after a literal key: V8 adds keys to a spread copy slowly)
+  headers: headers === undefined ? jsonHeaders : { "content-type": "application/json", ...headers },
   body: JSON.stringify(body)
 })
 
@@ -279,11 +280,13 @@ const violation = (operation: string, reason: string) => Exit.die(new BrokerCont
 const validOperation = (operation: string | undefined): boolean =>
   operation === undefined || (operation.length > 0 && operation.length <= 10_000)
 
-const instanceBody = (answer: InstanceAnswer, operation?: string) => ({
-  ...(answer.dashboardUrl === undefined ? {} : { dashboard_url: answer.dashboardUrl }),
-  ...(operation === undefined ? {} : { operation }),
-  ...(answer.metadata === undefined ? {} : { metadata: answer.metadata })
-})
+const instanceBody = (answer: InstanceAnswer, operation?: string): Record<string, unknown> => {
+  const body: Record<string, unknown> = {}
+  if (answer.dashboardUrl !== undefined) body.dashboard_url = answer.dashboardUrl
+  if (operation !== undefined) body.operation = operation
+  if (answer.metadata !== undefined) body.metadata = answer.metadata
+  return body
+}
 
 const accepted = (
   name: string,
@@ -388,7 +391,7 @@ const renderBind = (
 }
 
 const withDescription = (body: { state: string }, description: string | undefined): Record<string, unknown> =>
-  description === undefined || description.length === 0 ? body : { ...body, description }
+  description === undefined || description.length === 0 ? body : { state: body.state, description }
 
 const renderInstanceState = (state: InstanceOperationState, retryAfter: number): OsbHttpResponse => {
   if (state.state === "in progress") {
@@ -586,8 +589,9 @@ export const make = (
     const echoed = requestIdentity === undefined
       ? handled
       : Fast.map(handled, (response) => ({
-        ...response,
-        headers: { ...response.headers, "x-broker-api-request-identity": requestIdentity }
+        status: response.status,
+        headers: { "x-broker-api-request-identity": requestIdentity, ...response.headers },
+        body: response.body
       }))
     if (!requestLog) return echoed
     const entryOf = (response: OsbHttpResponse): RequestLogEntry => ({
@@ -773,11 +777,11 @@ export const make = (
       if (conflict !== undefined) return Exit.fail(conflict)
       return Fast.flatMap(
         broker.provision({
-          ...input.info,
-          ...target.right,
           instanceId: id(input, 0),
           acceptsIncomplete: accepts.right,
-          body
+          body,
+          ...input.info,
+          ...target.right
         }),
         (result) => renderProvision(result, accepts.right)
       )
@@ -793,7 +797,7 @@ export const make = (
       return Exit.fail(new NotFound({ description: "This broker does not support fetching service instances." }))
     }
     return Fast.flatMap(
-      broker.getInstance({ ...input.info, ...hints.right, instanceId: id(input, 0) }),
+      broker.getInstance({ instanceId: id(input, 0), ...input.info, ...hints.right }),
       (body) =>
         Either.isLeft(validateFetchInstance(body))
           ? violation("getInstance", "the instance does not match the OSB fetch-instance schema")
@@ -846,13 +850,13 @@ export const make = (
       }
       return Fast.flatMap(
         broker.update({
-          ...input.info,
           instanceId: id(input, 0),
           acceptsIncomplete: accepts.right,
           body,
           offering: offering.value,
           plan,
-          previousPlan
+          previousPlan,
+          ...input.info
         }),
         (result) => renderUpdate(result, accepts.right)
       )
@@ -868,10 +872,10 @@ export const make = (
     if (Either.isLeft(target)) return Exit.fail(target.left)
     return Fast.flatMap(
       broker.deprovision({
-        ...input.info,
-        ...target.right,
         instanceId: id(input, 0),
-        acceptsIncomplete: accepts.right
+        acceptsIncomplete: accepts.right,
+        ...input.info,
+        ...target.right
       }),
       (result) => renderDelete("deprovision", result, accepts.right)
     )
@@ -888,7 +892,7 @@ export const make = (
       return Exit.fail(new NotFound({ description: "This broker has no asynchronous instance operations." }))
     }
     return Fast.map(
-      broker.lastOperation({ ...input.info, ...hints.right, instanceId: id(input, 0), operation: operation.right }),
+      broker.lastOperation({ instanceId: id(input, 0), operation: operation.right, ...input.info, ...hints.right }),
       (state) => renderInstanceState(state, retryAfter)
     )
   }
@@ -915,12 +919,12 @@ export const make = (
       if (broker.bind === undefined) return notBindable()
       return Fast.flatMap(
         broker.bind({
-          ...input.info,
-          ...target,
           instanceId: id(input, 0),
           bindingId: id(input, 1),
           acceptsIncomplete: accepts.right,
-          body
+          body,
+          ...input.info,
+          ...target
         }),
         (result) => renderBind(result, accepts.right, target.offering)
       )
@@ -936,7 +940,7 @@ export const make = (
       return Exit.fail(new NotFound({ description: "This broker does not support fetching service bindings." }))
     }
     return Fast.flatMap(
-      broker.getBinding({ ...input.info, ...hints.right, instanceId: id(input, 0), bindingId: id(input, 1) }),
+      broker.getBinding({ instanceId: id(input, 0), bindingId: id(input, 1), ...input.info, ...hints.right }),
       (body) => checkBinding("getBinding", hints.right.offering, body, validateFetchBinding, json(200, body))
     )
   }
@@ -951,11 +955,11 @@ export const make = (
     if (broker.unbind === undefined) return Exit.fail(new Gone())
     return Fast.flatMap(
       broker.unbind({
-        ...input.info,
-        ...target.right,
         instanceId: id(input, 0),
         bindingId: id(input, 1),
-        acceptsIncomplete: accepts.right
+        acceptsIncomplete: accepts.right,
+        ...input.info,
+        ...target.right
       }),
       (result) => renderDelete("unbind", result, accepts.right)
     )
@@ -973,11 +977,11 @@ export const make = (
     }
     return Fast.map(
       broker.lastBindingOperation({
-        ...input.info,
-        ...hints.right,
         instanceId: id(input, 0),
         bindingId: id(input, 1),
-        operation: operation.right
+        operation: operation.right,
+        ...input.info,
+        ...hints.right
       }),
       (state) => renderBindingState(state, retryAfter)
     )

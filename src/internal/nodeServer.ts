@@ -47,7 +47,8 @@ const write = (res: ServerResponse, response: OsbHttpResponse): void => {
     res.end()
     return
   }
-  res.writeHead(response.status, { ...response.headers, "content-length": String(Buffer.byteLength(body)) })
+  // the literal key first: V8 adds keys to a spread copy slowly
+  res.writeHead(response.status, { "content-length": String(Buffer.byteLength(body)), ...response.headers })
   res.end(body)
 }
 
