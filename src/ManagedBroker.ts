@@ -673,7 +673,7 @@ export const make = (
           )
           const dashboardUrl = works.get(request.offering.id)?.dashboardUrl?.(ctx)
           let output: InstanceOutput | undefined
-          // the work, when the decision started it already (see inlineProvision)
+          // the work, when the decision started it already (see finishedAtOnce)
           let prepared: Effect.Effect<InstanceOutput, BrokerFailure> | undefined
           return Effect.map(
             decideThenRun(
@@ -685,10 +685,12 @@ export const make = (
                 const [decision, changes] = done.value
                 if (decision._tag !== "Start" || decision.operation.async) return decided
                 prepared = step.run(ctx)
-                const inline = inlineProvision(decision.operation, changes, prepared, now)
-                if (inline === undefined) return decided
-                output = inline.output
-                return write(start(inline.operation), inline.changes)
+                const put = changes.find((change) => change._tag === "PutInstance")
+                if (put === undefined || put._tag !== "PutInstance") return decided
+                return finishedAtOnce(prepared, decision.operation, now, (out, finished) => {
+                  output = out
+                  return provisionSucceeded(put.record, finished, now, out)
+                }) ?? decided
               }),
               (operation) =>
                 operation.state !== "in progress"
@@ -791,40 +793,41 @@ export const make = (
     }
 
     /**
-     * A synchronous provision whose work is already done when it is created (an `Exit`, e.g. `Effect.succeed`):
-     * the instance is written ready, with its finished operation, in the deciding transaction itself, so nothing
-     * can see it half made and the finishing transaction is saved. Anything else (a failed or a running work)
-     * takes the usual way: `undefined`.
+     * A synchronous operation whose work is already done when it is created (an `Exit`, e.g. `Effect.succeed`)
+     * finishes in its deciding transaction: nothing can see it half done and the finishing transaction is saved.
+     * `succeeded` gives the changes of the finished operation (as its finishing transaction would write them), or
+     * `undefined` to take the usual way; a failed or still running work takes the usual way too.
      */
-    const inlineProvision = (
+    const finishedAtOnce = <Out, E>(
+      work: Effect.Effect<Out, E>,
       operation: OperationRecord,
-      changes: ReadonlyArray<StoreChange>,
-      work: Effect.Effect<InstanceOutput, BrokerFailure>,
-      now: number
-    ):
-      | {
-        readonly operation: OperationRecord
-        readonly changes: ReadonlyArray<StoreChange>
-        readonly output: InstanceOutput
-      }
-      | undefined =>
-    {
+      now: number,
+      succeeded: (out: Out, finished: OperationRecord) => ReadonlyArray<StoreChange> | undefined
+    ) => {
       const done = doneNow(work)
       if (done === undefined || Exit.isFailure(done)) return undefined
-      const out = done.value
-      const put = changes.find((change) => change._tag === "PutInstance")
-      if (put === undefined || put._tag !== "PutInstance") return undefined
       const finished = finishOperation(operation, now, {}, true)
-      const ready: InstanceRecord = {
-        ...put.record,
+      const changes = succeeded(done.value, finished)
+      return changes === undefined ? undefined : write(start(finished), changes)
+    }
+
+    /** What a provision that succeeded writes: the instance ready with the work's output, its operation finished. */
+    const provisionSucceeded = (
+      record: InstanceRecord,
+      finished: OperationRecord,
+      now: number,
+      out: InstanceOutput
+    ): ReadonlyArray<StoreChange> => [
+      Change.putInstance({
+        ...record,
         state: "ready",
         updatedAt: now,
         ...(out.dashboardUrl === undefined ? {} : { dashboardUrl: out.dashboardUrl }),
         ...(out.metadata === undefined ? {} : { metadata: out.metadata }),
         ...(out.data === undefined ? {} : { data: out.data })
-      }
-      return { operation: finished, changes: [Change.putInstance(ready), Change.putOperation(finished)], output: out }
-    }
+      }),
+      Change.putOperation(finished)
+    ]
 
     /**
      * Async: forks the work (called under the instance lock). Sync: runs it, records it, and returns its output
@@ -859,19 +862,10 @@ export const make = (
             return keep(undefined)
           }
           if (Exit.isSuccess(exit)) {
-            const out = exit.value
-            const ready: InstanceRecord = {
-              ...record,
-              state: "ready",
-              updatedAt: now,
-              ...(out.dashboardUrl === undefined ? {} : { dashboardUrl: out.dashboardUrl }),
-              ...(out.metadata === undefined ? {} : { metadata: out.metadata }),
-              ...(out.data === undefined ? {} : { data: out.data })
-            }
-            return write(undefined, [
-              Change.putInstance(ready),
-              Change.putOperation(finishOperation(operation, now, {}, true))
-            ])
+            return write(
+              undefined,
+              provisionSucceeded(record, finishOperation(operation, now, {}, true), now, exit.value)
+            )
           }
           if (!operation.async) return write(undefined, [Change.forgetInstance])
           return write(undefined, [
@@ -1135,18 +1129,14 @@ export const make = (
                 step
               }
               if (!operation.async && Option.isNone(interruptKey)) {
-                // work already done when created (an Exit): the instance is deleted in this transaction
                 prepared = step.run(started.ctx)
-                const out = doneNow(prepared)
-                if (out !== undefined && Exit.isSuccess(out)) {
-                  const finished = finishOperation(operation, now, {}, true)
-                  return Effect.succeed(
-                    [start(finished), [
-                      Change.deleteInstance({ deletedAt: now, operationId: operation.id }),
-                      Change.putOperation(finished)
-                    ]] as const
-                  )
-                }
+                const atOnce = finishedAtOnce(
+                  prepared,
+                  operation,
+                  now,
+                  (_, finished) => deprovisionSucceeded(finished, now)
+                )
+                if (atOnce !== undefined) return atOnce
               }
               changes.push(
                 Change.putInstance({ ...record, state: "deprovisioning", operationId: operation.id, updatedAt: now }),
@@ -1176,6 +1166,12 @@ export const make = (
         (exit) => finishDeprovision(started.ctx.instanceId, operation, exit)
       )
 
+    /** What a deprovision that succeeded writes: the instance's tombstone, its operation finished. */
+    const deprovisionSucceeded = (finished: OperationRecord, now: number): ReadonlyArray<StoreChange> => [
+      Change.deleteInstance({ deletedAt: now, operationId: finished.id }),
+      Change.putOperation(finished)
+    ]
+
     const finishDeprovision = (
       instanceId: string,
       operation: OperationRecord,
@@ -1188,10 +1184,7 @@ export const make = (
             return keep(undefined)
           }
           if (Exit.isSuccess(exit)) {
-            return write(undefined, [
-              Change.deleteInstance({ deletedAt: now, operationId: operation.id }),
-              Change.putOperation(finishOperation(operation, now, {}, true))
-            ])
+            return write(undefined, deprovisionSucceeded(finishOperation(operation, now, {}, true), now))
           }
           const restored = (operation.restoreState ?? "ready") as InstanceRecord["state"]
           return write(undefined, [
@@ -1439,29 +1432,14 @@ export const make = (
                   }
                   started = ctx
                   if (!operation.async) {
-                    // work already done when created (an Exit): the binding is written ready in this transaction
                     prepared = step.run(ctx)
-                    const out = doneNow(prepared)
-                    if (
-                      out !== undefined && Exit.isSuccess(out) && bindingOutputProblem(ctx, out.value) === undefined
-                    ) {
-                      const finished = finishOperation(operation, now, {}, true)
-                      const { data, ...response } = out.value
-                      output = out.value
-                      return Effect.succeed(
-                        [start(finished), [
-                          Change.putBinding(
-                            Object.assign(
-                              {},
-                              record,
-                              { state: "ready" as const, response },
-                              data === undefined ? undefined : { data }
-                            )
-                          ),
-                          Change.putOperation(finished)
-                        ]] as const
-                      )
-                    }
+                    // an output the checks refuse takes the usual way, where it becomes a defect
+                    const atOnce = finishedAtOnce(prepared, operation, now, (out, finished) => {
+                      if (bindingOutputProblem(ctx, out) !== undefined) return undefined
+                      output = out
+                      return bindSucceeded(record, finished, now, out)
+                    })
+                    if (atOnce !== undefined) return atOnce
                   }
                   return Effect.succeed(
                     [start(operation), [Change.putBinding(record), Change.putOperation(operation)]] as const
@@ -1528,6 +1506,27 @@ export const make = (
         (output) => (operation.async ? undefined : output)
       )
 
+    /** What a bind that succeeded writes: the binding ready with its response, its operation finished. */
+    const bindSucceeded = (
+      record: BindingRecord,
+      finished: OperationRecord,
+      now: number,
+      out: BindingOutput
+    ): ReadonlyArray<StoreChange> => {
+      const { data, ...response } = out
+      return [
+        Change.putBinding(
+          Object.assign(
+            {},
+            record,
+            { state: "ready" as const, response, updatedAt: now },
+            data === undefined ? undefined : { data }
+          )
+        ),
+        Change.putOperation(finished)
+      ]
+    }
+
     const finishBind = (
       instanceId: string,
       bindingId: string,
@@ -1541,17 +1540,7 @@ export const make = (
             return keep(undefined)
           }
           if (Exit.isSuccess(exit)) {
-            const { data, ...response } = exit.value
-            return write(undefined, [
-              Change.putBinding({
-                ...record,
-                state: "ready",
-                response,
-                updatedAt: now,
-                ...(data === undefined ? {} : { data })
-              }),
-              Change.putOperation(finishOperation(operation, now, {}, true))
-            ])
+            return write(undefined, bindSucceeded(record, finishOperation(operation, now, {}, true), now, exit.value))
           }
           if (!operation.async) return write(undefined, [Change.deleteBinding(bindingId, Option.none())])
           return write(undefined, [
@@ -1624,21 +1613,14 @@ export const make = (
                 step
               }
               if (!operation.async && Option.isNone(interruptKey)) {
-                // work already done when created (an Exit): the binding is deleted in this transaction
                 prepared = step.run(started.ctx)
-                const out = doneNow(prepared)
-                if (out !== undefined && Exit.isSuccess(out)) {
-                  const finished = finishOperation(operation, now, {}, true)
-                  return Effect.succeed(
-                    [start(finished), [
-                      Change.deleteBinding(
-                        request.bindingId,
-                        Option.some({ deletedAt: now, operationId: operation.id })
-                      ),
-                      Change.putOperation(finished)
-                    ]] as const
-                  )
-                }
+                const atOnce = finishedAtOnce(
+                  prepared,
+                  operation,
+                  now,
+                  (_, finished) => unbindSucceeded(request.bindingId, finished, now)
+                )
+                if (atOnce !== undefined) return atOnce
               }
               changes.push(
                 Change.putBinding({ ...binding, state: "unbinding", operationId: operation.id, updatedAt: now }),
@@ -1668,6 +1650,12 @@ export const make = (
         (exit) => finishUnbind(started.ctx.instanceId, started.ctx.bindingId, operation, exit)
       )
 
+    /** What an unbind that succeeded writes: the binding's tombstone, its operation finished. */
+    const unbindSucceeded = (bindingId: string, finished: OperationRecord, now: number): ReadonlyArray<StoreChange> => [
+      Change.deleteBinding(bindingId, Option.some({ deletedAt: now, operationId: finished.id })),
+      Change.putOperation(finished)
+    ]
+
     const finishUnbind = (
       instanceId: string,
       bindingId: string,
@@ -1681,10 +1669,7 @@ export const make = (
             return keep(undefined)
           }
           if (Exit.isSuccess(exit)) {
-            return write(undefined, [
-              Change.deleteBinding(bindingId, Option.some({ deletedAt: now, operationId: operation.id })),
-              Change.putOperation(finishOperation(operation, now, {}, true))
-            ])
+            return write(undefined, unbindSucceeded(bindingId, finishOperation(operation, now, {}, true), now))
           }
           const restored = (operation.restoreState ?? "ready") as BindingState
           return write(undefined, [
