@@ -7,7 +7,9 @@
  */
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 
 /**
  * The lifecycle service (provided by `ManagedBroker.layer`).
@@ -34,3 +36,16 @@ export class BrokerLifecycle extends Context.Tag("effect-osb/BrokerLifecycle")<
   BrokerLifecycle,
   BrokerLifecycleService
 >() {}
+
+/**
+ * When the broker has a lifecycle, drains it (bounded by `timeout`) as the surrounding scope closes. Added after
+ * the server starts, it runs before the server stops (finalizers run in reverse), while mutations get 503.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const drainOnClose = (timeout: Duration.DurationInput): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.flatMap(
+    Effect.serviceOption(BrokerLifecycle),
+    (lifecycle) => Option.isSome(lifecycle) ? Effect.addFinalizer(() => lifecycle.value.drain(timeout)) : Effect.void
+  )

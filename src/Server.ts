@@ -15,9 +15,8 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import * as Option from "effect/Option"
 import type { BrokerAuth } from "./BrokerAuth.js"
-import { BrokerLifecycle } from "./BrokerLifecycle.js"
+import { drainOnClose } from "./BrokerLifecycle.js"
 import type { Catalog } from "./Catalog.js"
 import { makeHandler } from "./internal/core.js"
 import * as NodeServer from "./internal/nodeServer.js"
@@ -77,10 +76,7 @@ export const layer = (
         tracing: options.tracing === true
       })
       // finalizers run in reverse: the drain runs first, while the server still answers (503 for mutations)
-      const lifecycle = yield* Effect.serviceOption(BrokerLifecycle)
-      if (Option.isSome(lifecycle)) {
-        yield* Effect.addFinalizer(() => lifecycle.value.drain(options.drainTimeout ?? "10 seconds"))
-      }
+      yield* drainOnClose(options.drainTimeout ?? "10 seconds")
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address
       yield* Effect.logInfo(`Listening on http://${host}:${address.port}`)
     })

@@ -60,22 +60,21 @@ export const makeKeyedLock = (): KeyedLock => {
       }
     })
 
+  const tryTake = (key: string): boolean => {
+    if (held.has(key)) return false
+    held.set(key, [])
+    return true
+  }
+
   return {
-    tryTake: (key) => {
-      if (held.has(key)) return false
-      held.set(key, [])
-      return true
-    },
+    tryTake,
     release,
     withLock: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
-          const waiters = held.get(key)
-          if (waiters === undefined) {
-            // free: taken synchronously, no suspension
-            held.set(key, [])
-            return holding(key, effect, restore)
-          }
+          // free: taken synchronously, no suspension
+          if (tryTake(key)) return holding(key, effect, restore)
+          const waiters = held.get(key)!
           const waiter: Waiter = { granted: false, resume: undefined }
           waiters.push(waiter)
           const wait = Effect.async<void>((resume) => {

@@ -9,9 +9,8 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type { BrokerAuth } from "../BrokerAuth.js"
-import { BrokerLifecycle } from "../BrokerLifecycle.js"
+import { drainOnClose } from "../BrokerLifecycle.js"
 import type { Catalog } from "../Catalog.js"
 import type { BrokerIncomplete, RouterOptions } from "../Router.js"
 import * as Router from "../Router.js"
@@ -26,10 +25,7 @@ export const serve = (
       const app = yield* Router.httpApp(options)
       yield* HttpServer.serveEffect(app)
       // finalizers run in reverse: the drain runs first, while the server still answers (503 for mutations)
-      const lifecycle = yield* Effect.serviceOption(BrokerLifecycle)
-      if (Option.isSome(lifecycle)) {
-        yield* Effect.addFinalizer(() => lifecycle.value.drain(options.drainTimeout ?? "10 seconds"))
-      }
+      yield* drainOnClose(options.drainTimeout ?? "10 seconds")
     })
   )
   const logged = HttpServer.withLogAddress(served)
