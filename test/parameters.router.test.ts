@@ -4,7 +4,10 @@
  * the options (defaults, unknown formats) and the off switches (router-wide and per plan).
  */
 import { Effect, Layer } from "effect"
+import { readFileSync } from "node:fs"
 import { afterAll, describe, expect, it } from "vitest"
+import * as Handwritten from "../examples/handwritten-broker.js"
+import * as Managed from "../examples/managed-broker.js"
 import { BrokerStore, Catalog, ManagedBroker, ServiceBroker } from "../src/index.js"
 import type { Model, Router } from "../src/index.js"
 import { clientFor } from "./support/http.js"
@@ -120,7 +123,7 @@ const expect400 = (reply: Reply, description: string | RegExp) => {
   expect(reply.body.error).toBeUndefined()
 }
 
-describe("issue 16: a hand-written broker, parameters checked before it runs", () => {
+describe("SCH-5 decision 41: a hand-written broker, parameters checked before it runs", () => {
   const broker = recordingBroker(catalog)
   const client = clientFor(broker.layer)
   afterAll(() => client.dispose())
@@ -136,7 +139,7 @@ describe("issue 16: a hand-written broker, parameters checked before it runs", (
     expect(broker.parametersOf("provision")).toHaveLength(1)
   })
 
-  it("no parameters: fine when the schema allows it, a 400 when it requires a property", async () => {
+  it("decision 42 no parameters: fine when the schema allows it, a 400 when it requires a property", async () => {
     expect((await client.call("PUT", fresh(), { body: provision("sized") })).status).toBe(201)
     expect400(await client.call("PUT", fresh(), { body: provision("strict") }), "parameters.name: is required")
   })
@@ -166,7 +169,7 @@ describe("issue 16: a hand-written broker, parameters checked before it runs", (
     ])
   })
 
-  it("update: the target plan's update schema (plan_id, else previous_values.plan_id); none known, not checked", async () => {
+  it("decision 42 update: the target plan's update schema (plan_id, else previous_values.plan_id); none known, not checked", async () => {
     const patch = (body: Json) =>
       client.call("PATCH", "/v2/service_instances/u-1", { body: { service_id: SERVICE, ...body } })
     expect400(await patch({ plan_id: "strict", parameters: { size: 11 } }), "parameters.size: must be <= 10")
@@ -203,7 +206,7 @@ describe("issue 16: a hand-written broker, parameters checked before it runs", (
   })
 })
 
-describe("issue 16: caps", () => {
+describe("decision 41: caps", () => {
   const manyErrors = { tags: Array.from({ length: 30 }, (_, i) => i) }
   const tagged = catalogOf([plan("tagged", instanceSchemas(strictSchema))])
 
@@ -238,7 +241,7 @@ describe("issue 16: caps", () => {
   })
 })
 
-describe("issue 16: dialects, as declared by $schema", () => {
+describe("decision 44: dialects, as declared by $schema", () => {
   const cases: ReadonlyArray<{
     readonly name: string
     readonly schema: Json
@@ -331,7 +334,7 @@ describe("issue 16: dialects, as declared by $schema", () => {
   })
 })
 
-describe("issue 16: a schema the validator cannot compile is a catalog error at start-up, with its path", () => {
+describe("decision 44: a schema the validator cannot compile is a catalog error at start-up, with its path", () => {
   const base = "services[0].plans[0].schemas.service_instance.create.parameters"
   const problemsOf = (schema: Json) =>
     Effect.runSync(Effect.flip(Catalog.make(catalogOf([plan("p", instanceSchemas(schema))])))).problems.map((p) => [
@@ -390,7 +393,7 @@ describe("issue 16: a schema the validator cannot compile is a catalog error at 
   })
 })
 
-describe("issue 16: unknown formats", () => {
+describe("decision 44: unknown formats", () => {
   const withFormats = catalogOf([
     plan(
       "f",
@@ -423,7 +426,7 @@ describe("issue 16: unknown formats", () => {
   })
 })
 
-describe("issue 16: default values", () => {
+describe("decision 43: default values", () => {
   const withDefaults = catalogOf([
     plan("d", {
       ...instanceSchemas(
@@ -470,7 +473,7 @@ describe("issue 16: default values", () => {
   })
 })
 
-describe("issue 16: the off switches", () => {
+describe("decision 41: the off switches", () => {
   const twoPlans = catalogOf([
     plan("checked", instanceSchemas(sizeSchema())),
     plan("own", instanceSchemas(sizeSchema()))
@@ -499,7 +502,7 @@ describe("issue 16: the off switches", () => {
   })
 })
 
-describe("issue 16: a managed broker", () => {
+describe("SCH-5 decision 41: a managed broker", () => {
   const managedCatalog = catalogOf([
     plan("m", {
       ...instanceSchemas(sizeSchema(), sizeSchema()),
@@ -559,4 +562,53 @@ describe("issue 16: a managed broker", () => {
     ).toBe(201)
     expect(calls).toEqual(["provision:m-1", "update:m-1", "bind:b-1"])
   })
+})
+
+describe("the quick start: plan small's schema, as the README shows it", () => {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+  const quickStart = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("An asynchronous lifecycle"))
+  const small = /^SMALL='(.*)'$/m.exec(quickStart)![1]!
+  /** Each README curl that sends parameters, with the body and the answer printed under it. */
+  const examples = Array.from(
+    quickStart.matchAll(/^curl [^\n]*-d "(.*"parameters.*)"\n(?:#   HTTP[^\n]*\n)?#   (\{.*\})$/gm),
+    (match) => ({
+      body: JSON.parse(match[1]!.replace("$SMALL", small).replaceAll("\\\"", "\"")) as Json,
+      answer: JSON.parse(match[2]!) as Json
+    })
+  )
+
+  it("the README shows two refused provisions", () => {
+    expect(examples).toHaveLength(2)
+    expect(examples[0]!.answer).toEqual({ description: "parameters.size: must be <= 100" })
+  })
+
+  const brokers = [
+    ["the managed quick start (npm start)", Managed.layerWith("1 second")],
+    ["the hand-written quick start", Handwritten.layer]
+  ] as const
+  for (const [name, layer] of brokers) {
+    it(`${name}: each answers 400 as shown; size 1..100 and other properties pass`, async () => {
+      const client = clientFor(Layer.fresh(layer))
+      for (const { answer, body } of examples) {
+        const reply = await client.call("PUT", fresh(), { body })
+        expect(reply.status).toBe(400)
+        expect(reply.body).toEqual(answer)
+      }
+      const ok = await client.call("PUT", fresh(), {
+        body: { ...examples[0]!.body, parameters: { size: 100, owner: "me" } }
+      })
+      expect(ok.status).toBe(201)
+      const id = fresh()
+      expect((await client.call("PUT", id, { body: { ...examples[0]!.body, parameters: { size: 1 } } })).status).toBe(
+        201
+      )
+      const patch = (size: unknown) =>
+        client.call("PATCH", id, {
+          body: { service_id: Managed.SERVICE_ID, plan_id: Managed.SMALL_PLAN_ID, parameters: { size } }
+        })
+      expect400(await patch(0), "parameters.size: must be >= 1")
+      expect((await patch(50)).status).toBe(200)
+      await client.dispose()
+    })
+  }
 })
