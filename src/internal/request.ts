@@ -81,7 +81,7 @@ export interface OsbHttpRequest {
   readonly socket?: Socket | undefined
 }
 
-/** The content type (missing means JSON, decision 19) and declared size checks, before the body is read. @internal */
+/** The content type (missing means JSON, decision 11) and declared size checks, before the body is read. @internal */
 export const checkBodyHeaders = (
   headers: Readonly<Record<string, string | undefined>>,
   maxBytes: number
