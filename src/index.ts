@@ -129,3 +129,10 @@ export * as Report from "./Report.js"
  * @since 0.1.0
  */
 export * as RequestLog from "./RequestLog.js"
+
+/**
+ * HTTPS for `Server.layer`: certificate files, client-certificate CA, reload on SIGHUP and file change.
+ *
+ * @since 0.1.0
+ */
+export * as Tls from "./Tls.js"
