@@ -15,8 +15,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
 import type { BrokerStoreService, Change, InstanceSnapshot } from "./BrokerStore.js"
 import {
   BindingRecord,
@@ -29,6 +27,7 @@ import {
 } from "./BrokerStore.js"
 import type { Encryption } from "./Encryption.js"
 import { decryptRecord, encryptRecord } from "./Encryption.js"
+import { preparePrivateFiles } from "./internal/privateFiles.js"
 import { dialectOf, migrate } from "./internal/sqlDialect.js"
 
 /**
@@ -255,7 +254,8 @@ export const layer = (options?: SqlStoreOptions): Layer.Layer<BrokerStore, Store
   Layer.effect(BrokerStore, make(options))
 
 /**
- * A SQLite store in a file (created with its directory if missing). One process at a time. The driver
+ * A SQLite store in a file (created with its directory if missing). One process at a time. The files are private
+ * whatever the umask: directories the store creates 0700, the database and its `-wal`/`-shm` files 0600. The driver
  * (`@effect/sql-sqlite-node`, better-sqlite3 12) is loaded only when this layer is built.
  *
  * @since 0.1.0
@@ -268,7 +268,7 @@ export const layerSqlite = (
   Layer.unwrapEffect(
     Effect.tryPromise({
       try: async () => {
-        if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+        preparePrivateFiles(filename)
         return await import("@effect/sql-sqlite-node/SqliteClient")
       },
       catch: toStoreError(`opening the SQLite store ${filename} failed`)
