@@ -16,6 +16,7 @@ import type { BrokerAuthService } from "../BrokerAuth.js"
 import { BrokerAuth } from "../BrokerAuth.js"
 import type { BrokerLifecycleService } from "../BrokerLifecycle.js"
 import { BrokerLifecycle } from "../BrokerLifecycle.js"
+import { refused, unavailableIn } from "../BrokerStore.js"
 import type { CatalogService } from "../Catalog.js"
 import { Catalog } from "../Catalog.js"
 import type { BindingResponseBody, FetchBindingBody, ServiceOffering } from "../Model.js"
@@ -581,10 +582,24 @@ export const make = (
     return Fast.flatMap(lifecycle.value.draining, (draining) => (draining ? Exit.fail(shuttingDown) : Exit.void))
   }
 
+  const storeUnavailable = renderError(
+    new ServiceUnavailable({
+      description: "The broker's store is unavailable right now; retry the request shortly.",
+      retryAfterSeconds: retryAfter
+    })
+  )
+
   const recover = (cause: Cause.Cause<OsbError>): Effect.Effect<OsbHttpResponse> => {
     const failure = Cause.failureOption(cause)
     if (Option.isSome(failure) && isOsbError(failure.value)) return Exit.succeed(renderError(failure.value))
     if (Cause.isInterruptedOnly(cause)) return Exit.failCause(cause as Cause.Cause<never>)
+    // the store cannot be reached (a failure or, from the managed engine, a defect): 503, counted by the store's
+    // outage log line instead of a stack trace per request
+    const unavailable = unavailableIn(cause)
+    if (Option.isSome(unavailable)) {
+      refused(unavailable.value)
+      return Exit.succeed(storeUnavailable)
+    }
     return Effect.as(Effect.logError("unexpected failure while handling an OSB request", cause), internalError)
   }
 
