@@ -15,8 +15,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
 import type { BrokerStoreService, Change, InstanceSnapshot } from "./BrokerStore.js"
 import {
   BindingRecord,
@@ -29,7 +27,9 @@ import {
 } from "./BrokerStore.js"
 import type { Encryption } from "./Encryption.js"
 import { decryptRecord, encryptRecord } from "./Encryption.js"
+import { preparePrivateFiles } from "./internal/privateFiles.js"
 import { dialectOf, migrate } from "./internal/sqlDialect.js"
+import { makeOutageTracker } from "./internal/storeOutage.js"
 
 /**
  * Options of the SQL store.
@@ -63,6 +63,7 @@ export const make = (
     const sql = yield* SqlClient.SqlClient
     const dialect = yield* Effect.mapError(dialectOf(sql), (e) => new StoreError({ message: e.message, cause: e }))
     const encryption = options.encryption
+    const outage = makeOutageTracker(dialect.name)
 
     yield* migrate(sql, dialect).pipe(
       Effect.sandbox,
@@ -197,7 +198,7 @@ export const make = (
 
     const service: BrokerStoreService = {
       persistent: true,
-      read: (instanceId) => Effect.mapError(readSnapshot(instanceId), toStoreError("reading from the store failed")),
+      read: (instanceId) => outage.guard("reading from the store failed")(readSnapshot(instanceId)),
       transact: (instanceId, f) =>
         sql.withTransaction(
           dialect.lockInstance(sql, instanceId).pipe(
@@ -218,28 +219,28 @@ export const make = (
             )
           )
         ).pipe(
-          Effect.catchTag("SqlError", (e) => Effect.fail(toStoreError("a store transaction failed")(e)))
+          outage.guard("a store transaction failed")
         ),
       expiredOperations: (now) =>
         sql<{ instance_id: string; operation_id: string }>`
           SELECT instance_id, operation_id FROM osb_operations
           WHERE state = ${"in progress"} AND lease_expires_at IS NOT NULL AND lease_expires_at < ${now}`.pipe(
           Effect.map((rows) => rows.map((r) => ({ instanceId: r.instance_id, operationId: r.operation_id }))),
-          Effect.mapError(toStoreError("reading expired operations failed"))
+          outage.guard("reading expired operations failed")
         ),
       renewLeases: (owner, until) =>
         sql`
           UPDATE osb_operations SET lease_expires_at = ${until}
           WHERE owner = ${owner} AND state = ${"in progress"}`.pipe(
           Effect.asVoid,
-          Effect.mapError(toStoreError("renewing leases failed"))
+          outage.guard("renewing leases failed")
         ),
       runningOperations: (owner) =>
         sql<{ instance_id: string; operation_id: string }>`
           SELECT instance_id, operation_id FROM osb_operations
           WHERE owner = ${owner} AND state = ${"in progress"}`.pipe(
           Effect.map((rows) => rows.map((r) => ({ instanceId: r.instance_id, operationId: r.operation_id }))),
-          Effect.mapError(toStoreError("reading running operations failed"))
+          outage.guard("reading running operations failed")
         )
     }
     return service
@@ -255,7 +256,8 @@ export const layer = (options?: SqlStoreOptions): Layer.Layer<BrokerStore, Store
   Layer.effect(BrokerStore, make(options))
 
 /**
- * A SQLite store in a file (created with its directory if missing). One process at a time. The driver
+ * A SQLite store in a file (created with its directory if missing). One process at a time. The files are private
+ * whatever the umask: directories the store creates 0700, the database and its `-wal`/`-shm` files 0600. The driver
  * (`@effect/sql-sqlite-node`, better-sqlite3 12) is loaded only when this layer is built.
  *
  * @since 0.1.0
@@ -268,7 +270,7 @@ export const layerSqlite = (
   Layer.unwrapEffect(
     Effect.tryPromise({
       try: async () => {
-        if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+        preparePrivateFiles(filename)
         return await import("@effect/sql-sqlite-node/SqliteClient")
       },
       catch: toStoreError(`opening the SQLite store ${filename} failed`)
