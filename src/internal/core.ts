@@ -64,6 +64,8 @@ import type {
 } from "../ServiceBroker.js"
 import { ServiceBroker } from "../ServiceBroker.js"
 import * as Fast from "./fast.js"
+import type { ValidateParameters } from "./parameters.js"
+import { makeEdgeCheck } from "./parameters.js"
 import type { OsbHttpRequest, Query } from "./request.js"
 import {
   acceptsIncomplete as parseAcceptsIncomplete,
@@ -99,6 +101,12 @@ export interface RouterOptions {
   readonly strictDeprecatedFields?: boolean
   /** One log line per request (method, route, status, ms, request identity). Default true. */
   readonly requestLog?: boolean
+  /**
+   * Validate request `parameters` against the JSON schema the plan declares for the operation (provision, update:
+   * the target plan, bind) before the broker runs; a violation is a 400 naming each failing path. `false` turns it
+   * off, a predicate turns it on for the plans it accepts. Default true.
+   */
+  readonly validateParameters?: ValidateParameters
 }
 
 /**
@@ -513,6 +521,7 @@ export const make = (
   const strictIdentity = options.strictOriginatingIdentity ?? false
   const strictDeprecated = options.strictDeprecatedFields ?? false
   const requestLog = options.requestLog ?? true
+  const checkParameters = makeEdgeCheck(catalog, options.validateParameters)
 
   // --- envelope: auth -> version -> draining -> identity; request identity echo, defects, log line -----------
 
@@ -775,11 +784,13 @@ export const make = (
       }
       const conflict = maintenanceConflict(body.maintenance_info, target.right)
       if (conflict !== undefined) return Exit.fail(conflict)
+      const checked = checkParameters(body.plan_id, "provision", body)
+      if (Either.isLeft(checked)) return Exit.fail(checked.left)
       return Fast.flatMap(
         broker.provision({
           instanceId: id(input, 0),
           acceptsIncomplete: accepts.right,
-          body,
+          body: checked.right,
           ...input.info,
           ...target.right
         }),
@@ -839,20 +850,23 @@ export const make = (
         }
       }
       const maintenanceTarget = Option.orElse(plan, () => previousPlan)
+      let checked: Either.Either<typeof body, BadRequest> = Either.right(body)
       if (Option.isSome(maintenanceTarget)) {
         const conflict = maintenanceConflict(body.maintenance_info, maintenanceTarget.value)
         if (conflict !== undefined) return Exit.fail(conflict)
+        checked = checkParameters(maintenanceTarget.value.plan.id, "update", body)
       }
       if (broker.update === undefined) {
         return Exit.fail(
           new UpdateNotSupported({ description: "This broker does not support updating service instances." })
         )
       }
+      if (Either.isLeft(checked)) return Exit.fail(checked.left)
       return Fast.flatMap(
         broker.update({
           instanceId: id(input, 0),
           acceptsIncomplete: accepts.right,
-          body,
+          body: checked.right,
           offering: offering.value,
           plan,
           previousPlan,
@@ -917,12 +931,14 @@ export const make = (
         )
       }
       if (broker.bind === undefined) return notBindable()
+      const checked = checkParameters(body.plan_id, "bind", body)
+      if (Either.isLeft(checked)) return Exit.fail(checked.left)
       return Fast.flatMap(
         broker.bind({
           instanceId: id(input, 0),
           bindingId: id(input, 1),
           acceptsIncomplete: accepts.right,
-          body,
+          body: checked.right,
           ...input.info,
           ...target
         }),
