@@ -8,7 +8,6 @@
  */
 import * as Arbitrary from "effect/Arbitrary"
 import type * as FastCheck from "effect/FastCheck"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
 // -----------------------------------------------------------------------------
@@ -101,31 +100,6 @@ export const MaintenanceInfo = Schema.Struct({
  * @category models
  */
 export type MaintenanceInfo = typeof MaintenanceInfo.Type
-
-const isEmptyObject = (u: unknown): boolean =>
-  typeof u === "object" && u !== null && !Array.isArray(u) && Object.keys(u).length === 0
-
-/**
- * The `maintenance_info` field of a request (provision, update, `previous_values`): a {@link MaintenanceInfo}, and
- * `{}` counts as absent (platforms such as osb-checker's client send `"maintenance_info": {}` on every request).
- * Any other object without `version` is refused.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const RequestMaintenanceInfo: Schema.PropertySignature<
-  "?:",
-  MaintenanceInfo,
-  never,
-  "?:",
-  unknown,
-  false,
-  never
-> = Schema.optionalToOptional(Schema.Unknown, MaintenanceInfo, {
-  // what is left is decoded (checked) by MaintenanceInfo itself: the cast only hands it over
-  decode: (value) => Option.filter(value, (u) => !isEmptyObject(u)) as Option.Option<typeof MaintenanceInfo.Encoded>,
-  encode: (value) => value
-})
 
 /**
  * A JSON schema object with a `parameters` key, as used in a plan's `schemas`.
@@ -296,7 +270,7 @@ export const ProvisionRequestBody = Schema.Struct({
   organization_guid: opt(NonEmptyString),
   space_guid: opt(NonEmptyString),
   parameters: opt(JsonObject),
-  maintenance_info: RequestMaintenanceInfo
+  maintenance_info: opt(MaintenanceInfo)
 }).annotations({ identifier: "ProvisionRequest" })
 
 /**
@@ -316,7 +290,7 @@ export const PreviousValues = Schema.Struct({
   service_id: opt(NonEmptyString),
   organization_id: opt(NonEmptyString),
   space_id: opt(NonEmptyString),
-  maintenance_info: RequestMaintenanceInfo
+  maintenance_info: opt(MaintenanceInfo)
 }).annotations({ identifier: "PreviousValues" })
 
 /**
@@ -331,7 +305,7 @@ export const UpdateRequestBody = Schema.Struct({
   parameters: opt(JsonObject),
   context: opt(RequestContext),
   previous_values: opt(PreviousValues),
-  maintenance_info: RequestMaintenanceInfo
+  maintenance_info: opt(MaintenanceInfo)
 }).annotations({ identifier: "UpdateRequest" })
 
 /**
