@@ -218,20 +218,22 @@ export const make = (
   const missing = missingFeatures(catalog, broker)
   if (missing.length > 0) return Either.left(new BrokerIncomplete({ missing }))
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024
+  const retryAfter = options.retryAfterSeconds ?? 2
   const envelope = makeEnvelope({
     auth,
     lifecycle,
     sink,
     minimum: minimumVersion(options.minimumApiVersion),
     strictIdentity: options.strictOriginatingIdentity ?? false,
-    requestLog: options.requestLog ?? true
+    requestLog: options.requestLog ?? true,
+    retryAfter
   })
   const table = dispatchTable({
     catalog,
     broker,
     targets: makeTargets(catalog),
     maxBodyBytes,
-    retryAfter: options.retryAfterSeconds ?? 2,
+    retryAfter,
     strictDeprecated: options.strictDeprecatedFields ?? false,
     checkParameters: makeEdgeCheck(catalog, options.validateParameters)
   })

@@ -13,6 +13,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type { BrokerAuthService } from "../BrokerAuth.js"
 import type { BrokerLifecycleService } from "../BrokerLifecycle.js"
+import { refused, unavailableIn } from "../BrokerStore.js"
 import type { OsbError } from "../OsbError.js"
 import { BadRequest, isOsbError, PreconditionFailed, ServiceUnavailable } from "../OsbError.js"
 import type { ApiVersion, RequestInfo } from "../RequestInfo.js"
@@ -38,6 +39,8 @@ export interface EnvelopeOptions {
   readonly minimum: Option.Option<ApiVersion>
   readonly strictIdentity: boolean
   readonly requestLog: boolean
+  /** `Retry-After` seconds of a 503 while the store is unavailable. */
+  readonly retryAfter: number
 }
 
 /** Runs a step that needs the decoded request info inside the envelope. @internal */
@@ -127,12 +130,30 @@ const drainCheck =
     return Fast.flatMap(lifecycle.value.draining, (draining) => (draining ? Exit.fail(shuttingDown) : Exit.void))
   }
 
-/** OSB errors are rendered; interruption stays interruption; anything else is a logged defect and a 500. */
-const recover = (cause: Cause.Cause<OsbError>): Effect.Effect<OsbHttpResponse> => {
-  const failure = Cause.failureOption(cause)
-  if (Option.isSome(failure) && isOsbError(failure.value)) return Exit.succeed(renderError(failure.value))
-  if (Cause.isInterruptedOnly(cause)) return Exit.failCause(cause as Cause.Cause<never>)
-  return Effect.as(Effect.logError("unexpected failure while handling an OSB request", cause), internalError)
+/**
+ * OSB errors are rendered; interruption stays interruption; an unreachable store is a 503; anything else is a
+ * logged defect and a 500.
+ */
+const recovery = (retryAfter: number) => {
+  const storeUnavailable = renderError(
+    new ServiceUnavailable({
+      description: "The broker's store is unavailable right now; retry the request shortly.",
+      retryAfterSeconds: retryAfter
+    })
+  )
+  return (cause: Cause.Cause<OsbError>): Effect.Effect<OsbHttpResponse> => {
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure) && isOsbError(failure.value)) return Exit.succeed(renderError(failure.value))
+    if (Cause.isInterruptedOnly(cause)) return Exit.failCause(cause as Cause.Cause<never>)
+    // the store cannot be reached (a failure or, from the managed engine, a defect): 503, counted by the store's
+    // outage log line instead of a stack trace per request
+    const unavailable = unavailableIn(cause)
+    if (Option.isSome(unavailable)) {
+      refused(unavailable.value)
+      return Exit.succeed(storeUnavailable)
+    }
+    return Effect.as(Effect.logError("unexpected failure while handling an OSB request", cause), internalError)
+  }
 }
 
 /** Echoes the request identity (LIB-16) and writes the request log line. */
@@ -190,6 +211,7 @@ export const makeEnvelope = (options: EnvelopeOptions): Envelope => {
   const requestInfo = requestInfoReader(options)
   const notDraining = drainCheck(options.lifecycle)
   const finish = finisher(options)
+  const recover = recovery(options.retryAfter)
   const { auth, requestLog } = options
   return (request, route, inner) => {
     const started = requestLog ? performance.now() : 0
