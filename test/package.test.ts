@@ -12,11 +12,33 @@ const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8"))
 const sources = (dir: string) =>
   readdirSync(new URL(dir, root)).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3))
 
-/** The packages a file imports at load time (`import type` and `import()` excepted), by package name. */
-const staticImports = (file: string): Array<string> =>
-  [...readFileSync(new URL(file, root), "utf8").matchAll(/^import (?!type )[^;]*? from "([^".][^"]*)"/gm)]
-    .map((m) => m[1]!.match(/^(@[^/]+\/[^/]+|[^/]+)/)![1]!)
-    .filter((name) => !name.startsWith("node:"))
+/** What a file imports at load time (`import type` and `import()` excepted): package names and relative files. */
+const staticImports = (file: string): { readonly packages: Array<string>; readonly files: Array<string> } => {
+  const text = readFileSync(new URL(file, root), "utf8")
+  const specifiers = [...text.matchAll(/^(?:import|export) (?!type )[^;]*? from "([^"]+)"/gm)].map((m) => m[1]!)
+  return {
+    packages: specifiers.filter((s) => !s.startsWith(".") && !s.startsWith("node:"))
+      .map((s) => s.match(/^(@[^/]+\/[^/]+|[^/]+)/)![1]!),
+    files: specifiers.filter((s) => s.startsWith(".")).map((s) =>
+      new URL(s.replace(/\.js$/, ".ts"), new URL(file, root)).pathname.slice(new URL(".", root).pathname.length)
+    )
+  }
+}
+
+/** The packages loaded when `entry` is imported: its static imports and theirs, through relative files. */
+const loadedPackages = (entry: string): Map<string, string> => {
+  const seen = new Set<string>()
+  const packages = new Map<string, string>()
+  const visit = (file: string) => {
+    if (seen.has(file)) return
+    seen.add(file)
+    const imports = staticImports(file)
+    for (const name of imports.packages) if (!packages.has(name)) packages.set(name, file)
+    imports.files.forEach(visit)
+  }
+  visit(entry)
+  return packages
+}
 
 const walk = (dir: string): Array<string> =>
   readdirSync(new URL(dir, root), { withFileTypes: true }).flatMap((entry) =>
@@ -47,20 +69,23 @@ describe("package.json", () => {
   it("the library loads with only effect, @effect/platform and @effect/sql; the CLI's imports are dependencies", () => {
     const required = new Set(Object.keys(pkg.peerDependencies).filter((p) => !pkg.peerDependenciesMeta[p]?.optional))
     expect([...required].sort()).toEqual(["@effect/platform", "@effect/sql", "effect"])
-    const allowedInTestKit = new Set([...required, "vitest"])
-    for (const file of walk("src/").filter((f) => !f.startsWith("src/bin/"))) {
-      const allowed = file.startsWith("src/testing/") ? allowedInTestKit : required
-      for (const name of staticImports(file)) expect(allowed.has(name), `${file} imports ${name}`).toBe(true)
+    const vitestParts = ["./testing", "./testing/Conformance", "./testing/StoreContract"]
+    for (const [path, target] of Object.entries<{ readonly import: string } | string>(pkg.exports)) {
+      if (typeof target === "string") continue
+      const entry = target.import.replace("./dist/", "").replace(/\.js$/, ".ts")
+      const allowed = vitestParts.includes(path) ? new Set([...required, "vitest"]) : required
+      for (const [name, file] of loadedPackages(entry)) {
+        expect(allowed.has(name), `${path} loads ${name} (imported by ${file})`).toBe(true)
+      }
     }
-    const cliImports = walk("src/bin/").flatMap(staticImports)
-    for (const name of cliImports) {
-      expect(required.has(name) || pkg.dependencies[name] !== undefined, `the CLI imports ${name}`).toBe(true)
+    for (const [name, file] of loadedPackages("src/bin/effect-osb.ts")) {
+      expect(required.has(name) || pkg.dependencies[name] !== undefined, `the CLI loads ${name} (${file})`).toBe(true)
     }
   })
 
   it("vitest is an optional peer, used only by the test kit's Conformance and StoreContract", () => {
     expect(pkg.peerDependenciesMeta.vitest).toEqual({ optional: true })
-    const users = walk("src/").filter((f) => staticImports(f).includes("vitest"))
+    const users = walk("src/").filter((f) => staticImports(f).packages.includes("vitest"))
     expect(users.sort()).toEqual(["src/testing/Conformance.ts", "src/testing/StoreContract.ts"])
   })
 })
