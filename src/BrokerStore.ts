@@ -22,6 +22,7 @@ import {
   JsonObject,
   JsonValue,
   MaintenanceInfo,
+  OriginatingIdentity,
   RequestContext
 } from "./Model.js"
 
@@ -52,7 +53,9 @@ export const PendingUpdate = Schema.Struct({
   parameters: JsonObject,
   context: opt(RequestContext),
   maintenanceInfo: opt(MaintenanceInfo),
-  fingerprint: Schema.String
+  fingerprint: Schema.String,
+  /** The parameters the update request carried (before merging), handed to a resumed update. */
+  requestedParameters: opt(JsonObject)
 })
 
 /**
@@ -182,7 +185,9 @@ export const OperationRecord = Schema.Struct({
   owner: opt(Schema.String),
   leaseExpiresAt: opt(Schema.Number),
   /** The state the resource returns to when a delete fails. */
-  restoreState: opt(Schema.String)
+  restoreState: opt(Schema.String),
+  /** The originating identity of the request that started the operation (handed to a resumed step). */
+  originatingIdentity: opt(OriginatingIdentity)
 })
 
 /**
@@ -230,6 +235,7 @@ export interface InstanceSnapshot {
  * @category models
  */
 export type Change =
+  /** Writes the instance record (and clears its tombstone). */
   | { readonly _tag: "PutInstance"; readonly record: InstanceRecord }
   | { readonly _tag: "DeleteInstance"; readonly tombstone: Tombstone }
   | { readonly _tag: "PutBinding"; readonly record: BindingRecord }
@@ -245,11 +251,15 @@ export type Change =
  */
 export const Change = {
   putInstance: (record: InstanceRecord): Change => ({ _tag: "PutInstance", record }),
-  /** Deletes the instance and its bindings, leaving tombstones. */
+  /**
+   * Deletes the instance record, leaving its tombstone. Nothing else: its bindings go by their own changes (the
+   * engine decides what a delete takes with it; a store only applies changes).
+   */
   deleteInstance: (tombstone: Tombstone): Change => ({ _tag: "DeleteInstance", tombstone }),
   /** Removes every trace of the instance id (a failed synchronous provision never existed). */
   forgetInstance: { _tag: "ForgetInstance" } as Change,
   putBinding: (record: BindingRecord): Change => ({ _tag: "PutBinding", record }),
+  /** Deletes the binding; with a tombstone, leaves it; without, forgets the binding id (its tombstone too). */
   deleteBinding: (bindingId: string, tombstone: Option.Option<Tombstone>): Change => ({
     _tag: "DeleteBinding",
     bindingId,
@@ -345,25 +355,13 @@ export const applyChanges = (snapshot: InstanceSnapshot, changes: ReadonlyArray<
   for (const change of changes) {
     switch (change._tag) {
       case "PutInstance":
-        // a new instance on a reused id knows nothing of the old one's bindings
-        if (Option.isNone(instance)) {
-          ownBindingTombstones = new Map()
-          bindingTombstones = ownBindingTombstones
-        }
         instance = Option.some(change.record)
         tombstone = Option.none()
         break
-      case "DeleteInstance": {
-        // the bindings go with the instance, each leaving a tombstone
-        const tombstones = mutableBindingTombstones()
-        for (const bindingId of bindings.keys()) tombstones.set(bindingId, change.tombstone)
-        bindingTombstones = tombstones
+      case "DeleteInstance":
         instance = Option.none()
         tombstone = Option.some(change.tombstone)
-        ownBindings = new Map()
-        bindings = ownBindings
         break
-      }
       case "ForgetInstance":
         instance = Option.none()
         tombstone = Option.none()
@@ -391,6 +389,10 @@ export const applyChanges = (snapshot: InstanceSnapshot, changes: ReadonlyArray<
         }
         if (Option.isSome(change.tombstone)) {
           bindingTombstones = mutableBindingTombstones().set(change.bindingId, change.tombstone.value)
+        } else if (bindingTombstones.has(change.bindingId)) {
+          const tombstones = mutableBindingTombstones()
+          tombstones.delete(change.bindingId)
+          bindingTombstones = tombstones
         }
         break
       }

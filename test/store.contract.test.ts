@@ -125,7 +125,7 @@ describe.each(factories)("store contract: $name", (factory) => {
     expect(Option.isNone(snapshot.instance)).toBe(true)
   })
 
-  it("deleting an instance leaves a tombstone, drops its bindings and keeps its operations", async () => {
+  it("deleting an instance leaves a tombstone and keeps its operations; its bindings go by their own changes", async () => {
     const store = await open()
     await run(store.transact("i3", () =>
       Effect.succeed(
@@ -141,10 +141,19 @@ describe.each(factories)("store contract: $name", (factory) => {
         () => Effect.succeed([undefined, [Change.deleteInstance({ deletedAt: 9, operationId: "op-2" })]] as const)
       )
     )
+    // a store applies changes, nothing more: what a delete takes with it is the engine's decision
+    expect((await run(store.read("i3"))).bindings.size).toBe(1)
+    await run(
+      store.transact("i3", () =>
+        Effect.succeed(
+          [undefined, [Change.deleteBinding("b", Option.some({ deletedAt: 9, operationId: "op-2" }))]] as const
+        ))
+    )
     const snapshot = await run(store.read("i3"))
     expect(Option.isNone(snapshot.instance)).toBe(true)
     expect(Option.getOrThrow(snapshot.tombstone)).toEqual({ deletedAt: 9, operationId: "op-2" })
     expect(snapshot.bindings.size).toBe(0)
+    expect(snapshot.bindingTombstones.get("b")).toEqual({ deletedAt: 9, operationId: "op-2" })
     expect(snapshot.operations.has("op-1")).toBe(true)
     // provisioning the id again clears the tombstone (IDS-1)
     await run(store.transact("i3", () => Effect.succeed([undefined, [Change.putInstance(instance("i3"))]] as const)))
@@ -186,6 +195,11 @@ describe.each(factories)("store contract: $name", (factory) => {
     expect(snapshot.bindings.size).toBe(0)
     expect(snapshot.bindingTombstones.get("a")).toEqual({ deletedAt: 5 })
     expect(snapshot.bindingTombstones.has("b")).toBe(false)
+    // without a tombstone, a binding id is forgotten, its old tombstone too (a reused instance id, IDS-1)
+    await run(
+      store.transact("i5", () => Effect.succeed([undefined, [Change.deleteBinding("a", Option.none())]] as const))
+    )
+    expect((await run(store.read("i5"))).bindingTombstones.has("a")).toBe(false)
   })
 
   it("concurrent transactions on one instance are serialised: no lost update", async () => {
