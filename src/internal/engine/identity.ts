@@ -2,7 +2,7 @@
  * Identity: what makes two requests "identical", in one place. A repeated provision, bind or running update is
  * answered as the first one was (200, or 202 with the same operation) when its fingerprint equals the recorded one,
  * and refused (409 / 422) otherwise. A fingerprint is the canonical JSON (keys sorted at every level) of the
- * attributes an offering compares; the defaults follow the README, and an offering may say otherwise
+ * attributes an offering compares; the defaults follow the README (decision 23), and an offering may say otherwise
  * (`OfferingWork.identical`).
  *
  * @internal
