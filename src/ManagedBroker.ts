@@ -145,7 +145,7 @@ export interface UpdateContext {
 export interface DeprovisionContext {
   readonly instanceId: string
   readonly instance: InstanceRecord
-  /** Bindings still recorded (they go with the instance, decision 14). */
+  /** Bindings still recorded (they go with the instance, decision 31). */
   readonly bindings: ReadonlyArray<BindingRecord>
   /** Who asked (kept with the operation for a resumed step). */
   readonly originatingIdentity: Option.Option<OriginatingIdentity>

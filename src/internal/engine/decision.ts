@@ -230,7 +230,7 @@ export const superseded = (snapshot: InstanceSnapshot, operation: OperationRecor
 }
 
 /**
- * Whether a tombstone still answers 410 (decision 12).
+ * Whether a tombstone still answers 410 (decision 29).
  *
  * @internal
  */

@@ -1,6 +1,6 @@
 /**
  * The deprovision decision (DELETE of an instance) and what a finished deprovision writes, including what the
- * delete takes with it (its bindings, decision 14).
+ * delete takes with it (its bindings, decision 31).
  *
  * @internal
  */
@@ -118,7 +118,7 @@ export const deprovisionContext = (
 
 /**
  * What a deprovision that succeeded writes: every binding of the instance deleted (each leaving a tombstone,
- * decision 14), the instance's tombstone, its operation finished.
+ * decision 31), the instance's tombstone, its operation finished.
  *
  * @internal
  */

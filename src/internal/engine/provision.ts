@@ -104,7 +104,7 @@ export const decideProvision = (
   if (Option.isSome(snapshot.instance)) {
     const existing = snapshot.instance.value
     if (existing.state === "deprovisioning") {
-      // decision 10: whatever the attributes
+      // decision 27: whatever the attributes
       return Either.left(new ConcurrencyError({ description: "The instance is being deprovisioned." }))
     }
     if (existing.fingerprint !== fingerprint) {
@@ -155,7 +155,7 @@ export const decideProvision = (
   if (input.target.plan.maintenance_info !== undefined) record.maintenanceInfo = input.target.plan.maintenance_info
   if (input.dashboardUrl !== undefined) record.dashboardUrl = input.dashboardUrl
   const changes: Array<StoreChange> = []
-  // a new instance on a reused id (IDS-1) knows nothing of the bindings the old one had
+  // a new instance on a reused id (IDS-1, decision 34) knows nothing of the bindings the old one had
   for (const bindingId of snapshot.bindingTombstones.keys()) {
     changes.push(Change.deleteBinding(bindingId, Option.none()))
   }
