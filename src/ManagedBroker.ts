@@ -352,9 +352,9 @@ export type UpdateAttributes = Identity.UpdateAttributes
  * @category identity
  */
 export const defaultIdentity: {
-  readonly provision: (attributes: ProvisionAttributes) => unknown
-  readonly bind: (attributes: BindAttributes) => unknown
-  readonly update: (attributes: UpdateAttributes) => unknown
+  readonly provision: (attributes: ProvisionAttributes) => { readonly [key: string]: unknown }
+  readonly bind: (attributes: BindAttributes) => { readonly [key: string]: unknown }
+  readonly update: (attributes: UpdateAttributes) => { readonly [key: string]: unknown }
 } = { provision: Identity.defaultProvision, bind: Identity.defaultBind, update: Identity.defaultUpdate }
 
 // -----------------------------------------------------------------------------

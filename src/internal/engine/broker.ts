@@ -12,13 +12,14 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { randomBytes, randomUUID } from "node:crypto"
 import type { BrokerStoreService, InstanceRecord, OperationKind } from "../../BrokerStore.js"
-import type { CatalogService } from "../../Catalog.js"
+import type { CatalogService, ResolvedPlan } from "../../Catalog.js"
 import type {
   BindingOutput,
   InstanceOutput,
   ManagedBrokerService,
   ManagedOptions,
-  OfferingWork
+  OfferingWork,
+  ProvisionContext
 } from "../../ManagedBroker.js"
 import type { FetchBindingBody, FetchInstanceBody } from "../../Model.js"
 import { BadRequest } from "../../OsbError.js"
@@ -49,7 +50,7 @@ import { defaultFingerprints, fingerprints } from "./identity.js"
 import { makeLeases } from "./leases.js"
 import { defaultFetchInstance, fetchableBinding, fetchableInstance, pollBinding, pollInstance } from "./poll.js"
 import type { ProvisionInput } from "./provision.js"
-import { decideProvision, provisionContext } from "./provision.js"
+import { decideProvision } from "./provision.js"
 import type { Ran } from "./runner.js"
 import { makeRunner } from "./runner.js"
 import { decideUnbind } from "./unbind.js"
@@ -153,21 +154,35 @@ export const makeEngine = (
             new BadRequest({ description: `The offering ${request.offering.name} is not served here.` })
           )
         }
-        const base: Omit<ProvisionInput, "dashboardUrl"> = {
+        const body = request.body
+        const target: ResolvedPlan = { offering: request.offering, plan: request.plan, effective: request.effective }
+        const parameters = body.parameters ?? {}
+        const originatingIdentity = identityOf(request.originatingIdentity)
+        const ctx: ProvisionContext = {
           instanceId: request.instanceId,
-          target: { offering: request.offering, plan: request.plan, effective: request.effective },
-          parameters: request.body.parameters ?? {},
-          organizationGuid: request.body.organization_guid,
-          spaceGuid: request.body.space_guid,
-          context: request.body.context,
-          maintenanceInfo: request.body.maintenance_info,
-          originatingIdentity: identityOf(request.originatingIdentity),
-          acceptsIncomplete: request.acceptsIncomplete,
-          mode: step.mode
+          offering: request.offering,
+          target,
+          parameters,
+          context: Option.fromNullable(body.context),
+          organizationGuid: Option.fromNullable(body.organization_guid),
+          spaceGuid: Option.fromNullable(body.space_guid),
+          originatingIdentity: Option.fromNullable(originatingIdentity)
         }
-        const ctx = provisionContext({ ...base, dashboardUrl: undefined })
         const dashboardUrl = works.get(request.offering.id)?.dashboardUrl?.(ctx)
-        const input: ProvisionInput = { ...base, dashboardUrl }
+        const input: ProvisionInput = {
+          instanceId: request.instanceId,
+          target,
+          parameters,
+          organizationGuid: body.organization_guid,
+          spaceGuid: body.space_guid,
+          context: body.context,
+          maintenanceInfo: body.maintenance_info,
+          originatingIdentity,
+          acceptsIncomplete: request.acceptsIncomplete,
+          mode: step.mode,
+          dashboardUrl,
+          ctx
+        }
         const accepted = (operationId: string) =>
           Result.accepted(operationId, dashboardUrl === undefined ? {} : { dashboardUrl })
         const decided = Effect.map(

@@ -93,7 +93,7 @@ export interface Identical {
  *
  * @internal
  */
-export const defaultProvision = (a: ProvisionAttributes): unknown => ({
+export const defaultProvision = (a: ProvisionAttributes): { readonly [key: string]: unknown } => ({
   service_id: a.serviceId,
   plan_id: a.planId,
   parameters: a.parameters,
@@ -107,7 +107,7 @@ export const defaultProvision = (a: ProvisionAttributes): unknown => ({
  *
  * @internal
  */
-export const defaultBind = (a: BindAttributes): unknown => ({
+export const defaultBind = (a: BindAttributes): { readonly [key: string]: unknown } => ({
   service_id: a.serviceId,
   plan_id: a.planId,
   parameters: a.parameters,
@@ -121,7 +121,7 @@ export const defaultBind = (a: BindAttributes): unknown => ({
  *
  * @internal
  */
-export const defaultUpdate = (a: UpdateAttributes): unknown => ({
+export const defaultUpdate = (a: UpdateAttributes): { readonly [key: string]: unknown } => ({
   plan_id: a.planId ?? null,
   parameters: a.parameters ?? null,
   maintenance_info: a.maintenanceInfo?.version ?? null,

@@ -19,7 +19,7 @@ import { BrokerFailure } from "../../OsbError.js"
 import { resumedBindContext } from "./bind.js"
 import type { Env, Work } from "./decision.js"
 import { deprovisionContext } from "./deprovision.js"
-import { provisionContext } from "./provision.js"
+import { resumedProvisionContext } from "./provision.js"
 import type { Runner } from "./runner.js"
 import { unbindContext } from "./unbind.js"
 import { resumedUpdateContext } from "./update.js"
@@ -43,22 +43,7 @@ const resumedWork = (env: Env, snapshot: InstanceSnapshot, operation: OperationR
   switch (operation.kind) {
     case "provision":
       if (instance === undefined || instance.operationId !== operation.id) return undefined
-      return {
-        kind: "provision",
-        ctx: provisionContext({
-          instanceId: instance.instanceId,
-          target: env.plan(instance.planId),
-          parameters: instance.parameters,
-          organizationGuid: instance.organizationGuid,
-          spaceGuid: instance.spaceGuid,
-          context: instance.context,
-          maintenanceInfo: instance.maintenanceInfo,
-          originatingIdentity: operation.originatingIdentity,
-          acceptsIncomplete: true,
-          mode: "async",
-          dashboardUrl: instance.dashboardUrl ?? undefined
-        })
-      }
+      return { kind: "provision", ctx: resumedProvisionContext(env, instance, operation) }
     case "update": {
       if (instance === undefined || instance.operationId !== operation.id) return undefined
       const ctx = resumedUpdateContext(env, instance, operation)

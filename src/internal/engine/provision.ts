@@ -33,6 +33,8 @@ export interface ProvisionInput {
   readonly acceptsIncomplete: boolean
   readonly mode: Mode
   readonly dashboardUrl: string | undefined
+  /** The work's context (built once by the caller: the dashboard URL and the validation need it first). */
+  readonly ctx: ProvisionContext
 }
 
 /** @internal */
@@ -72,20 +74,27 @@ export const instanceAttributes = (record: InstanceRecord): ProvisionAttributes 
 })
 
 /**
- * The work context of a provision.
+ * The work context of a provision taken over from its records.
  *
  * @internal
  */
-export const provisionContext = (input: ProvisionInput): ProvisionContext => ({
-  instanceId: input.instanceId,
-  offering: input.target.offering,
-  target: input.target,
-  parameters: input.parameters,
-  context: Option.fromNullable(input.context),
-  organizationGuid: Option.fromNullable(input.organizationGuid),
-  spaceGuid: Option.fromNullable(input.spaceGuid),
-  originatingIdentity: Option.fromNullable(input.originatingIdentity)
-})
+export const resumedProvisionContext = (
+  env: Env,
+  record: InstanceRecord,
+  operation: OperationRecord
+): ProvisionContext => {
+  const target = env.plan(record.planId)
+  return {
+    instanceId: record.instanceId,
+    offering: target.offering,
+    target,
+    parameters: record.parameters,
+    context: Option.fromNullable(record.context),
+    organizationGuid: Option.fromNullable(record.organizationGuid),
+    spaceGuid: Option.fromNullable(record.spaceGuid),
+    originatingIdentity: Option.fromNullable(operation.originatingIdentity)
+  }
+}
 
 /**
  * Decides a provision on the instance's snapshot: an identical instance is answered as it is (200, or 202 with its
@@ -160,7 +169,7 @@ export const decideProvision = (
     changes.push(Change.deleteBinding(bindingId, Option.none()))
   }
   changes.push(Change.putInstance(record), Change.putOperation(operation))
-  return Either.right(start(operation, changes, { kind: "provision", ctx: provisionContext(input) }))
+  return Either.right(start(operation, changes, { kind: "provision", ctx: input.ctx }))
 }
 
 /**

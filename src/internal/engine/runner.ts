@@ -292,22 +292,32 @@ export const makeRunner = (
      * waits goes on in its fiber and is joined after the transaction, as usual.
      */
     const tryAtOnce = <S>(
-      runtime: Runtime.Runtime<never>,
+      fiber: Fiber.RuntimeFiber<unknown, unknown>,
       snapshot: InstanceSnapshot,
       start: Extract<Decision<S, Work>, { _tag: "Start" }>,
       now: number
     ): readonly [Decided<S>, ReadonlyArray<Change>] => {
       const p = program(start.work)
-      const exit = Runtime.runSyncExit(runtime, p.run())
+      const work = p.run()
+      // work that already is its outcome (`Effect.succeed`) needs no fiber; other work runs on one that shares the
+      // request fiber's context and fiber refs (logger, log annotations, spans) until it has to wait
+      const exit = Exit.isExit(work) ? work : Runtime.runSyncExit(
+        Runtime.make({
+          context: fiber.currentContext,
+          fiberRefs: fiber.getFiberRefs(),
+          runtimeFlags: Runtime.defaultRuntime.runtimeFlags
+        }),
+        work
+      )
       if (Exit.isSuccess(exit) && p.check?.(exit.value) === undefined) {
         const after = applyChanges(snapshot, start.changes)
         const finished = finishChanges(after, start.operation, succeeded(exit.value as never), now)
         return [{ _tag: "Completed", output: exit.value }, squash([...start.changes, ...finished])]
       }
-      const fiber = Exit.isFailure(exit) ? asyncFiber(exit.cause) : undefined
-      const prepared: Prepared = fiber === undefined
+      const running = Exit.isFailure(exit) ? asyncFiber(exit.cause) : undefined
+      const prepared: Prepared = running === undefined
         ? exit
-        : Effect.onInterrupt(Fiber.join(fiber), () => Fiber.interrupt(fiber))
+        : Effect.onInterrupt(Fiber.join(running), () => Fiber.interrupt(running))
       return [{ _tag: "Decided", decision: start, prepared }, start.changes]
     }
 
@@ -316,7 +326,7 @@ export const makeRunner = (
       decide: (snapshot: InstanceSnapshot, now: number) => Either.Either<Decision<S, Work>, E>,
       validate: (work: Work) => Effect.Effect<void, V> | undefined
     ): Effect.Effect<Ran<S>, E | V | unknown> =>
-      Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+      Effect.withFiberRuntime<Ran<S>, E | V | unknown>((fiber) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const decideIn = (snapshot: InstanceSnapshot): Effect.Effect<
             readonly [Decided<S>, ReadonlyArray<Change>],
@@ -328,7 +338,7 @@ export const makeRunner = (
             if (decision._tag !== "Start") return Exit.succeed([{ _tag: "Decided", decision, prepared: undefined }, []])
             const record = (): readonly [Decided<S>, ReadonlyArray<Change>] =>
               !decision.operation.async && Option.isNone(decision.interrupt)
-                ? tryAtOnce(runtime, snapshot, decision, now)
+                ? tryAtOnce(fiber, snapshot, decision, now)
                 : [{ _tag: "Decided", decision, prepared: undefined }, decision.changes]
             const validation = validate(decision.work)
             return validation === undefined ? Exit.succeed(record()) : Effect.map(validation, record)
@@ -364,7 +374,8 @@ export const makeRunner = (
               }
             }
           )
-        }))
+        })
+      )
 
     return {
       transact,
@@ -391,29 +402,43 @@ const asyncFiber = (cause: Cause.Cause<unknown>): Fiber.RuntimeFiber<unknown, un
  *
  * @internal
  */
-export const squash = (changes: ReadonlyArray<Change>): ReadonlyArray<Change> => {
-  const keyOf = (change: Change): string | undefined => {
-    switch (change._tag) {
-      case "PutInstance":
-      case "DeleteInstance":
-        return "i"
-      case "PutBinding":
-        return `b/${change.record.bindingId}`
-      case "DeleteBinding":
-        return `b/${change.bindingId}`
-      case "PutOperation":
-        return `o/${change.record.id}`
-      case "ForgetInstance":
-        return undefined
+export const squash = (changes: ReadonlyArray<Change>): ReadonlyArray<Change> =>
+  // a handful of changes: a quadratic scan allocates less than a map
+  changes.filter((change, at) => {
+    if (change._tag === "ForgetInstance") return true
+    for (let later = at + 1; later < changes.length; later++) {
+      if (sameTarget(change, changes[later]!)) return false
     }
+    return true
+  })
+
+/** What a change writes: 0 the instance, 1 a binding, 2 an operation, 3 everything. */
+const targetOf = (change: Change): number => {
+  switch (change._tag) {
+    case "PutInstance":
+    case "DeleteInstance":
+      return 0
+    case "PutBinding":
+    case "DeleteBinding":
+      return 1
+    case "PutOperation":
+      return 2
+    case "ForgetInstance":
+      return 3
   }
-  const last = new Map<string, number>()
-  changes.forEach((change, at) => {
-    const key = keyOf(change)
-    if (key !== undefined) last.set(key, at)
-  })
-  return changes.filter((change, at) => {
-    const key = keyOf(change)
-    return key === undefined || last.get(key) === at
-  })
 }
+
+const idOf = (change: Change): string | undefined => {
+  switch (change._tag) {
+    case "PutBinding":
+      return change.record.bindingId
+    case "DeleteBinding":
+      return change.bindingId
+    case "PutOperation":
+      return change.record.id
+    default:
+      return undefined
+  }
+}
+
+const sameTarget = (a: Change, b: Change): boolean => targetOf(a) === targetOf(b) && idOf(a) === idOf(b)
