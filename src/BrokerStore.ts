@@ -10,7 +10,6 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -404,9 +403,6 @@ export const applyChanges = (snapshot: InstanceSnapshot, changes: ReadonlyArray<
   return { instanceId: snapshot.instanceId, instance, tombstone, bindings, bindingTombstones, operations }
 }
 
-/** An effect that already is its outcome (e.g. `Effect.succeed`): it can be read without running it. */
-const isDone = <A, E, R>(effect: Effect.Effect<A, E, R>): effect is Exit.Exit<A, E> => Exit.isExit(effect)
-
 const isEmpty = (snapshot: InstanceSnapshot): boolean =>
   Option.isNone(snapshot.instance) && Option.isNone(snapshot.tombstone) && snapshot.operations.size === 0
 
@@ -419,7 +415,7 @@ const isEmpty = (snapshot: InstanceSnapshot): boolean =>
  */
 export const makeMemory: Effect.Effect<BrokerStoreService> = Effect.sync(() => {
   const snapshots = new Map<string, InstanceSnapshot>()
-  const { release, tryTake, withLock } = makeKeyedLock()
+  const { withLock } = makeKeyedLock()
   // an unknown id shares these (applyChanges copies before it changes a map)
   const none = new Map<string, never>()
   const get = (instanceId: string): InstanceSnapshot =>
@@ -451,52 +447,16 @@ export const makeMemory: Effect.Effect<BrokerStoreService> = Effect.sync(() => {
     persistent: false,
     read: (instanceId) => Effect.sync(() => get(instanceId)),
     transact: (instanceId, f) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.suspend(() => {
-          // the instance is busy: wait for it
-          if (!tryTake(instanceId)) {
-            return withLock(
-              instanceId,
-              Effect.suspend(() =>
-                Effect.flatMap(f(get(instanceId)), ([result, changes]) =>
-                  Effect.sync(() => {
-                    apply(instanceId, changes)
-                    return result
-                  }))
-              )
-            )
-          }
-          // free and taken: a decision known at once (the usual case) is applied and the key released in this step
-          let decided: ReturnType<typeof f>
-          try {
-            decided = f(get(instanceId))
-          } catch (defect) {
-            release(instanceId)
-            throw defect
-          }
-          if (isDone(decided)) {
-            try {
-              if (Exit.isSuccess(decided)) apply(instanceId, decided.value[1])
-            } finally {
-              release(instanceId)
-            }
-            return Exit.map(decided, ([result]) => result)
-          }
-          return Effect.matchCauseEffect(restore(decided), {
-            onFailure: (cause) => {
-              release(instanceId)
-              return Effect.failCause(cause)
-            },
-            onSuccess: ([result, changes]) => {
-              try {
-                apply(instanceId, changes)
-              } finally {
-                release(instanceId)
-              }
-              return Effect.succeed(result)
-            }
-          })
-        })
+      // (a second path that took a free instance without the lock machinery measured no gain: removed)
+      withLock(
+        instanceId,
+        Effect.suspend(() =>
+          Effect.flatMap(f(get(instanceId)), ([result, changes]) =>
+            Effect.sync(() => {
+              apply(instanceId, changes)
+              return result
+            }))
+        )
       ),
     expiredOperations: (now) =>
       operationsWhere((o) => o.state === "in progress" && o.leaseExpiresAt !== undefined && o.leaseExpiresAt < now),
