@@ -40,6 +40,7 @@ import type {
   UpdateResult
 } from "../../ServiceBroker.js"
 import { Result } from "../../ServiceBroker.js"
+import * as Observe from "../observe.js"
 import { decideBind } from "./bind.js"
 import type { Env, StepName, Work } from "./decision.js"
 import { identityOf } from "./decision.js"
@@ -78,12 +79,15 @@ type Steps = { readonly [K in StepName]: OfferingWork[K] | undefined }
  * @internal
  */
 export const makeEngine = (
-  store: BrokerStoreService,
+  unobservedStore: BrokerStoreService,
   catalog: CatalogService,
   works: ReadonlyMap<string, OfferingWork>,
   options: ManagedOptions
 ): Effect.Effect<ManagedBrokerService, never, Scope.Scope> =>
   Effect.gen(function*() {
+    // metrics and traces watch the store, the operations and takeovers only when configured
+    const observer = yield* Observe.current
+    const store = observer?.store === undefined ? unobservedStore : observer.store(unobservedStore)
     /** The steps per offering and plan, resolved once (the work and the catalog do not change). */
     const steps = new Map<string, Map<string, Steps>>()
     const resolveSteps = (work: OfferingWork, planId: string): Steps => {
@@ -126,8 +130,14 @@ export const makeEngine = (
       leaseTtl: Duration.toMillis(Duration.decode(options.leaseTtl ?? "30 seconds")),
       tombstoneTtl: Duration.toMillis(Duration.decode(options.tombstoneTtl ?? "7 days"))
     }
-    const runner = yield* makeRunner(store, env, stepFor)
-    const leases = yield* makeLeases(store, env, runner, Duration.decode(options.takeoverInterval ?? "10 seconds"))
+    const runner = yield* makeRunner(store, observer, env, stepFor)
+    const leases = yield* makeLeases(
+      store,
+      observer,
+      env,
+      runner,
+      Duration.decode(options.takeoverInterval ?? "10 seconds")
+    )
 
     /** The validation of the work a decision starts, if its step has one. */
     const validation = (work: Work): Effect.Effect<void, unknown> | undefined => {

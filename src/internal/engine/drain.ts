@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberMap from "effect/FiberMap"
 import type { BrokerLifecycleService } from "../../BrokerLifecycle.js"
 import type { BrokerStoreService } from "../../BrokerStore.js"
+import { StoreError } from "../../BrokerStore.js"
 import type { Env } from "./decision.js"
 import type { Leases } from "./leases.js"
 import type { Runner } from "./runner.js"
@@ -29,6 +30,13 @@ export const makeLifecycle = (
   return {
     draining: Effect.sync(() => draining),
     isDraining: () => draining,
+    // the store answers a read within 2 s (any id: a read changes nothing)
+    storeProbe: store.read("effect-osb:readiness-probe").pipe(
+      Effect.timeoutFail({
+        duration: "2 seconds",
+        onTimeout: () => new StoreError({ message: "the store did not answer within 2 s" })
+      })
+    ),
     drain: (timeout) =>
       Effect.gen(function*() {
         draining = true

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -14,8 +15,9 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { BrokerStoreService, InstanceSnapshot, OperationRecord } from "../../BrokerStore.js"
-import { Change } from "../../BrokerStore.js"
+import { Change, unavailableIn } from "../../BrokerStore.js"
 import { BrokerFailure } from "../../OsbError.js"
+import type { Observer } from "../observe.js"
 import { resumedBindContext } from "./bind.js"
 import type { Env, Work } from "./decision.js"
 import { deprovisionContext } from "./deprovision.js"
@@ -108,6 +110,10 @@ export const decideTakeover = (
   }
 }
 
+/** A store outage is logged once by the store ("store down" / "store back"), not by every round. */
+const quietIfUnavailable = (cause: Cause.Cause<unknown>, what: string) =>
+  Option.isSome(unavailableIn(cause)) ? Effect.void : Effect.logError(what, cause)
+
 const stopped = Exit.fail(
   new BrokerFailure({ description: "The broker stopped while this operation was running, and it cannot be resumed." })
 )
@@ -131,6 +137,7 @@ export interface Leases {
  */
 export const makeLeases = (
   store: BrokerStoreService,
+  observer: Observer | undefined,
   env: Env,
   runner: Runner,
   takeoverInterval: Duration.Duration
@@ -149,6 +156,8 @@ export const makeLeases = (
           )
         )
       )
+      if (decision._tag === "Fail") observer?.tookOver?.(decision.operation.kind, "failed")
+      if (decision._tag === "Resume") observer?.tookOver?.(decision.claimed.kind, "resumed")
       if (decision._tag === "Fail") {
         yield* Effect.logWarning(
           `taking over ${decision.operation.kind} ${decision.operation.id}: its owner is gone; marking it failed`
@@ -161,8 +170,15 @@ export const makeLeases = (
     const takeoverRound: Effect.Effect<void> = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const expired = yield* Effect.orDie(store.expiredOperations(now))
-      yield* Effect.forEach(expired, (o) => takeOver(o.instanceId, o.operationId), { discard: true })
-    }).pipe(Effect.catchAllCause((cause) => Effect.logError("operation takeover failed", cause)))
+      yield* Effect.forEach(
+        expired,
+        (o) =>
+          observer?.takeover === undefined
+            ? takeOver(o.instanceId, o.operationId)
+            : observer.takeover(o.operationId, takeOver(o.instanceId, o.operationId)),
+        { discard: true }
+      )
+    }).pipe(Effect.catchAllCause((cause) => quietIfUnavailable(cause, "operation takeover failed")))
 
     /** Renews this replica's leases, and stops local work another replica has superseded (e.g. a DELETE). */
     const renewRound: Effect.Effect<void> = Effect.gen(function*() {
@@ -172,10 +188,11 @@ export const makeLeases = (
         const snapshot = yield* runner.read(instanceId)
         const operation = snapshot.operations.get(operationId)
         if (operation === undefined || operation.state !== "in progress" || operation.owner !== env.owner) {
+          if (operation?.state === "in progress") observer?.leaseLost?.(operation.kind)
           yield* runner.interrupt(key)
         }
       }
-    }).pipe(Effect.catchAllCause((cause) => Effect.logError("renewing operation leases failed", cause)))
+    }).pipe(Effect.catchAllCause((cause) => quietIfUnavailable(cause, "renewing operation leases failed")))
 
     const loops: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
     if (store.persistent) {

@@ -18,9 +18,10 @@ import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { BrokerStoreService, Change, InstanceSnapshot, OperationRecord } from "../../BrokerStore.js"
-import { applyChanges } from "../../BrokerStore.js"
+import { applyChanges, StoreError, StoreUnavailable } from "../../BrokerStore.js"
 import type { OfferingWork } from "../../ManagedBroker.js"
 import { makeKeyedLock } from "../keyedLock.js"
+import type { Observer } from "../observe.js"
 import { bindingOutputProblem, finishBind } from "./bind.js"
 import type { Decision, Env, Failure, Outcome, StepName, Work } from "./decision.js"
 import { bindingKey, failed, instanceKey, succeeded } from "./decision.js"
@@ -104,12 +105,14 @@ export interface Runner {
 }
 
 /**
- * Builds the runner. `stepFor` resolves the author's step for an offering and plan.
+ * Builds the runner. `stepFor` resolves the author's step for an offering and plan; `observer` (metrics, traces)
+ * wraps the work of every operation when configured.
  *
  * @internal
  */
 export const makeRunner = (
   store: BrokerStoreService,
+  observer: Observer | undefined,
   env: Env,
   stepFor: <K extends StepName>(serviceId: string, planId: string, name: K) => OfferingWork[K] | undefined
 ): Effect.Effect<Runner, never, Scope.Scope> =>
@@ -120,7 +123,16 @@ export const makeRunner = (
     const transact = <A, E>(
       instanceId: string,
       f: (snapshot: InstanceSnapshot) => Effect.Effect<readonly [A, ReadonlyArray<Change>], E>
-    ): Effect.Effect<A, E> => Effect.catchTag(store.transact(instanceId, f), "StoreError", (e) => Effect.die(e))
+    ): Effect.Effect<A, E> =>
+      // the store's own failures are defects here; the HTTP edge answers StoreUnavailable with 503
+      Effect.catchAll(
+        store.transact(instanceId, f),
+        (e) => e instanceof StoreError || e instanceof StoreUnavailable ? Effect.die(e) : Effect.fail(e as E)
+      )
+
+    /** The work of an operation, as the observer (if any) watches it. */
+    const observed = (operation: OperationRecord, work: Effect.Effect<unknown, unknown>) =>
+      observer?.operation === undefined ? work : observer.operation(operation, work)
 
     const read = (instanceId: string) => Effect.orDie(store.read(instanceId))
 
@@ -259,7 +271,7 @@ export const makeRunner = (
       operation: OperationRecord,
       prepared: Prepared | undefined
     ): Effect.Effect<unknown, unknown> => {
-      const work = checked(p, prepared ?? p.run())
+      const work = checked(p, prepared ?? observed(operation, p.run()))
       if (!operation.async) {
         return Effect.flatMap(Effect.exit(work), (exit) =>
           Effect.zipRight(Effect.uninterruptible(finish(operation, exit)), exit))
@@ -298,7 +310,7 @@ export const makeRunner = (
       now: number
     ): readonly [Decided<S>, ReadonlyArray<Change>] => {
       const p = program(start.work)
-      const work = p.run()
+      const work = observed(start.operation, p.run())
       // work that already is its outcome (`Effect.succeed`) needs no fiber; other work runs on one that shares the
       // request fiber's context and fiber refs (logger, log annotations, spans) until it has to wait
       const exit = Exit.isExit(work) ? work : Runtime.runSyncExit(
