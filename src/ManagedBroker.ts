@@ -21,7 +21,7 @@ import { BrokerLifecycle } from "./BrokerLifecycle.js"
 import type { BindingRecord, InstanceRecord } from "./BrokerStore.js"
 import { BrokerStore } from "./BrokerStore.js"
 import type { CatalogService, ResolvedPlan } from "./Catalog.js"
-import { Catalog } from "./Catalog.js"
+import { Catalog, effectivePlan } from "./Catalog.js"
 import { makeEngine } from "./internal/engine/broker.js"
 import * as Identity from "./internal/engine/identity.js"
 import type {
@@ -382,7 +382,7 @@ const resolveWork = (
     }
     for (const plan of offering.plans) {
       const override = work.plans?.[plan.id] ?? work.plans?.[plan.name]
-      const bindable = plan.bindable ?? offering.bindable
+      const bindable = effectivePlan(offering, plan).bindable
       if (bindable && (override?.bind ?? work.bind) === undefined) {
         problems.push(`plan ${plan.name} of ${offering.name} is bindable but has no bind work`)
       }

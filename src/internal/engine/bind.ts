@@ -9,6 +9,7 @@ import * as Schema from "effect/Schema"
 import type { BindingRecord, Change as StoreChange, InstanceSnapshot, OperationRecord } from "../../BrokerStore.js"
 import { Change } from "../../BrokerStore.js"
 import type { ResolvedPlan } from "../../Catalog.js"
+import { undeclaredRequirement } from "../../Catalog.js"
 import type { BindContext, BindingOutput } from "../../ManagedBroker.js"
 import type {
   BindingResponseBody,
@@ -206,13 +207,9 @@ export const resumedBindContext = (
 
 const validateBindingOutput = Schema.validateEither(BindingResponseBodySchema)
 
-const requiresProblem = (offering: ServiceOffering, binding: BindingResponseBody): string | undefined => {
-  const requires = offering.requires ?? []
-  if (binding.syslog_drain_url !== undefined && !requires.includes("syslog_drain")) return "syslog_drain_url"
-  if (binding.route_service_url !== undefined && !requires.includes("route_forwarding")) return "route_service_url"
-  if (binding.volume_mounts !== undefined && !requires.includes("volume_mount")) return "volume_mounts"
-  return undefined
-}
+/** The binding field the offering does not declare in `requires` (VAL-5, checked by the catalog), if any. */
+const requiresProblem = (offering: ServiceOffering, binding: BindingResponseBody): string | undefined =>
+  undeclaredRequirement(offering, binding)?.field
 
 /**
  * What is wrong with a bind work's output, if anything (a defect of the work).
