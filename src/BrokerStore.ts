@@ -72,7 +72,7 @@ export const InstanceRecord = Schema.Struct({
   serviceId: Schema.String,
   planId: Schema.String,
   state: InstanceState,
-  /** Canonical JSON of what makes a provision "identical" (decision 6). */
+  /** Canonical JSON of what makes a provision "identical" (decision 23). */
   fingerprint: Schema.String,
   parameters: JsonObject,
   context: opt(RequestContext),
@@ -122,7 +122,7 @@ export const BindingRecord = Schema.Struct({
   serviceId: Schema.String,
   planId: Schema.String,
   state: BindingState,
-  /** Canonical JSON of what makes a bind "identical" (decision 7). */
+  /** Canonical JSON of what makes a bind "identical" (decision 24). */
   fingerprint: Schema.String,
   parameters: JsonObject,
   appGuid: opt(Schema.String),
@@ -192,7 +192,7 @@ export const OperationRecord = Schema.Struct({
 export type OperationRecord = typeof OperationRecord.Type
 
 /**
- * The trace a deleted resource leaves, so `last_operation` can answer 410 rather than 404 (decision 12).
+ * The trace a deleted resource leaves, so `last_operation` can answer 410 rather than 404 (decision 29).
  *
  * @since 0.1.0
  * @category models

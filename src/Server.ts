@@ -15,6 +15,8 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import type { Server as HttpServerNode } from "node:http"
 import type { BrokerAuth } from "./BrokerAuth.js"
 import { drainOnClose } from "./BrokerLifecycle.js"
 import type { Catalog } from "./Catalog.js"
@@ -23,6 +25,8 @@ import * as NodeServer from "./internal/nodeServer.js"
 import * as RequestLog from "./RequestLog.js"
 import type { BrokerIncomplete, RouterOptions } from "./Router.js"
 import type { ServiceBroker } from "./ServiceBroker.js"
+import type { TlsError, TlsOptions } from "./Tls.js"
+import * as Tls from "./Tls.js"
 
 /**
  * Serving options: the router's options plus the address and tracing.
@@ -39,6 +43,8 @@ export interface ServeOptions extends RouterOptions {
   readonly tracing?: boolean
   /** On shutdown, how long running operations may take before their leases are released. Default 10 s. */
   readonly drainTimeout?: Duration.DurationInput
+  /** Serve HTTPS with these files (see `Tls`); plain HTTP when absent. */
+  readonly tls?: TlsOptions | undefined
 }
 
 /**
@@ -66,40 +72,60 @@ export const serve = (
  */
 export const layer = (
   options: ServeOptions = {}
-): Layer.Layer<never, BrokerIncomplete | ServeError, Catalog | ServiceBroker | BrokerAuth> =>
+): Layer.Layer<never, BrokerIncomplete | ServeError | TlsError, Catalog | ServiceBroker | BrokerAuth> =>
   Layer.scopedDiscard(
     Effect.gen(function*() {
       const handler = yield* makeHandler(options)
+      const tls = options.tls
+      // the HTTPS module is loaded only when TLS is configured
+      const server = tls === undefined
+        ? undefined
+        : yield* Effect.flatMap(Effect.promise(() => import("./internal/tls.js")), (module) => module.makeServer(tls))
       const address = yield* NodeServer.serve(handler, {
         host: options.host ?? "127.0.0.1",
         port: options.port ?? 8080,
-        tracing: options.tracing === true
+        tracing: options.tracing === true,
+        // an https.Server is an http.Server with TLS underneath (same request, close and connection methods)
+        server: server as unknown as HttpServerNode | undefined
       })
       // finalizers run in reverse: the drain runs first, while the server still answers (503 for mutations)
       yield* drainOnClose(options.drainTimeout ?? "10 seconds")
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address
-      yield* Effect.logInfo(`Listening on http://${host}:${address.port}`)
+      yield* Effect.logInfo(`Listening on ${tls === undefined ? "http" : "https"}://${host}:${address.port}`)
     })
   )
 
 /**
- * Serves the broker with the address read through `Config`: `HOST` (default 127.0.0.1), `PORT` (default 8080) and
- * `BROKER_REQUEST_LOG` (default true: one log line per request).
+ * Serves the broker with the address read through `Config`: `HOST` (default 127.0.0.1), `PORT` (default 8080),
+ * `BROKER_REQUEST_LOG` (default true: one log line per request) and TLS from `TLS_CERT_FILE`, `TLS_KEY_FILE` and
+ * `TLS_CA_FILE` (see `Tls.config`; plain HTTP when unset).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig = (
   options: Omit<ServeOptions, "host" | "port"> = {}
-): Layer.Layer<never, BrokerIncomplete | ServeError | ConfigError.ConfigError, Catalog | ServiceBroker | BrokerAuth> =>
+): Layer.Layer<
+  never,
+  BrokerIncomplete | ServeError | TlsError | ConfigError.ConfigError,
+  Catalog | ServiceBroker | BrokerAuth
+> =>
   Layer.unwrapEffect(
     Effect.map(
       Config.all({
         host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
         port: Config.port("PORT").pipe(Config.withDefault(8080)),
-        requestLog: Config.boolean("BROKER_REQUEST_LOG").pipe(Config.withDefault(options.requestLog ?? true))
+        requestLog: Config.boolean("BROKER_REQUEST_LOG").pipe(Config.withDefault(options.requestLog ?? true)),
+        tls: Tls.config
       }),
-      (config) => layer({ ...options, ...config })
+      (config) =>
+        layer({
+          ...options,
+          host: config.host,
+          port: config.port,
+          requestLog: config.requestLog,
+          tls: Option.getOrUndefined(Option.orElse(config.tls, () => Option.fromNullable(options.tls)))
+        })
     )
   )
 

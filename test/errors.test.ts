@@ -41,9 +41,9 @@ const mayCarryInstanceUsable: ReadonlyArray<Tag> = ["UpdateNotSupported", "Updat
 const mayCarryUpdateRepeatable: ReadonlyArray<Tag> = ["UpdateNotSupported", "UpdateFailure"]
 
 /**
- * The broker-side status matrix of requirements.md §15 (error rows only), plus the LIB decisions: 404 on PATCH of
- * an unknown instance (decision 8), 404 on bind to an unknown instance (decision 9), 422 ConcurrencyError on PUT
- * and GET instance during deprovision (decisions 10, 11), and 500 (broker failure) everywhere.
+ * The broker-side status matrix of docs/requirements.md §15 (error rows only), plus the LIB decisions: 404 on PATCH of
+ * an unknown instance (decision 25), 404 on bind to an unknown instance (decision 26), 422 ConcurrencyError on PUT
+ * and GET instance during deprovision (decisions 27, 28), and 500 (broker failure) everywhere.
  * `"422:Code"` is a 422 with that `error` code, `"422"` a 422 without a code.
  */
 const matrix: Record<Operation, ReadonlyArray<string>> = {

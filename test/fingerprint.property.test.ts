@@ -1,5 +1,5 @@
 /**
- * PRV-4 / decision 6: the provision fingerprint (what makes a repeated PUT "identical") built directly in key
+ * PRV-4 / decision 23: the provision fingerprint (what makes a repeated PUT "identical") built directly in key
  * order is the canonical JSON of the same attributes, so fingerprints stored by earlier versions still match.
  */
 import { FastCheck } from "effect"

@@ -1,7 +1,7 @@
 /**
  * The managed broker over HTTP: asynchronous operations and last_operation (E6, E10). Operation values, polling
- * with and without `operation` (LO-3), unknown operations (decision 13), finished operations (LO-6), deleted
- * resources (LO-7, decision 12, `tombstoneTtl`), failure fields (LO-4), `maximum_polling_duration` (LO-9), and the
+ * with and without `operation` (LO-3), unknown operations (decision 30), finished operations (LO-6), deleted
+ * resources (LO-7, decision 29, `tombstoneTtl`), failure fields (LO-4), `maximum_polling_duration` (LO-9), and the
  * quick start broker's asynchronous plan. Time moves only with the TestClock.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -190,7 +190,7 @@ describe("managed async: instance last_operation (E6)", () => {
       expect(done.headers.get("retry-after")).toBeNull()
     }))
 
-  it.scoped("LO-5 decision 23 the Retry-After value is configurable", () =>
+  it.scoped("LO-5 decision 20 the Retry-After value is configurable", () =>
     Effect.gen(function*() {
       const { client } = yield* setup(undefined, { retryAfterSeconds: 17 })
       yield* client.call("PUT", instancePath("i1", AI), { body: provisionBody("async") })
@@ -213,13 +213,13 @@ describe("managed async: instance last_operation (E6)", () => {
         lastOperationPath("i1", `${q("async")}&${opQuery(update.body.operation)}`)
       )
       expect(withHints.body).toEqual({ state: "in progress" })
-      // decision 13: an older, known operation answers its own state
+      // decision 30: an older, known operation answers its own state
       const older = yield* client.call("GET", lastOperationPath("i1", opQuery(provisionOp)))
       expect(older.status).toBe(200)
       expect(older.body).toEqual({ state: "succeeded" })
     }))
 
-  it.scoped("decision 13 an unknown operation value for a known instance -> 400; for an unknown instance -> 404", () =>
+  it.scoped("decision 30 an unknown operation value for a known instance -> 400; for an unknown instance -> 404", () =>
     Effect.gen(function*() {
       const { client } = yield* setup()
       yield* client.call("PUT", instancePath("i1", AI), { body: provisionBody("async") })
@@ -252,7 +252,7 @@ describe("managed async: instance last_operation (E6)", () => {
       }
     }))
 
-  it.scoped("LO-7 decision 12 a finished async delete -> 410 {} on last_operation; an id never seen -> 404", () =>
+  it.scoped("LO-7 decision 29 a finished async delete -> 410 {} on last_operation; an id never seen -> 404", () =>
     Effect.gen(function*() {
       const { client } = yield* setup()
       yield* ready(client, "i1")
@@ -400,7 +400,7 @@ describe("managed async: failures on last_operation (LO-4)", () => {
 })
 
 describe("managed async: binding last_operation (E10)", () => {
-  it.scoped("LO-7 decision 12 after an instance's async delete, E10 for a binding id never seen there -> 404", () =>
+  it.scoped("LO-7 decision 29 after an instance's async delete, E10 for a binding id never seen there -> 404", () =>
     Effect.gen(function*() {
       const { client } = yield* setup()
       yield* ready(client, "i1")
@@ -409,7 +409,7 @@ describe("managed async: binding last_operation (E10)", () => {
       expect(deleting.status).toBe(202)
       yield* advance("10 seconds")
       expect((yield* client.call("GET", lastOperationPath("i1"))).status).toBe(410)
-      // the binding that went with the instance (decision 14) may answer 410; an id never bound there is unknown
+      // the binding that went with the instance (decision 31) may answer 410; an id never bound there is unknown
       expect((yield* client.call("GET", bindingLastOperationPath("i1", "b1"))).status).toBe(410)
       const neverSeen = yield* client.call("GET", bindingLastOperationPath("i1", "never-bound"))
       expect(neverSeen.status).toBe(404)
@@ -444,7 +444,7 @@ describe("managed async: binding last_operation (E10)", () => {
       expect(later.body).toEqual({ state: "succeeded" })
     }))
 
-  it.scoped("decision 13 E10 unknown operation for a known binding -> 400; unknown binding -> 404", () =>
+  it.scoped("decision 30 E10 unknown operation for a known binding -> 400; unknown binding -> 404", () =>
     Effect.gen(function*() {
       const { client } = yield* setup()
       const provisionOp = yield* ready(client, "i1")

@@ -1,7 +1,7 @@
 /**
- * The managed broker over HTTP: bind (E7), fetch binding (E8), unbind (E9). Idempotent repeats (BND-2, decision 7),
- * AsyncRequired, binds on instances that are not ready (decision 9), an unbind during an async bind (UNB-3),
- * binding rotation (ROT-1..4, decision 21) and the fetch-binding answer from the store.
+ * The managed broker over HTTP: bind (E7), fetch binding (E8), unbind (E9). Idempotent repeats (BND-2, decision 24),
+ * AsyncRequired, binds on instances that are not ready (decision 26), an unbind during an async bind (UNB-3),
+ * binding rotation (ROT-1..4, decision 19) and the fetch-binding answer from the store.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
@@ -91,7 +91,7 @@ const instance = (client: Client, id: string, planId: string) =>
     expect((yield* client.call("GET", instancePath(id))).status).toBe(200)
   })
 
-describe("managed bind: idempotent repeats (BND-2, decision 7)", () => {
+describe("managed bind: idempotent repeats (BND-2, decision 24)", () => {
   it.scoped("BND-2 identical repeat of a finished bind -> 200 with the same credentials; the work runs once", () =>
     Effect.gen(function*() {
       const { client, log } = yield* setup
@@ -106,7 +106,7 @@ describe("managed bind: idempotent repeats (BND-2, decision 7)", () => {
       })
       expect(again.status).toBe(200)
       expect(again.body).toEqual(created.body)
-      // decision 7: the app guid counts wherever it is given; context is not compared
+      // decision 24: the app guid counts wherever it is given; context is not compared
       const deprecatedAppGuid = yield* client.call("PUT", bindingPath("i1", "b1"), {
         body: {
           service_id: SID,
@@ -121,7 +121,7 @@ describe("managed bind: idempotent repeats (BND-2, decision 7)", () => {
       expect((yield* log.all).filter((e) => e.startsWith("bind "))).toHaveLength(1)
     }))
 
-  it.scoped("BND-2 decision 7 different attributes -> 409 (plan, parameters, app guid, route)", () =>
+  it.scoped("BND-2 decision 24 different attributes -> 409 (plan, parameters, app guid, route)", () =>
     Effect.gen(function*() {
       const { client } = yield* setup
       yield* instance(client, "i1", "sync")
@@ -173,7 +173,7 @@ describe("managed bind: idempotent repeats (BND-2, decision 7)", () => {
     }))
 })
 
-describe("managed bind: refusals (ASY-1, BND-0, decision 9)", () => {
+describe("managed bind: refusals (ASY-1, BND-0, decision 26)", () => {
   it.scoped("ASY-1 an async-only bind without accepts_incomplete=true -> 422 AsyncRequired, nothing recorded", () =>
     Effect.gen(function*() {
       const { client, log } = yield* setup
@@ -190,7 +190,7 @@ describe("managed bind: refusals (ASY-1, BND-0, decision 9)", () => {
       expect(other.status).toBe(202)
     }))
 
-  it.scoped("decision 9 bind to an unknown instance -> 404; to one being provisioned or deprovisioned -> 422", () =>
+  it.scoped("decision 26 bind to an unknown instance -> 404; to one being provisioned or deprovisioned -> 422", () =>
     Effect.gen(function*() {
       const { client } = yield* setup
       const unknown = yield* client.call("PUT", bindingPath("never-seen", "b1"), { body: bindBody("sync") })
@@ -210,7 +210,7 @@ describe("managed bind: refusals (ASY-1, BND-0, decision 9)", () => {
       expect(duringDelete.body.error).toBe("ConcurrencyError")
     }))
 
-  it.scoped("BND-0 decision 15 bind on a plan that is not bindable -> 400", () =>
+  it.scoped("BND-0 decision 7 bind on a plan that is not bindable -> 400", () =>
     Effect.gen(function*() {
       const { client } = yield* setup
       yield* instance(client, "i1", "nobind")
@@ -318,7 +318,7 @@ describe("managed unbind (E9, UNB-3)", () => {
       yield* advance("3 seconds")
       const unbound = yield* client.call("DELETE", bindingPath("i1", "b1", q("mixed")))
       expect(unbound.status).toBe(200)
-      // requirements UNB-3: "If it is synchronous, E10 SHOULD report the bind as failed"; decision 13
+      // requirements UNB-3: "If it is synchronous, E10 SHOULD report the bind as failed"; decision 30
       const polled = yield* client.call("GET", bindingLastOperationPath("i1", "b1", opQuery(binding.body.operation)))
       expect(polled.status).toBe(200)
       expect(polled.body.state).toBe("failed")
@@ -419,7 +419,7 @@ describe("managed binding rotation (ROT, 2.17)", () => {
       expect((yield* client.call("GET", bindingPath("i1", "b3"))).status).toBe(404)
     }))
 
-  it.scoped("ROT-4 decision 21 unknown predecessor, one on another instance, or a non-rotatable plan -> 400", () =>
+  it.scoped("ROT-4 decision 19 unknown predecessor, one on another instance, or a non-rotatable plan -> 400", () =>
     Effect.gen(function*() {
       const { client, log } = yield* setup
       yield* instance(client, "i1", "rot")

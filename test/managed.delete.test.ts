@@ -1,7 +1,7 @@
 /**
  * The managed broker over HTTP: deprovision (E5). A delete during an async provision (DEP-4), deleting an
- * instance with bindings (DEP-3, decision 14), repeats, AsyncRequired, and concurrency with other operations
- * (ASY-6, decisions 10 and 11).
+ * instance with bindings (DEP-3, decision 31), repeats, AsyncRequired, and concurrency with other operations
+ * (ASY-6, decisions 27 and 28).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -83,7 +83,7 @@ describe("managed deprovision during an async provision (DEP-4)", () => {
       expect(latest.body).toEqual({ state: "in progress" })
       const byValue = yield* client.call("GET", lastOperationPath("i1", opQuery(deleting.body.operation)))
       expect(byValue.body).toEqual({ state: "in progress" })
-      // the stopped provision is known and failed (decision 13)
+      // the stopped provision is known and failed (decision 30)
       const stopped = yield* client.call("GET", lastOperationPath("i1", opQuery(provisioning.body.operation)))
       expect(stopped.status).toBe(200)
       expect(stopped.body.state).toBe("failed")
@@ -134,7 +134,7 @@ describe("managed deprovision during an async provision (DEP-4)", () => {
       yield* advance("3 seconds")
       const deleted = yield* client.call("DELETE", instancePath("i1", q("mixed")))
       expect(deleted.status).toBe(200)
-      // requirements DEP-4: "If it is synchronous, E6 SHOULD report the provision as failed"; decision 13: a known
+      // requirements DEP-4: "If it is synchronous, E6 SHOULD report the provision as failed"; decision 30: a known
       // operation value answers the state of that operation. (§12.2: a 410 while polling a create is invalid, the
       // platform keeps polling.)
       const polled = yield* client.call("GET", lastOperationPath("i1", opQuery(provisioning.body.operation)))
@@ -208,7 +208,7 @@ describe("managed deprovision: status codes", () => {
     }))
 })
 
-describe("managed deprovision: concurrency (ASY-6, decisions 10 and 11)", () => {
+describe("managed deprovision: concurrency (ASY-6, decisions 27 and 28)", () => {
   it.scoped("ASY-6 DELETE during an async update -> 422 ConcurrencyError", () =>
     Effect.gen(function*() {
       const { client, log } = yield* setup
@@ -227,7 +227,7 @@ describe("managed deprovision: concurrency (ASY-6, decisions 10 and 11)", () => 
       expect((yield* client.call("GET", instancePath("i1"))).body.parameters).toEqual({ a: 1 })
     }))
 
-  it.scoped("GI decision 11 fetch instance while it is being deprovisioned -> 422 ConcurrencyError", () =>
+  it.scoped("GI decision 28 fetch instance while it is being deprovisioned -> 422 ConcurrencyError", () =>
     Effect.gen(function*() {
       const { client } = yield* setup
       yield* client.call("PUT", instancePath("i1", AI), { body: provisionBody("async") })
@@ -240,7 +240,7 @@ describe("managed deprovision: concurrency (ASY-6, decisions 10 and 11)", () => 
       expect((yield* client.call("GET", instancePath("i1"))).status).toBe(404)
     }))
 
-  it.scoped("PRV-5 decision 10 PUT instance while it is being deprovisioned -> 422 ConcurrencyError", () =>
+  it.scoped("PRV-5 decision 27 PUT instance while it is being deprovisioned -> 422 ConcurrencyError", () =>
     Effect.gen(function*() {
       const { client } = yield* setup
       yield* client.call("PUT", instancePath("i1", AI), { body: provisionBody("async") })
@@ -255,7 +255,7 @@ describe("managed deprovision: concurrency (ASY-6, decisions 10 and 11)", () => 
       yield* advance("10 seconds")
       expect((yield* client.call("GET", lastOperationPath("i1"))).status).toBe(410)
     }))
-  it.scoped("PRV-5 decision 10 PUT with different attributes while the instance is being deprovisioned -> 422 too", () =>
+  it.scoped("PRV-5 decision 27 PUT with different attributes while the instance is being deprovisioned -> 422 too", () =>
     Effect.gen(function*() {
       const { client } = yield* setup
       yield* client.call("PUT", instancePath("i1", AI), { body: provisionBody("async") })
@@ -270,8 +270,8 @@ describe("managed deprovision: concurrency (ASY-6, decisions 10 and 11)", () => 
     }))
 })
 
-describe("managed deprovision with bindings (DEP-3, decision 14)", () => {
-  it.scoped("DEP-3 decision 14 deprovision with bindings: the work sees them, they go with the instance", () =>
+describe("managed deprovision with bindings (DEP-3, decision 31)", () => {
+  it.scoped("DEP-3 decision 31 deprovision with bindings: the work sees them, they go with the instance", () =>
     Effect.gen(function*() {
       const { client, log } = yield* setup
       yield* client.call("PUT", instancePath("i1"), { body: provisionBody("sync") })

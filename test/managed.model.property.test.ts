@@ -2,7 +2,7 @@
  * Model-based property test of the managed broker (src/ManagedBroker.ts) over the real router.
  *
  * A small reference model of the OSB state machine, written here from the spec checklist
- * (/work/shared/osb/requirements.md §5-§15) and the library decisions (decisions.md 6-14), predicts the answer
+ * (docs/requirements.md §5-§15) and the library decisions (docs/decisions.md 23-31), predicts the answer
  * to every request of a random sequence of provision / update / deprovision / bind / unbind / fetch /
  * last_operation requests, interleaved with TestClock advances. Each sequence is replayed against a fresh managed
  * broker (the quick start work of examples/managed-broker.ts: plan `small` synchronous, plan `large` asynchronous
@@ -13,7 +13,7 @@
  * final state of every resource. A second test replays 200 sequences from a fixed seed and checks that they reach
  * every branch of the model, so the property cannot pass by never getting anywhere.
  *
- * The model does not import the engine: where the spec is silent it follows decisions.md and the README, where
+ * The model does not import the engine: where the spec is silent it follows docs/decisions.md, where
  * those are silent too it states the reading it takes (comments marked "reading:").
  */
 import { it } from "@effect/vitest"
@@ -29,7 +29,7 @@ import type { Reply } from "./support/http.js"
 
 /** Seconds every operation of plan `large` takes. */
 const DELAY = 10
-/** Seconds a deleted resource answers 410 on last_operation (decision 12) before it is unknown (404). */
+/** Seconds a deleted resource answers 410 on last_operation (decision 29) before it is unknown (404). */
 const TTL = 60
 
 const SERVICE = Managed.SERVICE_ID
@@ -50,7 +50,7 @@ const dashboardUrl = (instanceId: string) => `https://dashboard.example.com/inst
 
 const INSTANCES = ["i-1", "i-2"] as const
 const BINDINGS = ["b-1", "b-2"] as const
-/** Parameters: absent, empty, and a few tiny objects (absent and `{}` are the same provision, decision 6). */
+/** Parameters: absent, empty, and a few tiny objects (absent and `{}` are the same provision, decision 23). */
 const PARAMETERS: ReadonlyArray<Record<string, unknown> | undefined> = [undefined, {}, { a: 1 }, { a: 2 }, { b: 1 }]
 const APPS: ReadonlyArray<string | undefined> = [undefined, "app-1", "app-2"]
 const ORGS = ["org-1", "org-2"] as const
@@ -301,7 +301,7 @@ interface ModelInstance {
   parameters: Record<string, unknown>
   readonly org: string
   /**
-   * What makes a provision identical (decision 6, README): plan, parameters (absent = {}), organization, space, as
+   * What makes a provision identical (decision 23, README): plan, parameters (absent = {}), organization, space, as
    * the instance has them now (a finished update changes them).
    */
   provisionKey: string
@@ -314,7 +314,7 @@ interface ModelBinding {
   state: "binding" | "ready" | "unbinding"
   readonly plan: Plan
   readonly parameters: Record<string, unknown>
-  /** What makes a bind identical (decision 7): plan, parameters (absent = {}), app guid. */
+  /** What makes a bind identical (decision 24): plan, parameters (absent = {}), app guid. */
   readonly key: string
   /** What the bind sent. */
   readonly sent: { readonly parameters: Record<string, unknown> | undefined; readonly app: string | undefined }
@@ -453,8 +453,8 @@ class Model {
   /** When each deleted instance was deleted. */
   readonly instanceTombstones = new Map<string, number>()
   /**
-   * When each deleted binding was deleted: by its unbind, or with its instance (decision 14). Reading: a binding
-   * that existed is "gone" (410) for the tombstone time, and a binding id never seen is unknown (404) (decision 12,
+   * When each deleted binding was deleted: by its unbind, or with its instance (decision 31). Reading: a binding
+   * that existed is "gone" (410) for the tombstone time, and a binding id never seen is unknown (404) (decision 29,
    * LO: "resource never existed -> 404"), also when its instance is gone.
    */
   readonly bindingTombstones = new Map<string, number>()
@@ -619,7 +619,7 @@ class Model {
     const accepts = c.accepts === true
     const existing = this.instances.get(i)
     if (existing !== undefined) {
-      // decision 10: a PUT while the instance is being deprovisioned is refused for concurrency, whatever its
+      // decision 27: a PUT while the instance is being deprovisioned is refused for concurrency, whatever its
       // attributes (it may succeed once the delete is done)
       if (existing.state === "deprovisioning") {
         return { request, expect: this.at("provision: while deprovisioning", 422, { codes: [CONCURRENCY] }) }
@@ -695,7 +695,7 @@ class Model {
     }
     const accepts = c.accepts === true
     const instance = this.instances.get(i)
-    if (instance === undefined) return { request, expect: this.at("update: unknown instance", 404) } // decision 8
+    if (instance === undefined) return { request, expect: this.at("update: unknown instance", 404) } // decision 25
     const target = c.plan ?? instance.plan
     // reading: the target plan's work decides sync or async; a re-sent PATCH is the same body
     const asyncRequired = isAsyncPlan(target) && !accepts
@@ -789,7 +789,7 @@ class Model {
       instance.state = "deprovisioning"
       return { request, expect: this.at("deprovision: async", 202, { then: this.learn(op) }) }
     }
-    this.deleteInstance(i) // decision 14: the bindings go with it
+    this.deleteInstance(i) // decision 31: the bindings go with it
     return { request, expect: this.at("deprovision: sync", 200, { then: (r) => expect(r.body).toEqual({}) }) }
   }
 
@@ -818,9 +818,9 @@ class Model {
       request,
       expect: this.at(branch, 422, { codes: asyncRequired ? [CONCURRENCY, ASYNC_REQUIRED] : [CONCURRENCY] })
     })
-    if (instance === undefined) return { request, expect: this.at("bind: unknown instance", 404) } // decision 9
+    if (instance === undefined) return { request, expect: this.at("bind: unknown instance", 404) } // decision 26
     if (instance.state === "provisioning" || instance.state === "deprovisioning") {
-      return busy("bind: instance busy") // decision 9
+      return busy("bind: instance busy") // decision 26
     }
     const key = canonical({ plan, parameters: parameters ?? {}, app: app ?? null })
     const existing = this.bindings.get(this.bkey(i, b))
@@ -951,7 +951,7 @@ class Model {
         return { request, expect: this.at("get instance: provisioning", 404) }
       case "updating": // GI: being updated
         return { request, expect: this.at("get instance: updating", 422, { codes: [CONCURRENCY] }) }
-      case "deprovisioning": // decision 11
+      case "deprovisioning": // decision 28
         return { request, expect: this.at("get instance: deprovisioning", 422, { codes: [CONCURRENCY] }) }
       case "ready":
         return {
@@ -1014,13 +1014,13 @@ class Model {
     const operation = this.pick(c.op, own)
     const request: Request = { method: "GET", path: `/v2/service_instances/${i}/last_operation${query({ operation })}` }
     const instance = this.instances.get(i)
-    // decision 13: a known operation of this instance answers its own state
+    // decision 30: a known operation of this instance answers its own state
     const op = operation === undefined ? undefined : this.ops.find((o) => o.id === operation && own(o))
     if (instance === undefined) {
       if (!this.live(this.instanceTombstones.get(i))) {
-        return { request, expect: this.at("last_operation: unknown", 404) } // decision 12
+        return { request, expect: this.at("last_operation: unknown", 404) } // decision 29
       }
-      // decision 12: once deleted, 410 for the delete's operation (or none); DEP-4 / decision 13: an operation the
+      // decision 29: once deleted, 410 for the delete's operation (or none); DEP-4 / decision 30: an operation the
       // delete did not name (e.g. the create it stopped) still answers its own state
       return op === undefined || op.kind === "deprovision"
         ? { request, expect: this.at("last_operation: gone", 410) }
@@ -1048,7 +1048,7 @@ class Model {
       if (!this.live(this.bindingTombstones.get(this.bkey(i, b)))) {
         return { request, expect: this.at("binding last_operation: unknown", 404) }
       }
-      // as for instances (UNB-3 / decision 13): the unbind's operation (or none) answers 410, another one its state
+      // as for instances (UNB-3 / decision 30): the unbind's operation (or none) answers 410, another one its state
       return op === undefined || op.kind === "unbind"
         ? { request, expect: this.at("binding last_operation: gone", 410) }
         : { request, expect: this.at("binding last_operation: named, binding gone", 200, { then: this.stateIs(op) }) }
@@ -1158,7 +1158,7 @@ describe("managed broker vs the model: minimal sequences", () => {
   const large = { ...small, plan_id: PLAN_ID.large }
   const del = (plan: Plan) => `service_id=${S}&plan_id=${PLAN_ID[plan]}&accepts_incomplete=true`
 
-  it.scoped("decision 12 / LO: binding last_operation for a binding id never seen is 404, also once its instance is deleted", () =>
+  it.scoped("decision 29 / LO: binding last_operation for a binding id never seen is 404, also once its instance is deleted", () =>
     Effect.gen(function*() {
       const client = yield* makeEffectClient(broker())
       expect((yield* client.call("PUT", "/v2/service_instances/i-1", { body: small })).status).toBe(201)
@@ -1170,7 +1170,7 @@ describe("managed broker vs the model: minimal sequences", () => {
       expect(after.status, "a binding that never existed is unknown, not gone").toBe(404)
     }))
 
-  it.scoped("decision 12 / 14: a binding deleted with its instance is gone (410) until the id is provisioned anew", () =>
+  it.scoped("decision 29 / 31: a binding deleted with its instance is gone (410) until the id is provisioned anew", () =>
     Effect.gen(function*() {
       const client = yield* makeEffectClient(broker())
       expect((yield* client.call("PUT", "/v2/service_instances/i-1", { body: small })).status).toBe(201)
@@ -1187,7 +1187,7 @@ describe("managed broker vs the model: minimal sequences", () => {
       expect(unknown.status).toBe(404)
     }))
 
-  it.scoped("decision 12: a binding unbound before its instance was deleted is forgotten when its own tombstone expires", () =>
+  it.scoped("decision 29: a binding unbound before its instance was deleted is forgotten when its own tombstone expires", () =>
     Effect.gen(function*() {
       const client = yield* makeEffectClient(broker())
       expect((yield* client.call("PUT", "/v2/service_instances/i-1", { body: small })).status).toBe(201)

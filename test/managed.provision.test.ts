@@ -1,6 +1,6 @@
 /**
  * The managed broker over HTTP: provision (E2) and fetch instance (E3). Idempotent repeats (PRV-4, ASY-4, ASY-5,
- * decision 6), AsyncRequired (ASY-1), `either` steps, failures of the author's work, re-provisioning (IDS-1), and
+ * decision 23), AsyncRequired (ASY-1), `either` steps, failures of the author's work, re-provisioning (IDS-1), and
  * the fetch-instance answer from the store.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -143,7 +143,7 @@ describe("managed provision: idempotent repeats (PRV-4, ASY-4, ASY-5)", () => {
       expect(fetched.body).toMatchObject({ plan_id: "async", parameters: {} })
     }))
 
-  it.scoped("PRV-4 decision 6: context and maintenance_info are not compared; parameters are deep-equal", () =>
+  it.scoped("PRV-4 decision 23: context and maintenance_info are not compared; parameters are deep-equal", () =>
     Effect.gen(function*() {
       const { client } = yield* setup
       const context = { platform: "kubernetes", namespace: "ns", clusterid: "c1", instance_name: "first" }

@@ -37,7 +37,7 @@ interface Runs {
   deprovision: number
   bind: number
   unbind: number
-  /** For every deprovision run: the ids of the bindings it was handed (decision 14). */
+  /** For every deprovision run: the ids of the bindings it was handed (decision 31). */
   readonly deprovisionSaw: Array<ReadonlyArray<string>>
   /** Starts and ends of the work, in order: `bind b-1 start`, `bind b-1 end`, `deprovision start`, ... */
   readonly timeline: Array<string>
@@ -395,7 +395,7 @@ describe("ASY-7 / DEP: concurrent DELETEs of one instance delete it once", () =>
 // bind racing deprovision
 // -----------------------------------------------------------------------------
 
-describe("decision 14 / ASY-7: binds racing a deprovision never leave a binding on a deleted instance", () => {
+describe("decision 31 / ASY-7: binds racing a deprovision never leave a binding on a deleted instance", () => {
   for (const plan of ["small", "large"] as const) {
     rounds(`plan ${plan}: 10 binds and 3 deprovisions at once`, async (round) => {
       const { client, runs } = fresh()
@@ -442,7 +442,7 @@ describe("decision 14 / ASY-7: binds racing a deprovision never leave a binding 
         }
       }
       if (gone) {
-        // decision 14: the bindings go with the instance, and the author's deprovision saw every one of them
+        // decision 31: the bindings go with the instance, and the author's deprovision saw every one of them
         expect(runs.deprovision).toBe(1)
         const made = bindings.filter((_, k) => [201, 202].includes(bindReplies[k]!.status))
         expect([...runs.deprovisionSaw[0]!].sort()).toEqual([...made].sort())

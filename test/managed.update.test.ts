@@ -1,7 +1,7 @@
 /**
  * The managed broker over HTTP: update (E4). Plan and parameter changes kept in the store, non-updateable plans
- * (UPD-1, decision 16), maintenance_info (UPD-2, decision 17), unknown instances (UPD-5), failed updates (UPD-3),
- * repeats and concurrency (ASY-4, ASY-6, decision 11).
+ * (UPD-1, decision 8), maintenance_info (UPD-2, decision 9), unknown instances (UPD-5), failed updates (UPD-3),
+ * repeats and concurrency (ASY-4, ASY-6, §6: a fetch during an update is a 422).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
@@ -118,7 +118,7 @@ describe("managed update: changes kept in the store", () => {
       ])
     }))
 
-  it.scoped("UPD-5 decision 8 PATCH of an unknown instance -> 404 with a JSON body", () =>
+  it.scoped("UPD-5 decision 25 PATCH of an unknown instance -> 404 with a JSON body", () =>
     Effect.gen(function*() {
       const { client, log } = yield* setup
       const reply = yield* client.call("PATCH", instancePath("never-seen"), { body: updateBody({ plan_id: "b" }) })
@@ -129,7 +129,7 @@ describe("managed update: changes kept in the store", () => {
 })
 
 describe("managed update: refused changes (UPD-1, UPD-2)", () => {
-  it.scoped("UPD-1 decision 16 plan change to or from a non-updateable plan -> 422 update_repeatable false", () =>
+  it.scoped("UPD-1 decision 8 plan change to or from a non-updateable plan -> 422 update_repeatable false", () =>
     Effect.gen(function*() {
       const { client, log } = yield* setup
       yield* client.call("PUT", instancePath("from-a"), { body: provisionBody("a") })
@@ -167,7 +167,7 @@ describe("managed update: refused changes (UPD-1, UPD-2)", () => {
       })
     }))
 
-  it.scoped("UPD-2 decision 17 maintenance_info mismatch -> 422 MaintenanceInfoConflict; with a plan change the target counts", () =>
+  it.scoped("UPD-2 decision 9 maintenance_info mismatch -> 422 MaintenanceInfoConflict; with a plan change the target counts", () =>
     Effect.gen(function*() {
       const { client, log } = yield* setup
       yield* client.call("PUT", instancePath("i1"), { body: provisionBody("a") })
@@ -308,7 +308,7 @@ describe("managed update: async, repeats and concurrency (ASY-1, ASY-4, ASY-6)",
       expect((yield* log.all).filter((e) => e.startsWith("update"))).toEqual([])
     }))
 
-  it.scoped("GI decision 11 fetch instance while it is being updated -> 422 ConcurrencyError; 200 afterwards", () =>
+  it.scoped("GI §6 fetch instance while it is being updated -> 422 ConcurrencyError; 200 afterwards", () =>
     Effect.gen(function*() {
       const { client } = yield* setup
       yield* client.call("PUT", instancePath("i1", AI), { body: provisionBody("slow") })

@@ -72,7 +72,7 @@ describe("quick start broker: status matrix", () => {
     expect(otherSpace.status).toBe(409)
   })
 
-  it("PRV-4 decision 6: context and maintenance_info are not compared", async () => {
+  it("PRV-4 decision 23: context and maintenance_info are not compared", async () => {
     const id = fresh("i")
     await client.call("PUT", `/v2/service_instances/${id}`, {
       body: provisionBody({ context: { platform: "cloudfoundry", instance_name: "a" } })
@@ -110,7 +110,7 @@ describe("quick start broker: status matrix", () => {
     expect(isJsonObject(missing)).toBe(true)
   })
 
-  it("UPD E4 200 {} applied, 404 missing instance (decision 8), 400 without service_id, 422 MI conflict", async () => {
+  it("UPD E4 200 {} applied, 404 missing instance (decision 25), 400 without service_id, 422 MI conflict", async () => {
     const id = fresh("i")
     await client.call("PUT", `/v2/service_instances/${id}`, { body: provisionBody() })
     const updated = await client.call("PATCH", `/v2/service_instances/${id}`, {
@@ -145,7 +145,7 @@ describe("quick start broker: status matrix", () => {
     expect((await client.call("GET", `/v2/service_instances/${id}`)).status).toBe(404)
   })
 
-  it("BND E7 201, 200 identical with the same credentials, 409 different, 404 unknown instance (decision 9)", async () => {
+  it("BND E7 201, 200 identical with the same credentials, 409 different, 404 unknown instance (decision 26)", async () => {
     const id = fresh("i")
     const bid = fresh("b")
     await client.call("PUT", `/v2/service_instances/${id}`, { body: provisionBody() })
@@ -199,7 +199,7 @@ describe("quick start broker: status matrix", () => {
     expect(gone.body).toEqual({})
   })
 
-  it("DEP-3 decision 14: deprovision with bindings removes them too", async () => {
+  it("DEP-3 decision 31: deprovision with bindings removes them too", async () => {
     const id = fresh("i")
     const bid = fresh("b")
     await client.call("PUT", `/v2/service_instances/${id}`, { body: provisionBody() })

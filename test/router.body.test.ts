@@ -1,7 +1,7 @@
 /**
  * Request bodies: JSON objects only (CT-1, CT-2, PRV-1), field errors that name the path, unknown fields
- * ignored (EXT-1), size limits (413), content types (decision 19), hostile JSON, and GET/DELETE without
- * bodies (CT-4, decision 20).
+ * ignored (EXT-1), size limits (413), content types (decision 11), hostile JSON, and GET/DELETE without
+ * bodies (CT-4, decision 12).
  */
 import { afterAll, describe, expect, it } from "vitest"
 import { clientFor, isJsonObject } from "./support/http.js"
@@ -280,13 +280,13 @@ describe("EXT-1 unknown fields are ignored", () => {
   })
 })
 
-describe("CT-1 / CT-2 (decision 19) Content-Type", () => {
+describe("CT-1 / CT-2 (decision 11) Content-Type", () => {
   const broker = recording()
   const client = rawClientFor(broker.layer)
   afterAll(() => client.dispose())
 
   for (const endpoint of bodyEndpoints) {
-    it(`decision 19 ${endpoint.id} ${endpoint.method}: no Content-Type -> the body is parsed as JSON`, async () => {
+    it(`decision 11 ${endpoint.id} ${endpoint.method}: no Content-Type -> the body is parsed as JSON`, async () => {
       const reply = await client.send(endpoint.path, { method: endpoint.method, body: jsonBytes(endpoint.valid) })
       expect(reply.status).toBe(endpoint.ok)
     })
@@ -519,7 +519,7 @@ describe("hostile JSON never yields a 5xx", () => {
   })
 })
 
-describe("CT-4 (decision 20) GET and DELETE with Content-Type: application/json and no body", () => {
+describe("CT-4 (decision 12) GET and DELETE with Content-Type: application/json and no body", () => {
   const broker = recording()
   const client = rawClientFor(broker.layer)
   afterAll(() => client.dispose())
@@ -541,7 +541,7 @@ describe("CT-4 (decision 20) GET and DELETE with Content-Type: application/json 
   it.each([
     ["E5", `${INSTANCE}?${ids}`],
     ["E9", `${BINDING}?${ids}`]
-  ])("decision 20 %s DELETE with a body that is not JSON: the body is ignored (200)", async (_, path) => {
+  ])("decision 12 %s DELETE with a body that is not JSON: the body is ignored (200)", async (_, path) => {
     const reply = await client.send(path, {
       method: "DELETE",
       body: new TextEncoder().encode("this is { not json"),

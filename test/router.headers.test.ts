@@ -1,6 +1,6 @@
 /**
  * The three OSB request headers: X-Broker-API-Version (VER-1..4, decisions 2-3), X-Broker-API-Request-Identity
- * (RID-2) and X-Broker-API-Originating-Identity (OID-1..5, decision 18).
+ * (RID-2) and X-Broker-API-Originating-Identity (OID-1..5, decision 10).
  */
 import { Effect, Option } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
@@ -270,7 +270,7 @@ describe("RID-2 X-Broker-API-Request-Identity is echoed on every response", () =
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64")
 const OID = "x-broker-api-originating-identity"
 
-describe("OID-5 (decision 18) X-Broker-API-Originating-Identity reaches the handler decoded", () => {
+describe("OID-5 (decision 10) X-Broker-API-Originating-Identity reaches the handler decoded", () => {
   const broker = recording()
   const client = clientFor(broker.layer)
   afterAll(() => client.dispose())
@@ -344,7 +344,7 @@ describe("OID-5 (decision 18) X-Broker-API-Originating-Identity reaches the hand
   })
 })
 
-describe("OID-5 (decision 18) strictOriginatingIdentity: true", () => {
+describe("OID-5 (decision 10) strictOriginatingIdentity: true", () => {
   const broker = recording()
   const client = clientFor(broker.layer, { strictOriginatingIdentity: true })
   afterAll(() => client.dispose())

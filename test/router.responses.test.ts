@@ -1,6 +1,6 @@
 /**
- * What the router sends back: JSON objects everywhere (CT-3, decision 22), answer bodies as the broker returned
- * them, contract checks on binding answers (VAL-5), last_operation rendering (LO-4, LO-5, decision 23), the
+ * What the router sends back: JSON objects everywhere (CT-3, decision 17), answer bodies as the broker returned
+ * them, contract checks on binding answers (VAL-5), last_operation rendering (LO-4, LO-5, decision 20), the
  * catalog ETag (CAT-2), routing (404/405, URL-1, LO-3) and mounting the router in a user's own app.
  */
 import { HttpApp, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
@@ -54,7 +54,7 @@ describe("CT-3 every answer is a JSON object with Content-Type application/json"
   })
 })
 
-describe("CT-3 / decision 22 broker errors are rendered as JSON objects", () => {
+describe("CT-3 / decision 17 broker errors are rendered as JSON objects", () => {
   const failWith = (error: OsbError.OsbError) => () => Effect.fail(error as never)
   const cases: ReadonlyArray<{
     readonly label: string
@@ -164,7 +164,7 @@ describe("CT-3 / decision 22 broker errors are rendered as JSON objects", () => 
     }
   ]
 
-  it.each(cases)("decision 22 $label -> $status", async (c) => {
+  it.each(cases)("decision 17 $label -> $status", async (c) => {
     const client = clientFor(recording(c.script as never).layer)
     try {
       const reply = await client.call(c.method, c.path, c.body === undefined ? {} : { body: c.body })
@@ -427,7 +427,7 @@ describe("VAL-5 and the binding schema: invalid broker answers are defects (500)
 // last_operation
 // -----------------------------------------------------------------------------
 
-describe("LO-4 / LO-5 (decision 23) last_operation rendering", () => {
+describe("LO-4 / LO-5 (decision 20) last_operation rendering", () => {
   const answer = (state: unknown) => () => Effect.succeed(state as never)
   const lastOp = async (
     state: unknown,
@@ -459,7 +459,7 @@ describe("LO-4 / LO-5 (decision 23) last_operation rendering", () => {
   it.each([
     ["E6", `${INSTANCE}/last_operation`],
     ["E10", BINDING_LO]
-  ])("decision 23 %s in progress: the retryAfterSeconds option sets Retry-After", async (_, path) => {
+  ])("decision 20 %s in progress: the retryAfterSeconds option sets Retry-After", async (_, path) => {
     const reply = await lastOp({ state: "in progress" }, { retryAfterSeconds: 17 }, path)
     expect(reply.headers.get("retry-after")).toBe("17")
     expect(reply.body).toEqual({ state: "in progress" })
@@ -468,7 +468,7 @@ describe("LO-4 / LO-5 (decision 23) last_operation rendering", () => {
   it.each([
     ["E6", `${INSTANCE}/last_operation`],
     ["E10", BINDING_LO]
-  ])("decision 23 %s in progress: a per-answer retryAfterSeconds wins over the option", async (_, path) => {
+  ])("decision 20 %s in progress: a per-answer retryAfterSeconds wins over the option", async (_, path) => {
     const reply = await lastOp({ state: "in progress", retryAfterSeconds: 45 }, { retryAfterSeconds: 17 }, path)
     expect(reply.headers.get("retry-after")).toBe("45")
     expect(reply.body).toEqual({ state: "in progress" })

@@ -1,7 +1,7 @@
 /**
  * Rules the router enforces before the broker runs, and contract checks on what the broker answers:
- * plan changes (decision 16), bindability (decision 15), rotation (decision 21), maintenance_info (PRV-7,
- * UPD-2, decision 17), deprecated fields (decision 5), accepts_incomplete (ASY-1), missing optional broker
+ * plan changes (decision 8), bindability (decision 7), rotation (decision 19), maintenance_info (PRV-7,
+ * UPD-2, decision 9), deprecated fields (decision 5), accepts_incomplete (ASY-1), missing optional broker
  * methods and BrokerIncomplete.
  */
 import { Cause, Effect, Exit, Layer, Option } from "effect"
@@ -38,12 +38,12 @@ const expectMaintenanceConflict = (reply: Reply) => {
 
 const patch = (body: Record<string, unknown>) => ({ body: { service_id: OFFERING, ...body } })
 
-describe("UPD-1 (decision 16) plan changes to or from a plan with plan_updateable false", () => {
+describe("UPD-1 (decision 8) plan changes to or from a plan with plan_updateable false", () => {
   const broker = recording()
   const client = clientFor(broker.layer)
   afterAll(() => client.dispose())
 
-  it("decision 16 from plan-fixed to plan-plain -> 422 with update_repeatable false, handler not called", async () => {
+  it("decision 8 from plan-fixed to plan-plain -> 422 with update_repeatable false, handler not called", async () => {
     const reply = await client.call(
       "PATCH",
       INSTANCE,
@@ -57,7 +57,7 @@ describe("UPD-1 (decision 16) plan changes to or from a plan with plan_updateabl
     expect(broker.calls("update")).toHaveLength(0)
   })
 
-  it("decision 16 from plan-plain to plan-fixed -> 422 with update_repeatable false", async () => {
+  it("decision 8 from plan-plain to plan-fixed -> 422 with update_repeatable false", async () => {
     const reply = await client.call(
       "PATCH",
       INSTANCE,
@@ -95,35 +95,35 @@ describe("UPD-1 (decision 16) plan changes to or from a plan with plan_updateabl
   })
 })
 
-describe("BND-0 (decision 15) bind on a plan that is not bindable -> 400", () => {
+describe("BND-0 (decision 7) bind on a plan that is not bindable -> 400", () => {
   const broker = recording()
   const client = clientFor(broker.layer)
   afterAll(() => client.dispose())
 
-  it("decision 15 bind on plan-unbindable -> 400, handler not called", async () => {
+  it("decision 7 bind on plan-unbindable -> 400, handler not called", async () => {
     const reply = await client.call("PUT", BINDING, { body: bindBody({ plan_id: PLAN_UNBINDABLE }) })
     expect400(reply, /not bindable/)
     expect(broker.calls("bind")).toHaveLength(0)
   })
 
-  it("decision 15 the same request with accepts_incomplete=true is refused too", async () => {
+  it("decision 7 the same request with accepts_incomplete=true is refused too", async () => {
     const reply = await client.call("PUT", `${BINDING}?accepts_incomplete=true`, {
       body: bindBody({ plan_id: PLAN_UNBINDABLE })
     })
     expect400(reply, /not bindable/)
   })
 
-  it("decision 15 a bindable plan of the same offering is accepted", async () => {
+  it("decision 7 a bindable plan of the same offering is accepted", async () => {
     expect((await client.call("PUT", BINDING, { body: bindBody({ plan_id: PLAN_PLAIN }) })).status).toBe(201)
   })
 })
 
-describe("ROT-1 (decision 21) predecessor_binding_id", () => {
+describe("ROT-1 (decision 19) predecessor_binding_id", () => {
   const broker = recording()
   const client = clientFor(broker.layer)
   afterAll(() => client.dispose())
 
-  it("decision 21 predecessor_binding_id on a plan without binding_rotatable -> 400", async () => {
+  it("decision 19 predecessor_binding_id on a plan without binding_rotatable -> 400", async () => {
     const reply = await client.call("PUT", BINDING, { body: bindBody({ predecessor_binding_id: "bind-0" }) })
     expect400(reply, /rotation/)
     expect(broker.calls("bind")).toHaveLength(0)
@@ -139,7 +139,7 @@ describe("ROT-1 (decision 21) predecessor_binding_id", () => {
   })
 })
 
-describe("PRV-7 / UPD-2 (decision 17) maintenance_info", () => {
+describe("PRV-7 / UPD-2 (decision 9) maintenance_info", () => {
   const broker = recording()
   const client = clientFor(broker.layer)
   afterAll(() => client.dispose())

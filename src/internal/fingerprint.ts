@@ -1,5 +1,5 @@
 /**
- * What makes a provision "identical" (decision 6), as canonical JSON of its attributes. Built directly in sorted key
+ * What makes a provision "identical" (decision 23), as canonical JSON of its attributes. Built directly in sorted key
  * order (only the parameters need sorting), equal to `canonicalJson` of the same object, and flat (`join`).
  *
  * @internal

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
 import type { BadRequest, PayloadTooLarge } from "../OsbError.js"
@@ -24,6 +24,8 @@ export interface NodeServerOptions {
   readonly host: string
   readonly port: number
   readonly tracing: boolean
+  /** A server to listen with instead of a new `node:http` one (e.g. HTTPS): the handler is added to it. */
+  readonly server?: Server | undefined
 }
 
 type BodyText = Effect.Effect<string, BadRequest | PayloadTooLarge>
@@ -88,7 +90,8 @@ export const serve = (
         method: req.method ?? "GET",
         url: req.url ?? "/",
         headers: req.headers as Readonly<Record<string, string | undefined>>,
-        text
+        text,
+        socket: req.socket
       }
       let effect: Effect.Effect<OsbHttpResponse>
       try {
@@ -145,7 +148,7 @@ export const serve = (
         finish(unreadable))
     }
 
-    const server = createServer(onRequest)
+    const server = options.server === undefined ? createServer(onRequest) : options.server.on("request", onRequest)
     // a request the HTTP parser refuses gets a JSON answer too, then the connection closes
     server.on("clientError", (error: Error & { readonly code?: string }, socket: Duplex) => {
       if (!socket.writable || error.code === "ECONNRESET") {

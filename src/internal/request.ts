@@ -9,6 +9,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type { Socket } from "node:net"
 import { BadRequest, PayloadTooLarge } from "../OsbError.js"
 import * as Fast from "./fast.js"
 import { formatPath } from "./paths.js"
@@ -76,9 +77,11 @@ export interface OsbHttpRequest {
   readonly url: string
   readonly headers: Readonly<Record<string, string | undefined>>
   readonly text: Effect.Effect<string, BadRequest | PayloadTooLarge>
+  /** The connection, when served on `node:http`/`node:https` (client certificates are read from it). */
+  readonly socket?: Socket | undefined
 }
 
-/** The content type (missing means JSON, decision 19) and declared size checks, before the body is read. @internal */
+/** The content type (missing means JSON, decision 11) and declared size checks, before the body is read. @internal */
 export const checkBodyHeaders = (
   headers: Readonly<Record<string, string | undefined>>,
   maxBytes: number

@@ -15,6 +15,7 @@ export const USERNAME = "durable-ops"
 export const PASSWORD = "durable:pa55"
 const AUTHORIZATION = `Basic ${Buffer.from(`${USERNAME}:${PASSWORD}`).toString("base64")}`
 
+import { type Reply, toReply } from "./http.js"
 import { freePort } from "./net.js"
 export { freePort }
 
@@ -42,12 +43,7 @@ export const buildQuickstart = (): { readonly script: string; readonly remove: (
   }
 }
 
-export interface Reply {
-  readonly status: number
-  readonly headers: Headers
-  readonly text: string
-  readonly body: any
-}
+export type { Reply }
 
 export interface BrokerProcess {
   readonly name: string
@@ -122,14 +118,7 @@ export const startBroker = async (options: StartOptions): Promise<BrokerProcess>
       headers,
       ...(body === undefined ? {} : { body: JSON.stringify(body) })
     })
-    const text = await response.text()
-    let parsed: unknown = undefined
-    try {
-      parsed = text.length === 0 ? undefined : JSON.parse(text)
-    } catch {
-      parsed = undefined
-    }
-    return { status: response.status, headers: response.headers, text, body: parsed }
+    return toReply(response)
   }
   const broker: BrokerProcess = {
     name: options.name,

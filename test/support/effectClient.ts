@@ -1,14 +1,14 @@
 /**
  * Test support: call the router from inside an Effect test, so the broker's background fibers run on the
- * test's clock (`TestClock.adjust` moves async operations forward; no sleeps).
+ * test's clock (`TestClock.adjust` moves async operations forward; no sleeps). Built on the shipped test kit:
+ * `InProcess.makeClient` runs each request in the calling fiber, and `raw` sends it as given.
  */
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Layer, Redacted } from "effect"
 import type { Scope } from "effect"
-import { BrokerAuth, BrokerStore, Catalog, ManagedBroker, Router } from "../../src/index.js"
-import type { Model, ServiceBroker } from "../../src/index.js"
-import { AUTH, PASSWORD, type Reply, USER } from "./http.js"
+import { BrokerAuth, BrokerStore, Catalog, ManagedBroker } from "../../src/index.js"
+import type { Model, Router, ServiceBroker } from "../../src/index.js"
+import { InProcess } from "../../src/testing/index.js"
+import { PASSWORD, type Reply, replyOf, USER } from "./http.js"
 
 export interface EffectClient {
   readonly call: (
@@ -27,31 +27,15 @@ export const makeEffectClient = (
     const context = yield* Layer.build(
       Layer.merge(services, BrokerAuth.layerBasic([{ username: USER, password: Redacted.make(PASSWORD) }]))
     ).pipe(Effect.orDie)
-    const app = yield* Router.httpApp({ requestLog: false, ...options }).pipe(Effect.provide(context), Effect.orDie)
+    const osb = yield* InProcess.makeClient({ username: USER, password: PASSWORD, routerOptions: options }).pipe(
+      Effect.provide(context),
+      Effect.orDie
+    )
     const call: EffectClient["call"] = (method, path, opts = {}) =>
-      Effect.gen(function*() {
-        const headers = new Headers({ authorization: AUTH, "x-broker-api-version": "2.17", ...opts.headers })
-        if (opts.body !== undefined) headers.set("content-type", "application/json")
-        const request = HttpServerRequest.fromWeb(
-          new Request(`http://broker.test${path}`, {
-            method,
-            headers,
-            ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) })
-          })
-        )
-        const response = yield* app.pipe(
-          Effect.provideService(HttpServerRequest.HttpServerRequest, request),
-          Effect.scoped
-        )
-        const web = HttpServerResponse.toWeb(response)
-        const text = yield* Effect.promise(() => web.text())
-        return {
-          status: web.status,
-          headers: web.headers,
-          text,
-          body: text.length === 0 ? undefined : JSON.parse(text)
-        } satisfies Reply
-      })
+      osb.raw(method, path, opts).pipe(
+        Effect.map((raw) => replyOf(raw.status, new Headers(raw.headers), raw.text)),
+        Effect.orDie
+      )
     return { call }
   })
 

@@ -12,12 +12,29 @@ export const basicAuth = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`
 export const AUTH = basicAuth(USER, PASSWORD)
 
+/** What every HTTP test looks at: status, headers, the body text, and the body parsed as JSON. */
 export interface Reply {
   readonly status: number
   readonly headers: Headers
   readonly text: string
+  /** The body parsed as JSON; `undefined` when it is empty or not JSON. */
   readonly body: any
 }
+
+/** The one way tests turn an answer into a `Reply` (the body parsed as JSON when it is JSON). */
+export const replyOf = (status: number, headers: Headers, text: string): Reply => {
+  let body: unknown = undefined
+  try {
+    body = text.length === 0 ? undefined : JSON.parse(text)
+  } catch {
+    body = undefined
+  }
+  return { status, headers, text, body }
+}
+
+/** Reads a web `Response` into a `Reply`. */
+export const toReply = async (response: Response): Promise<Reply> =>
+  replyOf(response.status, response.headers, await response.text())
 
 export interface CallOptions {
   readonly body?: unknown
@@ -54,17 +71,11 @@ export const clientFor = (
     if (body !== undefined && !headers.has("content-type") && options.headers?.["content-type"] !== null) {
       headers.set("content-type", "application/json")
     }
-    const response = await handler(
-      new Request(`http://broker.test${path}`, { method, headers, ...(body === undefined ? {} : { body }) })
+    return toReply(
+      await handler(
+        new Request(`http://broker.test${path}`, { method, headers, ...(body === undefined ? {} : { body }) })
+      )
     )
-    const text = await response.text()
-    let parsed: unknown = undefined
-    try {
-      parsed = text.length === 0 ? undefined : JSON.parse(text)
-    } catch {
-      parsed = undefined
-    }
-    return { status: response.status, headers: response.headers, text, body: parsed }
   }
   return { call, dispose }
 }

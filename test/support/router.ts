@@ -5,7 +5,7 @@
 import { Layer, Logger, LogLevel } from "effect"
 import { BrokerAuth } from "../../src/index.js"
 import type { Catalog, Router, ServiceBroker } from "../../src/index.js"
-import { AUTH, PASSWORD, redacted, USER } from "./http.js"
+import { AUTH, PASSWORD, redacted, toReply, USER } from "./http.js"
 import type { Reply } from "./http.js"
 import { bindBody, ids, OFFERING, provisionBody, scripted } from "./scripted.js"
 import type { Recorded, Script } from "./scripted.js"
@@ -13,17 +13,7 @@ import { handlerFor } from "./transport.js"
 
 export const basicLayer = BrokerAuth.layerBasic([{ username: USER, password: redacted(PASSWORD) }])
 
-/** Reads a web `Response` into a `Reply` (body parsed as JSON when possible). */
-export const toReply = async (response: Response): Promise<Reply> => {
-  const text = await response.text()
-  let body: unknown = undefined
-  try {
-    body = text.length === 0 ? undefined : JSON.parse(text)
-  } catch {
-    body = undefined
-  }
-  return { status: response.status, headers: response.headers, text, body }
-}
+export { toReply }
 
 export interface RawInit {
   readonly method?: string
