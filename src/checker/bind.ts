@@ -8,7 +8,7 @@ import * as Option from "effect/Option"
 import { BindingResponseBody, FetchBindingBody } from "../Model.js"
 import type { RawResponse } from "../OsbClient.js"
 import type { Context } from "./context.js"
-import { bindingPath, field, isObject, newId, show } from "./context.js"
+import { bindingOperationPath, bindingPath, field, isObject, newId, show, status } from "./context.js"
 import { E } from "./model.js"
 import type { PlanTarget } from "./plans.js"
 import type { Provisioned } from "./provision.js"
@@ -55,12 +55,12 @@ export const bindings = (ctx: Context, target: PlanTarget, instance: Provisioned
       E.bind,
       `${label}: bind answers ${async ? "202" : "201"}`,
       answer,
-      async ? [201, 202] : [201],
+      async ? [status.created, status.accepted] : [status.created],
       body
     )
     if (!bound) return false
-    const ready = answer.status === 202
-      ? yield* whileBinding(ctx, target, path, body, answer)
+    const ready = answer.status === status.accepted
+      ? yield* whileBinding(ctx, target, path, bindingOperationPath(instanceId, bindingId), body, answer)
       : yield* repeat(ctx, target, path, body, answer)
     if (ready) yield* fetch(ctx, target, instanceId, bindingId)
     yield* unbind(ctx, target, instanceId, bindingId)
@@ -68,7 +68,14 @@ export const bindings = (ctx: Context, target: PlanTarget, instance: Provisioned
   })
 
 /** A 202 bind: its operation, no binding data, a repeat, then polls it to the end. */
-const whileBinding = (ctx: Context, target: PlanTarget, path: string, body: unknown, answer: RawResponse) =>
+const whileBinding = (
+  ctx: Context,
+  target: PlanTarget,
+  path: string,
+  operationPath: string,
+  body: unknown,
+  answer: RawResponse
+) =>
   Effect.gen(function*() {
     const { ids, label } = target
     yield* ctx.checkOperation(E.bind, answer, label)
@@ -82,7 +89,7 @@ const whileBinding = (ctx: Context, target: PlanTarget, path: string, body: unkn
     yield* ctx.checkRepeatWhileRunning(E.bind, `${label}: a bind repeat`, again, operation, body)
     return yield* ctx.awaitOperation(
       E.lastBindingOperation,
-      `${path}/last_operation`,
+      operationPath,
       ids,
       operation,
       `${label}: the bind`,
@@ -104,8 +111,8 @@ const repeat = (ctx: Context, target: PlanTarget, path: string, body: unknown, a
     const credentials = Option.getOrUndefined(valid)?.credentials
     const again = yield* ctx.send(E.bind, "PUT", path, { body })
     const title = `${label}: an identical bind repeat answers 200`
-    if (yield* ctx.expectStatus("bind.identical", E.bind, title, again, [200, 201], body)) {
-      yield* ctx.expectStatus("bind.identical-200", E.bind, title, again, [200], body)
+    if (yield* ctx.expectStatus("bind.identical", E.bind, title, again, [status.ok, status.created], body)) {
+      yield* ctx.expectStatus("bind.identical-200", E.bind, title, again, [status.ok], body)
       const same = isObject(again.json) && JSON.stringify(again.json["credentials"]) === JSON.stringify(credentials)
       yield* ctx.verdict("bind.same-credentials", E.bind, `${label}: the repeat returns the same credentials`, same, {
         got: show(again)
@@ -123,7 +130,7 @@ const fetch = (ctx: Context, target: PlanTarget, instanceId: string, bindingId: 
       return yield* ctx.skip("binding.fetch", E.getBinding, title, "the offering has no bindings_retrievable: true")
     }
     const fetched = yield* ctx.send(E.getBinding, "GET", bindingPath(instanceId, bindingId), { query: ids })
-    if (yield* ctx.expectStatus("binding.fetch", E.getBinding, title, fetched, [200])) {
+    if (yield* ctx.expectStatus("binding.fetch", E.getBinding, title, fetched, [status.ok])) {
       yield* ctx.expectSchema(
         "binding.fetch",
         E.getBinding,
@@ -138,9 +145,7 @@ const fetch = (ctx: Context, target: PlanTarget, instanceId: string, bindingId: 
       E.getBinding,
       `${label}: fetch of an unknown binding answers 404`,
       unknown,
-      [
-        404
-      ]
+      [status.notFound]
     )
   })
 
@@ -151,7 +156,7 @@ const unbind = (ctx: Context, target: PlanTarget, instanceId: string, bindingId:
     const path = bindingPath(instanceId, bindingId)
     const unknown = yield* ctx.send(E.unbind, "DELETE", bindingPath(instanceId, newId()), { query: ids })
     yield* ctx.expectStatus("unbind.gone", E.unbind, `${label}: unbind of an unknown binding answers 410`, unknown, [
-      410
+      status.gone
     ])
     const noIds = yield* ctx.send(E.unbind, "DELETE", path)
     yield* ctx.expectStatus(
@@ -159,9 +164,7 @@ const unbind = (ctx: Context, target: PlanTarget, instanceId: string, bindingId:
       E.unbind,
       `${label}: unbind without service_id/plan_id answers 400`,
       noIds,
-      [
-        400
-      ]
+      [status.badRequest]
     )
     if (noIds.status >= 200 && noIds.status < 300) {
       ctx.created.bindings.delete(bindingId)
@@ -172,18 +175,23 @@ const unbind = (ctx: Context, target: PlanTarget, instanceId: string, bindingId:
         query: { ...ids, ...(acceptsIncomplete ? { accepts_incomplete: "true" } : {}) }
       }))
     if (
-      !(yield* ctx.expectStatus("unbind.done", E.unbind, `${label}: unbind answers 200 (or 202)`, answer, [200, 202]))
+      !(yield* ctx.expectStatus("unbind.done", E.unbind, `${label}: unbind answers 200 (or 202)`, answer, [
+        status.ok,
+        status.accepted
+      ]))
     ) {
       return
     }
-    if (answer.status === 200) {
+    if (answer.status === status.ok) {
       yield* ctx.expectJsonObject(E.unbind, `${label}: the unbind answer is a JSON object`, answer)
     }
-    if (answer.status === 202) {
+    if (answer.status === status.accepted) {
       yield* ctx.checkOperation(E.unbind, answer, label)
-      yield* ctx.poll(E.lastBindingOperation, `${path}/last_operation`, ids, true, label)
+      yield* ctx.poll(E.lastBindingOperation, bindingOperationPath(instanceId, bindingId), ids, true, label)
     }
     ctx.created.bindings.delete(bindingId)
     const again = yield* ctx.send(E.unbind, "DELETE", path, { query: { ...ids, accepts_incomplete: "true" } })
-    yield* ctx.expectStatus("unbind.gone", E.unbind, `${label}: unbind of a deleted binding answers 410`, again, [410])
+    yield* ctx.expectStatus("unbind.gone", E.unbind, `${label}: unbind of a deleted binding answers 410`, again, [
+      status.gone
+    ])
   })

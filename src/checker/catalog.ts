@@ -9,16 +9,18 @@ import * as Option from "effect/Option"
 import * as CatalogModule from "../Catalog.js"
 import type { CatalogBody } from "../Model.js"
 import { CatalogBody as CatalogBodySchema } from "../Model.js"
+import * as Protocol from "../Protocol.js"
 import type { Context } from "./context.js"
-import { bindingPath, instancePath, newId, show, validBody } from "./context.js"
-import type { Endpoint } from "./model.js"
+import { newId, show, status, validBody } from "./context.js"
 import { E } from "./model.js"
 
 /** Fetches and checks the catalog; none when there is no usable catalog (the run stops there). */
 export const catalog = (ctx: Context): Effect.Effect<Option.Option<CatalogBody>> =>
   Effect.gen(function*() {
-    const response = yield* ctx.send(E.catalog, "GET", "/v2/catalog")
-    const served = yield* ctx.expectStatus("catalog.served", E.catalog, "GET /v2/catalog answers 200", response, [200])
+    const response = yield* ctx.call("catalog", [])
+    const served = yield* ctx.expectStatus("catalog.served", E.catalog, "GET /v2/catalog answers 200", response, [
+      status.ok
+    ])
     if (!served) return Option.none()
     const body = validBody(CatalogBodySchema, response.json)
     const validation = CatalogModule.validate(response.json)
@@ -45,13 +47,13 @@ export const catalog = (ctx: Context): Effect.Effect<Option.Option<CatalogBody>>
         "the broker sends no ETag"
       )
     } else {
-      const conditional = yield* ctx.send(E.catalog, "GET", "/v2/catalog", { headers: { "if-none-match": etag } })
+      const conditional = yield* ctx.call("catalog", [], { headers: { "if-none-match": etag } })
       yield* ctx.expectStatus(
         "catalog.etag",
         E.catalog,
         "conditional GET with If-None-Match answers 304",
         conditional,
-        [304]
+        [status.notModified]
       )
     }
     return Option.some(body.right)
@@ -61,30 +63,20 @@ export const catalog = (ctx: Context): Effect.Effect<Option.Option<CatalogBody>>
 export const headers = (ctx: Context): Effect.Effect<void> =>
   Effect.gen(function*() {
     const someId = newId()
-    const probes: ReadonlyArray<readonly [Endpoint, string, string]> = [
-      [E.catalog, "GET", "/v2/catalog"],
-      [E.provision, "PUT", instancePath(someId)],
-      [E.getInstance, "GET", instancePath(someId)],
-      [E.update, "PATCH", instancePath(someId)],
-      [E.deprovision, "DELETE", instancePath(someId)],
-      [E.lastOperation, "GET", `${instancePath(someId)}/last_operation`],
-      [E.bind, "PUT", bindingPath(someId, someId)],
-      [E.getBinding, "GET", bindingPath(someId, someId)],
-      [E.unbind, "DELETE", bindingPath(someId, someId)],
-      [E.lastBindingOperation, "GET", `${bindingPath(someId, someId)}/last_operation`]
-    ]
     if (ctx.options.authenticated ?? true) {
-      for (const [endpoint, method, path] of probes) {
-        const response = yield* ctx.send(endpoint, method, path, {
+      for (const name of Protocol.endpointNames) {
+        const response = yield* ctx.call(name, [someId, someId], {
           headers: { authorization: undefined },
-          ...(method === "PUT" || method === "PATCH" ? { body: {} } : {})
+          ...("body" in Protocol.endpoints[name] ? { body: {} } : {})
         })
-        yield* ctx.expectStatus("auth.required", endpoint, "a request without credentials answers 401", response, [401])
+        yield* ctx.expectStatus("auth.required", E[name], "a request without credentials answers 401", response, [
+          status.unauthorized
+        ])
       }
-      const wrong = yield* ctx.send(E.catalog, "GET", "/v2/catalog", {
+      const wrong = yield* ctx.call("catalog", [], {
         headers: { authorization: `Basic ${Buffer.from("effect-osb-check:wrong-password").toString("base64")}` }
       })
-      yield* ctx.expectStatus("auth.required", E.catalog, "wrong credentials answer 401", wrong, [401])
+      yield* ctx.expectStatus("auth.required", E.catalog, "wrong credentials answer 401", wrong, [status.unauthorized])
     } else {
       yield* ctx.skip(
         "auth.required",
@@ -93,24 +85,22 @@ export const headers = (ctx: Context): Effect.Effect<void> =>
         "no credentials were given (--username/--password)"
       )
     }
-    const noVersion = yield* ctx.send(E.catalog, "GET", "/v2/catalog", {
+    const noVersion = yield* ctx.call("catalog", [], {
       headers: { "x-broker-api-version": undefined }
     })
     yield* ctx.verdict(
       "version.missing",
       E.catalog,
       "a missing X-Broker-API-Version is a 400 (or accepted), never 412",
-      noVersion.status !== 412 && noVersion.status < 500 && noVersion.status !== 0,
+      noVersion.status !== status.preconditionFailed && noVersion.status < 500 && noVersion.status !== 0,
       { sent: "GET /v2/catalog without X-Broker-API-Version", expected: "400 (or 200)", got: show(noVersion) }
     )
-    const oldVersion = yield* ctx.send(E.catalog, "GET", "/v2/catalog", { headers: { "x-broker-api-version": "1.0" } })
+    const oldVersion = yield* ctx.call("catalog", [], { headers: { "x-broker-api-version": "1.0" } })
     yield* ctx.expectStatus(
       "version.unsupported",
       E.catalog,
       "an unsupported major version (1.0) answers 412",
       oldVersion,
-      [
-        412
-      ]
+      [status.preconditionFailed]
     )
   })

@@ -7,13 +7,13 @@
 import * as Effect from "effect/Effect"
 import type { OsbClientService } from "../OsbClient.js"
 import type { Created } from "./context.js"
-import { bindingPath, instancePath, isObject } from "./context.js"
+import { bindingOperationPath, bindingPath, instanceOperationPath, instancePath, isObject, status } from "./context.js"
 
 const waitGone = (client: OsbClientService, path: string, query: Record<string, string>) =>
   Effect.gen(function*() {
     for (let i = 0; i < 60; i++) {
       const r = yield* Effect.orElseSucceed(client.raw("GET", path, { query }), () => undefined)
-      if (r === undefined || r.status !== 200) return
+      if (r === undefined || r.status !== status.ok) return
       if (!isObject(r.json) || r.json["state"] !== "in progress") return
       yield* Effect.sleep("1 second")
     }
@@ -29,7 +29,7 @@ export const cleanUp = (client: OsbClientService, created: Created): Effect.Effe
         client.raw("DELETE", path, { query: { ...query, accepts_incomplete: "true" } }),
         () => undefined
       )
-      if (r?.status === 202) yield* waitGone(client, `${path}/last_operation`, query)
+      if (r?.status === status.accepted) yield* waitGone(client, bindingOperationPath(b.instanceId, bindingId), query)
     }
     for (const [instanceId, i] of created.instances) {
       const path = instancePath(instanceId)
@@ -40,8 +40,8 @@ export const cleanUp = (client: OsbClientService, created: Created): Effect.Effe
           client.raw("DELETE", path, { query: { ...query, accepts_incomplete: "true" } }),
           () => undefined
         )
-        if (r?.status === 202) yield* waitGone(client, `${path}/last_operation`, query)
-        if (r?.status !== 422) break
+        if (r?.status === status.accepted) yield* waitGone(client, instanceOperationPath(instanceId), query)
+        if (r?.status !== status.unprocessable) break
         yield* Effect.sleep("1 second")
       }
     }

@@ -9,8 +9,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { ErrorCode, LastOperationBody } from "../Model.js"
+import { LastOperationBody } from "../Model.js"
 import type { OsbClientService, RawResponse } from "../OsbClient.js"
+import type { ErrorCode } from "../Protocol.js"
+import * as Protocol from "../Protocol.js"
 import type { ApiVersion, CheckId, CheckSpec } from "./checks.js"
 import { appliesTo, checks } from "./checks.js"
 import type { CheckOptions, CheckResult, Endpoint, Outcome } from "./model.js"
@@ -60,7 +62,7 @@ export const validBody = <A, I>(schema: Schema.Schema<A, I>, json: unknown): Eit
     (e) => e.message.split("\n")[0] ?? ""
   )
 
-const isErrorCode = Schema.is(ErrorCode)
+const isErrorCode = Schema.is(Protocol.ErrorCode)
 
 /** The query of a last_operation poll: the ids, and the `operation` of the 202 when it had one. */
 export const withOperation = (ids: Record<string, string>, operation: unknown): Record<string, string> =>
@@ -69,12 +71,37 @@ export const withOperation = (ids: Record<string, string>, operation: unknown): 
 /** A fresh id for anything the checker creates. */
 export const newId = (): string => `effect-osb-check-${crypto.randomUUID()}`
 
-/** The path of an instance. */
-export const instancePath = (id: string): string => `/v2/service_instances/${encodeURIComponent(id)}`
+/** The path of an instance (from the protocol table). */
+export const instancePath = (id: string): string => Protocol.buildPath("provision", [id])
 
 /** The path of a binding. */
-export const bindingPath = (id: string, bindingId: string): string =>
-  `${instancePath(id)}/service_bindings/${encodeURIComponent(bindingId)}`
+export const bindingPath = (id: string, bindingId: string): string => Protocol.buildPath("bind", [id, bindingId])
+
+/** The last_operation path of an instance. */
+export const instanceOperationPath = (id: string): string => Protocol.buildPath("lastOperation", [id])
+
+/** The last_operation path of a binding. */
+export const bindingOperationPath = (id: string, bindingId: string): string =>
+  Protocol.buildPath("lastBindingOperation", [id, bindingId])
+
+/** The statuses the checks expect: success statuses, and the errors' statuses from the protocol's error table. */
+export const status = {
+  ok: 200,
+  created: 201,
+  accepted: 202,
+  notModified: 304,
+  badRequest: Protocol.errors.BadRequest.status,
+  unauthorized: Protocol.errors.Unauthorized.status,
+  notFound: Protocol.errors.NotFound.status,
+  conflict: Protocol.errors.Conflict.status,
+  gone: Protocol.errors.Gone.status,
+  preconditionFailed: Protocol.errors.PreconditionFailed.status,
+  unprocessable: Protocol.errors.AsyncRequired.status
+} as const
+
+/** The success statuses of an endpoint, from the protocol table. */
+export const successes = (name: Protocol.EndpointName): ReadonlyArray<number> =>
+  Object.keys(Protocol.endpoints[name].successes).map(Number)
 
 /** The run's shared state and helpers. */
 export interface Context {
@@ -104,6 +131,13 @@ export interface Context {
     endpoint: Endpoint,
     method: string,
     path: string,
+    init?: SendInit,
+    context?: { readonly operation?: "provision" | "other" }
+  ) => Effect.Effect<RawResponse>
+  /** One exchange with an endpoint of the protocol table: its label, method and path come from the table. */
+  readonly call: (
+    name: Protocol.EndpointName,
+    ids: ReadonlyArray<string>,
     init?: SendInit,
     context?: { readonly operation?: "provision" | "other" }
   ) => Effect.Effect<RawResponse>
@@ -248,7 +282,7 @@ export const make = (client: OsbClientService, options: CheckOptions, created: C
     Effect.gen(function*() {
       if (response.status === 0) return
       answered.add(endpoint)
-      if (response.status === 202) accepted.add(endpoint)
+      if (response.status === status.accepted) accepted.add(endpoint)
       if (response.status >= 400) errorsSeen.add(endpoint)
       const echoed = response.headers["x-broker-api-request-identity"]
       if (echoed !== identity && !echoFailures.has(endpoint)) {
@@ -260,7 +294,7 @@ export const make = (client: OsbClientService, options: CheckOptions, created: C
         })
       }
       const isLastOperation = endpoint === E.lastOperation || endpoint === E.lastBindingOperation
-      if (response.status >= 400 || (isLastOperation && response.status === 200)) {
+      if (response.status >= 400 || (isLastOperation && response.status === status.ok)) {
         const empty = emptyStrings(response)
         if (empty.length > 0) {
           yield* miss(
@@ -285,11 +319,13 @@ export const make = (client: OsbClientService, options: CheckOptions, created: C
         })
       }
       const code = response.json["error"]
-      if (response.status === 422 && typeof code === "string" && code.length > 0 && !isErrorCode(code)) {
+      if (
+        response.status === status.unprocessable && typeof code === "string" && code.length > 0 && !isErrorCode(code)
+      ) {
         errorBodyProblems.add(endpoint)
         yield* miss("error.known-code", endpoint, "an error code is one of the spec's codes", {
           sent: sentOf(response),
-          expected: ErrorCode.literals.join(", "),
+          expected: Protocol.errorCodes.join(", "),
           got: show(response)
         })
       }
@@ -331,6 +367,9 @@ export const make = (client: OsbClientService, options: CheckOptions, created: C
       yield* crossCutting(endpoint, response, identity, context.operation)
       return response
     })
+
+  const call: Context["call"] = (name, ids, init, context) =>
+    send(E[name], Protocol.endpoints[name].method, Protocol.buildPath(name, ids), init, context)
 
   const expectStatus: Context["expectStatus"] = (id, endpoint, title, response, allowed, sentBody) =>
     verdict(id, endpoint, title, allowed.includes(response.status), {
@@ -381,13 +420,13 @@ export const make = (client: OsbClientService, options: CheckOptions, created: C
   }
 
   const checkRepeatWhileRunning: Context["checkRepeatWhileRunning"] = (endpoint, what, repeat, operation, sentBody) =>
-    repeat.status !== 202
+    repeat.status !== status.accepted
       ? Effect.asVoid(expectStatus(
         "repeat.while-running",
         endpoint,
         `${what} while running answers 202 (200 once finished)`,
         repeat,
-        [200, 202],
+        [status.ok, status.accepted],
         sentBody
       ))
       : Effect.asVoid(verdict(
@@ -408,7 +447,7 @@ export const make = (client: OsbClientService, options: CheckOptions, created: C
       let checkedBody = false
       while (Date.now() - started < Duration.toMillis(operationTimeout)) {
         const response = yield* send(endpoint, "GET", path, { query })
-        if (response.status === 410 && deleting) {
+        if (response.status === status.gone && deleting) {
           yield* pass(
             "lastOperation.gone-after-delete",
             endpoint,
@@ -419,7 +458,7 @@ export const make = (client: OsbClientService, options: CheckOptions, created: C
           )
           return "gone"
         }
-        if (response.status !== 200) {
+        if (response.status !== status.ok) {
           yield* miss(
             "lastOperation.state",
             endpoint,
@@ -502,6 +541,7 @@ export const make = (client: OsbClientService, options: CheckOptions, created: C
     )
 
   return {
+    call,
     awaitOperation,
     accepted,
     passCrossCutting,

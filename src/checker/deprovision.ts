@@ -5,7 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import type { Context } from "./context.js"
-import { field, instancePath, withOperation } from "./context.js"
+import { field, instanceOperationPath, instancePath, status, withOperation } from "./context.js"
 import { E } from "./model.js"
 import type { PlanTarget } from "./plans.js"
 import { withAsyncRequired } from "./update.js"
@@ -21,7 +21,7 @@ export const deprovision = (ctx: Context, target: PlanTarget, instanceId: string
       E.deprovision,
       `${label}: deprovision without service_id/plan_id answers 400`,
       noIds,
-      [400]
+      [status.badRequest]
     )
     if (noIds.status >= 200 && noIds.status < 300) {
       ctx.created.instances.delete(instanceId)
@@ -38,13 +38,15 @@ export const deprovision = (ctx: Context, target: PlanTarget, instanceId: string
         })
     )
     const title = `${label}: deprovision answers 200 (or 202)`
-    if (!(yield* ctx.expectStatus("deprovision.done", E.deprovision, title, answer, [200, 202]))) return
-    if (answer.status === 200) {
+    if (!(yield* ctx.expectStatus("deprovision.done", E.deprovision, title, answer, [status.ok, status.accepted]))) {
+      return
+    }
+    if (answer.status === status.ok) {
       yield* ctx.expectJsonObject(E.deprovision, `${label}: the deprovision answer is a JSON object`, answer)
     } else {
       yield* ctx.checkOperation(E.deprovision, answer, label)
       const operation = field(answer, "operation")
-      yield* ctx.poll(E.lastOperation, `${path}/last_operation`, withOperation(ids, operation), true, label)
+      yield* ctx.poll(E.lastOperation, instanceOperationPath(instanceId), withOperation(ids, operation), true, label)
     }
     ctx.created.instances.delete(instanceId)
     const again = yield* ctx.send(E.deprovision, "DELETE", path, { query: { ...ids, accepts_incomplete: "true" } })
@@ -53,6 +55,6 @@ export const deprovision = (ctx: Context, target: PlanTarget, instanceId: string
       E.deprovision,
       `${label}: deprovision of a deleted instance answers 410`,
       again,
-      [410]
+      [status.gone]
     )
   })

@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import { bindings } from "./bind.js"
 import type { Context } from "./context.js"
-import { bindingPath, instancePath, newId } from "./context.js"
+import { bindingPath, instancePath, newId, status } from "./context.js"
 import { deprovision } from "./deprovision.js"
 import { E } from "./model.js"
 import type { PlanTarget } from "./plans.js"
@@ -23,7 +23,9 @@ export const malformedBodies = (ctx: Context, target: PlanTarget, instance: Prov
       rawBody,
       query: { accepts_incomplete: "true" }
     })
-    yield* ctx.expectStatus("update.malformed-json", E.update, "malformed JSON to an update answers 400", patch, [400])
+    yield* ctx.expectStatus("update.malformed-json", E.update, "malformed JSON to an update answers 400", patch, [
+      status.badRequest
+    ])
     if (!target.bindable) return
     const bindingId = newId()
     ctx.created.bindings.set(bindingId, {
@@ -35,7 +37,9 @@ export const malformedBodies = (ctx: Context, target: PlanTarget, instance: Prov
       rawBody,
       query: { accepts_incomplete: "true" }
     })
-    yield* ctx.expectStatus("bind.malformed-json", E.bind, "malformed JSON to a bind answers 400", bind, [400])
+    yield* ctx.expectStatus("bind.malformed-json", E.bind, "malformed JSON to a bind answers 400", bind, [
+      status.badRequest
+    ])
   })
 
 /** Runs the plan's lifecycle (`first`: with the malformed bodies); whether it provisioned an instance. */

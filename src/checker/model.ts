@@ -5,6 +5,7 @@
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import * as Protocol from "../Protocol.js"
 import type { ApiVersion, CheckId, Level, Requirement } from "./checks.js"
 
 /**
@@ -97,23 +98,15 @@ export interface Summary {
 }
 
 /**
- * The endpoints, keyed by operation.
+ * The endpoints' labels in reports (`E2 PUT /v2/service_instances/:instance_id`), by endpoint name, from the
+ * protocol table.
  *
  * @since 0.2.0
  * @category constants
  */
-export const E = {
-  catalog: "E1 GET /v2/catalog",
-  provision: "E2 PUT /v2/service_instances/:instance_id",
-  getInstance: "E3 GET /v2/service_instances/:instance_id",
-  update: "E4 PATCH /v2/service_instances/:instance_id",
-  deprovision: "E5 DELETE /v2/service_instances/:instance_id",
-  lastOperation: "E6 GET /v2/service_instances/:instance_id/last_operation",
-  bind: "E7 PUT /v2/service_instances/:instance_id/service_bindings/:binding_id",
-  getBinding: "E8 GET /v2/service_instances/:instance_id/service_bindings/:binding_id",
-  unbind: "E9 DELETE /v2/service_instances/:instance_id/service_bindings/:binding_id",
-  lastBindingOperation: "E10 GET /v2/service_instances/:instance_id/service_bindings/:binding_id/last_operation"
-} as const
+export const E: { readonly [K in Protocol.EndpointName]: string } = Object.fromEntries(
+  Protocol.endpointNames.map((name) => [name, Protocol.label(name)])
+) as { readonly [K in Protocol.EndpointName]: string }
 
 /**
  * An endpoint's label in reports.
@@ -121,4 +114,4 @@ export const E = {
  * @since 0.2.0
  * @category models
  */
-export type Endpoint = typeof E[keyof typeof E]
+export type Endpoint = string

@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import type { CatalogBody } from "../Model.js"
 import type { Context } from "./context.js"
-import { bindingPath, instancePath, newId } from "./context.js"
+import { bindingOperationPath, instanceOperationPath, instancePath, newId, status } from "./context.js"
 import { E } from "./model.js"
 import type { PlanTarget } from "./plans.js"
 
@@ -20,7 +20,9 @@ export const probes = (ctx: Context, catalog: CatalogBody, first: PlanTarget): E
     ctx.created.instances.set(id, { serviceId: offering.id, planId: plan.id })
     const provision = { operation: "provision" } as const
     const malformed = yield* ctx.send(E.provision, "PUT", instancePath(id), { rawBody: "{\"service_id\": " }, provision)
-    yield* ctx.expectStatus("provision.malformed-json", E.provision, "malformed JSON answers 400", malformed, [400])
+    yield* ctx.expectStatus("provision.malformed-json", E.provision, "malformed JSON answers 400", malformed, [
+      status.badRequest
+    ])
     const missing = yield* ctx.send(E.provision, "PUT", instancePath(id), {
       body: { plan_id: plan.id, organization_guid: newId(), space_guid: newId() }
     }, provision)
@@ -29,9 +31,7 @@ export const probes = (ctx: Context, catalog: CatalogBody, first: PlanTarget): E
       E.provision,
       "a provision without service_id answers 400",
       missing,
-      [
-        400
-      ]
+      [status.badRequest]
     )
     const unknownPlan = yield* ctx.send(E.provision, "PUT", instancePath(id), {
       body: {
@@ -41,7 +41,9 @@ export const probes = (ctx: Context, catalog: CatalogBody, first: PlanTarget): E
         space_guid: newId()
       }
     }, provision)
-    yield* ctx.expectStatus("provision.unknown-plan", E.provision, "an unknown plan_id answers 400", unknownPlan, [400])
+    yield* ctx.expectStatus("provision.unknown-plan", E.provision, "an unknown plan_id answers 400", unknownPlan, [
+      status.badRequest
+    ])
     yield* maintenanceConflict(ctx, catalog)
 
     const unknownInstance = newId()
@@ -49,7 +51,7 @@ export const probes = (ctx: Context, catalog: CatalogBody, first: PlanTarget): E
     if (catalog.services.some((o) => o.instances_retrievable === true)) {
       const getUnknown = yield* ctx.send(E.getInstance, "GET", instancePath(unknownInstance))
       yield* ctx.expectStatus("instance.unknown", E.getInstance, "GET of an unknown instance answers 404", getUnknown, [
-        404
+        status.notFound
       ])
     } else {
       yield* ctx.skip(
@@ -62,7 +64,9 @@ export const probes = (ctx: Context, catalog: CatalogBody, first: PlanTarget): E
     const patchUnknown = yield* ctx.send(E.update, "PATCH", instancePath(unknownInstance), {
       body: { service_id: offering.id }
     })
-    yield* ctx.expectStatus("update.unknown", E.update, "PATCH of an unknown instance answers 404", patchUnknown, [404])
+    yield* ctx.expectStatus("update.unknown", E.update, "PATCH of an unknown instance answers 404", patchUnknown, [
+      status.notFound
+    ])
     const deleteUnknown = yield* ctx.send(E.deprovision, "DELETE", instancePath(unknownInstance), {
       query: { ...ids, accepts_incomplete: "true" }
     })
@@ -71,7 +75,7 @@ export const probes = (ctx: Context, catalog: CatalogBody, first: PlanTarget): E
       E.deprovision,
       "DELETE of an unknown instance answers 410",
       deleteUnknown,
-      [410]
+      [status.gone]
     )
   })
 
@@ -116,10 +120,10 @@ export const unknownOperations = (ctx: Context, target: PlanTarget): Effect.Effe
     const ids = { service_id: target.offering.id, plan_id: target.plan.id }
     const title = (what: string) => `last_operation of an unknown ${what} answers 404`
     if ([E.provision, E.update, E.deprovision].some((endpoint) => ctx.accepted.has(endpoint))) {
-      const response = yield* ctx.send(E.lastOperation, "GET", `${instancePath(newId())}/last_operation`, {
+      const response = yield* ctx.send(E.lastOperation, "GET", instanceOperationPath(newId()), {
         query: ids
       })
-      yield* ctx.expectStatus("lastOperation.unknown", E.lastOperation, title("instance"), response, [404])
+      yield* ctx.expectStatus("lastOperation.unknown", E.lastOperation, title("instance"), response, [status.notFound])
     } else {
       yield* ctx.skip(
         "lastOperation.unknown",
@@ -132,10 +136,12 @@ export const unknownOperations = (ctx: Context, target: PlanTarget): Effect.Effe
       const response = yield* ctx.send(
         E.lastBindingOperation,
         "GET",
-        `${bindingPath(newId(), newId())}/last_operation`,
+        bindingOperationPath(newId(), newId()),
         { query: ids }
       )
-      yield* ctx.expectStatus("lastOperation.unknown", E.lastBindingOperation, title("binding"), response, [404])
+      yield* ctx.expectStatus("lastOperation.unknown", E.lastBindingOperation, title("binding"), response, [
+        status.notFound
+      ])
     } else {
       yield* ctx.skip(
         "lastOperation.unknown",

@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import { FetchInstanceBody, ProvisionResponseBody } from "../Model.js"
 import type { RawResponse } from "../OsbClient.js"
 import type { Context } from "./context.js"
-import { field, instancePath, newId, sentOf, show } from "./context.js"
+import { field, instanceOperationPath, instancePath, newId, sentOf, show, status } from "./context.js"
 import { E } from "./model.js"
 import type { PlanTarget } from "./plans.js"
 
@@ -52,7 +52,7 @@ const learnMode = (ctx: Context, target: PlanTarget, path: string, body: unknown
     const provision = { operation: "provision" } as const
     const first = yield* ctx.send(E.provision, "PUT", path, { body }, provision)
     const label = target.label
-    if (first.status === 202) {
+    if (first.status === status.accepted) {
       yield* ctx.miss(
         "async.no-202-without-accepts-incomplete",
         E.provision,
@@ -65,7 +65,7 @@ const learnMode = (ctx: Context, target: PlanTarget, path: string, body: unknown
       )
       return { first, learned: { async: true, answer: first } satisfies Learned }
     }
-    if (first.status === 422 && field(first, "error") === "AsyncRequired") {
+    if (first.status === status.unprocessable && field(first, "error") === "AsyncRequired") {
       yield* ctx.pass(
         "async.required-code",
         E.provision,
@@ -82,7 +82,7 @@ const learnMode = (ctx: Context, target: PlanTarget, path: string, body: unknown
     }
     if (first.status < 400 || first.status >= 500) return { first, learned: { async: false, answer: first } }
     const retry = yield* ctx.send(E.provision, "PUT", path, { body, query: { accepts_incomplete: "true" } }, provision)
-    if (retry.status === 202) {
+    if (retry.status === status.accepted) {
       yield* ctx.miss(
         "async.required-code",
         E.provision,
@@ -95,7 +95,7 @@ const learnMode = (ctx: Context, target: PlanTarget, path: string, body: unknown
       )
       return { first, learned: { async: true, answer: retry } }
     }
-    return { first, learned: retry.status === 201 ? { async: false, answer: retry } : undefined, retry }
+    return { first, learned: retry.status === status.created ? { async: false, answer: retry } : undefined, retry }
   })
 
 /** Provisions a fresh instance of the plan and checks everything up to its fetch; undefined when it did not. */
@@ -139,7 +139,7 @@ export const provision = (ctx: Context, target: PlanTarget): Effect.Effect<Provi
       E.provision,
       `${label}: provision (with an unknown extra field) answers ${async ? "202" : "201"}`,
       answer,
-      async ? [201, 202] : [201],
+      async ? [status.created, status.accepted] : [status.created],
       body
     )
     if (!created) return undefined
@@ -151,8 +151,8 @@ export const provision = (ctx: Context, target: PlanTarget): Effect.Effect<Provi
       ProvisionResponseBody
     )
     let refusedUpdate: RawResponse | undefined = undefined
-    if (answer.status === 202) {
-      const running = yield* whileRunning(ctx, target, path, body, answer)
+    if (answer.status === status.accepted) {
+      const running = yield* whileRunning(ctx, target, instanceId, body, answer)
       if (running.done === false) return undefined
       refusedUpdate = running.refusedUpdate
     }
@@ -162,8 +162,10 @@ export const provision = (ctx: Context, target: PlanTarget): Effect.Effect<Provi
   })
 
 /** While the asynchronous provision runs: its operation, a repeat, an update; then polls it to the end. */
-const whileRunning = (ctx: Context, target: PlanTarget, path: string, body: unknown, answer: RawResponse) =>
+const whileRunning = (ctx: Context, target: PlanTarget, instanceId: string, body: unknown, answer: RawResponse) =>
   Effect.gen(function*() {
+    const path = instancePath(instanceId)
+    const operationPath = instanceOperationPath(instanceId)
     const { ids, label } = target
     yield* ctx.checkOperation(E.provision, answer, label)
     const operation = field(answer, "operation")
@@ -177,18 +179,23 @@ const whileRunning = (ctx: Context, target: PlanTarget, path: string, body: unkn
       query: { accepts_incomplete: "true" }
     })
     let refusedUpdate: RawResponse | undefined = undefined
-    if (during.status === 422 && field(during, "error") !== undefined) {
+    if (during.status === status.unprocessable && field(during, "error") !== undefined) {
       yield* ctx.expectCode("concurrency.code", E.update, title, during, "ConcurrencyError")
-    } else if (during.status === 422) {
+    } else if (during.status === status.unprocessable) {
       // a 422 without a code is also how an unsupported update answers: decided once the update is tried
       refusedUpdate = during
     } else {
-      yield* ctx.expectStatus("concurrency.update-during-provision", E.update, title, during, [202, 200])
-      if (during.status === 202) yield* ctx.poll(E.lastOperation, `${path}/last_operation`, ids, false, label)
+      yield* ctx.expectStatus("concurrency.update-during-provision", E.update, title, during, [
+        status.accepted,
+        status.ok
+      ])
+      if (during.status === status.accepted) {
+        yield* ctx.poll(E.lastOperation, operationPath, ids, false, label)
+      }
     }
     const done = yield* ctx.awaitOperation(
       E.lastOperation,
-      `${path}/last_operation`,
+      operationPath,
       ids,
       operation,
       `${label}: the provision`,
@@ -204,10 +211,10 @@ const repeats = (ctx: Context, target: PlanTarget, path: string, body: Record<st
     const { label, offering, plan } = target
     const query = async ? { query: { accepts_incomplete: "true" } } : {}
     const identical = yield* ctx.send(E.provision, "PUT", path, { body, ...query }, { operation: "provision" })
-    const allowed = async ? [200, 201, 202] : [200, 201]
+    const allowed = async ? [status.ok, status.created, status.accepted] : [status.ok, status.created]
     const title = `${label}: an identical repeat answers 200`
     if (yield* ctx.expectStatus("provision.identical", E.provision, title, identical, allowed, body)) {
-      if (!async) yield* ctx.expectStatus("provision.identical-200", E.provision, title, identical, [200], body)
+      if (!async) yield* ctx.expectStatus("provision.identical-200", E.provision, title, identical, [status.ok], body)
     }
     const other = offering.plans.find((p) => p.id !== plan.id)
     const { maintenance_info: _, ...rest } = body
@@ -231,7 +238,7 @@ const repeats = (ctx: Context, target: PlanTarget, path: string, body: Record<st
         other === undefined ? "other parameters" : `another plan (${other.name})`
       } answers 409`,
       conflict,
-      [409],
+      [status.conflict],
       different
     )
   })
@@ -244,7 +251,7 @@ const fetch = (ctx: Context, target: PlanTarget, instanceId: string) =>
       return yield* ctx.skip("instance.fetch", E.getInstance, title, "the offering has no instances_retrievable: true")
     }
     const fetched = yield* ctx.send(E.getInstance, "GET", instancePath(instanceId), { query: target.ids })
-    if (yield* ctx.expectStatus("instance.fetch", E.getInstance, title, fetched, [200])) {
+    if (yield* ctx.expectStatus("instance.fetch", E.getInstance, title, fetched, [status.ok])) {
       yield* ctx.expectSchema(
         "instance.fetch",
         E.getInstance,

@@ -8,7 +8,7 @@
 import * as Effect from "effect/Effect"
 import type { RawResponse } from "../OsbClient.js"
 import type { Context } from "./context.js"
-import { field, instancePath, sentOf, show } from "./context.js"
+import { field, instanceOperationPath, instancePath, sentOf, show, status } from "./context.js"
 import { E } from "./model.js"
 import type { PlanTarget } from "./plans.js"
 import type { Provisioned } from "./provision.js"
@@ -30,7 +30,7 @@ export const withAsyncRequired = (
 ): Effect.Effect<{ readonly answer: RawResponse; readonly async: boolean }> =>
   Effect.gen(function*() {
     const first = yield* request(false)
-    if (first.status === 202) {
+    if (first.status === status.accepted) {
       yield* ctx.miss(
         "async.no-202-without-accepts-incomplete",
         endpoint,
@@ -43,7 +43,7 @@ export const withAsyncRequired = (
       )
       return { answer: first, async: true }
     }
-    if (first.status !== 422) return { answer: first, async: false }
+    if (first.status !== status.unprocessable) return { answer: first, async: false }
     const title =
       `${label}: ${what} without accepts_incomplete answers 422 AsyncRequired when it must run asynchronously`
     if (field(first, "error") === "AsyncRequired") {
@@ -51,7 +51,7 @@ export const withAsyncRequired = (
       return { answer: yield* request(true), async: true }
     }
     const retry = yield* request(true)
-    if (retry.status === 202) {
+    if (retry.status === status.accepted) {
       yield* ctx.miss("async.required-code", endpoint, title, {
         sent: sentOf(first, sentBody),
         expected: "422 {\"error\":\"AsyncRequired\"} (the same request with accepts_incomplete=true answered 202)",
@@ -81,7 +81,7 @@ export const update = (ctx: Context, target: PlanTarget, instance: Provisioned):
     )
     const title = `${label}: a parameter-only update answers 200 (or 202)`
     const concurrencyTitle = `${label}: an update during the provision is refused with 422 ConcurrencyError (or queued)`
-    if (answer.status === 400 || answer.status === 422) {
+    if (answer.status === status.badRequest || answer.status === status.unprocessable) {
       yield* ctx.skip("update.parameters", E.update, title, `the broker refused the update: ${show(answer)}`)
       if (instance.refusedUpdate !== undefined) {
         yield* ctx.skip(
@@ -99,8 +99,10 @@ export const update = (ctx: Context, target: PlanTarget, instance: Provisioned):
       // updates work, so the 422 during the provision was a concurrency refusal: it needs its code
       yield* ctx.expectCode("concurrency.code", E.update, concurrencyTitle, instance.refusedUpdate, "ConcurrencyError")
     }
-    if (!(yield* ctx.expectStatus("update.parameters", E.update, title, answer, [200, 202], body))) return "present"
-    if (answer.status === 200) {
+    if (!(yield* ctx.expectStatus("update.parameters", E.update, title, answer, [status.ok, status.accepted], body))) {
+      return "present"
+    }
+    if (answer.status === status.ok) {
       yield* ctx.expectJsonObject(E.update, `${label}: the update answer is a JSON object`, answer)
       return "present"
     }
@@ -124,21 +126,30 @@ const whileUpdating = (
     if (target.offering.instances_retrievable === true) {
       const fetched = yield* ctx.send(E.getInstance, "GET", path, { query: ids })
       const title = `${label}: a fetch during the update answers 200 or 422 ConcurrencyError`
-      if (fetched.status === 422) {
+      if (fetched.status === status.unprocessable) {
         yield* ctx.expectCode("concurrency.code", E.getInstance, title, fetched, "ConcurrencyError")
-      } else yield* ctx.expectStatus("instance.fetch", E.getInstance, title, fetched, [200])
+      } else yield* ctx.expectStatus("instance.fetch", E.getInstance, title, fetched, [status.ok])
     }
     const deleting = yield* ctx.send(E.deprovision, "DELETE", path, { query: { ...ids, accepts_incomplete: "true" } })
     const title = `${label}: a deprovision during the update answers 422 ConcurrencyError (or is accepted)`
-    if (deleting.status === 422) {
+    if (deleting.status === status.unprocessable) {
       yield* ctx.expectCode("concurrency.code", E.deprovision, title, deleting, "ConcurrencyError")
-    } else if (yield* ctx.expectStatus("deprovision.done", E.deprovision, title, deleting, [200, 202])) {
-      if (deleting.status === 202) {
-        yield* ctx.poll(E.lastOperation, `${path}/last_operation`, ids, true, label)
+    } else if (
+      yield* ctx.expectStatus("deprovision.done", E.deprovision, title, deleting, [status.ok, status.accepted])
+    ) {
+      if (deleting.status === status.accepted) {
+        yield* ctx.poll(E.lastOperation, instanceOperationPath(instance.instanceId), ids, true, label)
       }
       ctx.created.instances.delete(instance.instanceId)
       return "deleted"
     }
-    yield* ctx.awaitOperation(E.lastOperation, `${path}/last_operation`, ids, operation, `${label}: the update`, label)
+    yield* ctx.awaitOperation(
+      E.lastOperation,
+      instanceOperationPath(instance.instanceId),
+      ids,
+      operation,
+      `${label}: the update`,
+      label
+    )
     return "present"
   })
