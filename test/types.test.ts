@@ -224,8 +224,9 @@ export const plainLiteralArbitraries = [
   Arbitraries.planTargets(plainCatalog)
 ] as const
 
-// @ts-expect-error a catalog without services is not a catalog
-Arbitraries.provisionRequest({ offerings: [] })
+export const notACatalog = () =>
+  // @ts-expect-error a catalog without services is not a catalog
+  Arbitraries.provisionRequest({ offerings: [] })
 
 describe("types", () => {
   it("allowedErrors mirrors the error types of every operation, in both directions", () => {
