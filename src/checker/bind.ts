@@ -86,7 +86,12 @@ const whileBinding = (
     }
     const operation = field(answer, "operation")
     const again = yield* ctx.send(E.bind, "PUT", path, { body, query: { accepts_incomplete: "true" } })
-    yield* ctx.checkRepeatWhileRunning(E.bind, `${label}: a bind repeat`, again, operation, body)
+    yield* ctx.checkRepeatWhileRunning(E.bind, `${label}: a bind repeat`, again, {
+      operation,
+      poll: E.lastBindingOperation,
+      path: operationPath,
+      ids
+    }, body)
     return yield* ctx.awaitOperation(
       E.lastBindingOperation,
       operationPath,

@@ -172,7 +172,12 @@ const whileRunning = (ctx: Context, target: PlanTarget, instanceId: string, body
     const repeat = yield* ctx.send(E.provision, "PUT", path, { body, query: { accepts_incomplete: "true" } }, {
       operation: "provision"
     })
-    yield* ctx.checkRepeatWhileRunning(E.provision, `${label}: a repeat`, repeat, operation, body)
+    yield* ctx.checkRepeatWhileRunning(E.provision, `${label}: a repeat`, repeat, {
+      operation,
+      poll: E.lastOperation,
+      path: operationPath,
+      ids
+    }, body)
     const title = `${label}: an update during the provision is refused with 422 ConcurrencyError (or queued)`
     const during = yield* ctx.send(E.update, "PATCH", path, {
       body: { service_id: target.offering.id },

@@ -122,7 +122,12 @@ const whileUpdating = (
     yield* ctx.checkOperation(E.update, answer, label)
     const operation = field(answer, "operation")
     const repeat = yield* ctx.send(E.update, "PATCH", path, { body, query: { accepts_incomplete: "true" } })
-    yield* ctx.checkRepeatWhileRunning(E.update, `${label}: an update repeat`, repeat, operation, body)
+    yield* ctx.checkRepeatWhileRunning(E.update, `${label}: an update repeat`, repeat, {
+      operation,
+      poll: E.lastOperation,
+      path: instanceOperationPath(instance.instanceId),
+      ids
+    }, body)
     if (target.offering.instances_retrievable === true) {
       const fetched = yield* ctx.send(E.getInstance, "GET", path, { query: ids })
       const title = `${label}: a fetch during the update answers 200 or 422 ConcurrencyError`
