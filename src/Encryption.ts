@@ -46,22 +46,25 @@ const marker = "$encrypted"
 const keyIdPattern = /^[A-Za-z0-9_-]{1,32}$/
 
 /**
- * Builds an encryption from keys given as `id:base64` (32 bytes each). Throws on a malformed key.
+ * Builds an encryption from keys given as `id:base64` (32 bytes each); `Left` with the problem (never the key) for
+ * a malformed key.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (keys: ReadonlyArray<string | EncryptionKey>): Either.Either<Encryption, string> => {
   const parsed: Array<EncryptionKey> = []
-  for (const entry of keys) {
+  for (const [index, entry] of keys.entries()) {
     if (typeof entry !== "string") {
       parsed.push(entry)
       continue
     }
     const colon = entry.indexOf(":")
+    // never in a message: an entry without a valid id may be (part of) the key itself
+    if (colon <= 0) return Either.left(`key ${index + 1}: expected id:base64key (no id found)`)
     const id = entry.slice(0, colon)
+    if (!keyIdPattern.test(id)) return Either.left(`key ${index + 1}: the id must match ${keyIdPattern}`)
     const bytes = Buffer.from(entry.slice(colon + 1), "base64")
-    if (colon <= 0 || !keyIdPattern.test(id)) return Either.left(`key "${id}": the id must match ${keyIdPattern}`)
     if (bytes.length !== 32) return Either.left(`key "${id}": must be 32 bytes in base64, got ${bytes.length}`)
     parsed.push({ id, key: Redacted.make(new Uint8Array(bytes)) })
   }

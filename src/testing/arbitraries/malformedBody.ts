@@ -100,7 +100,7 @@ const objectFields: Record<BodyOperation, ReadonlyArray<string>> = {
 
 const invalidObjects: Record<string, ReadonlyArray<unknown>> = {
   context: [{}, { platform: 7 }, { platform: "" }, { platform: null }],
-  maintenance_info: [{}, { version: 1 }, { version: "" }],
+  maintenance_info: [{ description: "no version" }, { version: 1 }, { version: "" }],
   previous_values: [{ plan_id: 5 }, { service_id: "" }, { maintenance_info: "1.0.0" }],
   bind_resource: [{ app_guid: 5 }, { app_guid: "" }, { app_annotations: "x" }]
 }

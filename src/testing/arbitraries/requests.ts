@@ -4,6 +4,7 @@
  * @since 0.2.0
  */
 import * as FastCheck from "effect/FastCheck"
+import { effectivePlan } from "../../Catalog.js"
 import type {
   BindRequestBody,
   JsonObject,
@@ -149,24 +150,24 @@ export const planTargets = (catalog: CatalogInput): ReadonlyArray<PlanTarget> =>
   catalog.services.flatMap((offering) => offering.plans.map((plan) => ({ offering, plan })))
 
 /**
- * Whether a plan is bindable (`plan.bindable ?? offering.bindable`, VAL-6).
+ * Whether a plan is bindable (its effective value, `Catalog.effectivePlan`, VAL-6).
  *
  * @since 0.1.0
  * @category utils
  */
-export const isBindable = (target: PlanTarget): boolean => target.plan.bindable ?? target.offering.bindable
+export const isBindable = (target: PlanTarget): boolean => effectivePlan(target.offering, target.plan).bindable
 
 /**
- * Whether a plan can be changed (`plan.plan_updateable ?? offering.plan_updateable ?? false`, VAL-6).
+ * Whether a plan can be changed (its effective `plan_updateable`, `Catalog.effectivePlan`, VAL-6).
  *
  * @since 0.1.0
  * @category utils
  */
 export const isPlanUpdateable = (target: PlanTarget): boolean =>
-  target.plan.plan_updateable ?? target.offering.plan_updateable ?? false
+  effectivePlan(target.offering, target.plan).planUpdateable
 
 /** @internal */
-export const isRotatable = (target: PlanTarget): boolean => target.plan.binding_rotatable ?? false
+export const isRotatable = (target: PlanTarget): boolean => effectivePlan(target.offering, target.plan).bindingRotatable
 
 /** @internal */
 export const selectTargets = (
