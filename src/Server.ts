@@ -11,21 +11,67 @@ import type * as HttpServer from "@effect/platform/HttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
 import type { BrokerAuth } from "./BrokerAuth.js"
 import { drainOnClose } from "./BrokerLifecycle.js"
 import type { Catalog } from "./Catalog.js"
 import { makeHandler } from "./internal/core.js"
+import * as LoginThrottle from "./internal/loginThrottle.js"
 import * as NodeServer from "./internal/nodeServer.js"
 import * as RequestLog from "./RequestLog.js"
 import type { BrokerIncomplete, RouterOptions } from "./Router.js"
 import type { ServiceBroker } from "./ServiceBroker.js"
 
 /**
- * Serving options: the router's options plus the address and tracing.
+ * What a client can hold on the server. Every limit has a default; see the README's Security section.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServerLimits {
+  /** Time to receive a request's headers; then 408 and the connection closes. Default 20 s. */
+  readonly headersTimeout?: Duration.DurationInput
+  /** Time to receive a whole request (headers and body). Default 60 s. */
+  readonly requestTimeout?: Duration.DurationInput
+  /** Time to receive a body once authentication passed; then 408 and the connection closes. Default 15 s. */
+  readonly bodyTimeout?: Duration.DurationInput
+  /** Body bytes buffered across all connections at once; beyond it 503 with `Retry-After`. Default 64 MiB. */
+  readonly maxBodyBytesInFlight?: number
+  /** Open connections at most; further ones are closed at once. Default 1000. */
+  readonly maxConnections?: number
+}
+
+/**
+ * Throttling of failed logins (401 answers to requests that carried an `Authorization` header) per client
+ * address: after `delayAfter` failures in `window` each further 401 is
+ * answered later (`delayStep` more per failure, at most `maxDelay`); after `maxFailures` the address gets 429
+ * with `Retry-After` for `block`, its credentials unchecked. A request that authenticates clears its
+ * address's failures, so a client with the right credentials is never delayed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoginThrottleOptions {
+  /** Default 5. */
+  readonly delayAfter?: number
+  /** Default 250 ms. */
+  readonly delayStep?: Duration.DurationInput
+  /** Default 2 s. */
+  readonly maxDelay?: Duration.DurationInput
+  /** Default 20. */
+  readonly maxFailures?: number
+  /** Default 1 minute. */
+  readonly window?: Duration.DurationInput
+  /** Default 1 minute. */
+  readonly block?: Duration.DurationInput
+}
+
+/**
+ * Serving options: the router's options plus the address, tracing, limits and the login throttle.
  *
  * @since 0.1.0
  * @category models
@@ -39,7 +85,34 @@ export interface ServeOptions extends RouterOptions {
   readonly tracing?: boolean
   /** On shutdown, how long running operations may take before their leases are released. Default 10 s. */
   readonly drainTimeout?: Duration.DurationInput
+  /** Timeouts and caps for clients; see {@link ServerLimits}. */
+  readonly limits?: ServerLimits
+  /** Failed logins per client address; `false` turns the throttle off. Default on with the documented values. */
+  readonly loginThrottle?: LoginThrottleOptions | false
 }
+
+const millis = (duration: Duration.DurationInput | undefined, fallback: Duration.DurationInput): number =>
+  Duration.toMillis(Duration.decode(duration ?? fallback))
+
+/** The limits with their defaults applied. @internal */
+export const resolveLimits = (limits: ServerLimits = {}): NodeServer.NodeServerLimits => ({
+  headersTimeoutMs: millis(limits.headersTimeout, "20 seconds"),
+  requestTimeoutMs: millis(limits.requestTimeout, "60 seconds"),
+  bodyTimeoutMs: millis(limits.bodyTimeout, "15 seconds"),
+  maxBodyBytesInFlight: limits.maxBodyBytesInFlight ?? 64 * 1024 * 1024,
+  maxConnections: limits.maxConnections ?? 1000
+})
+
+const throttleOf = (options: LoginThrottleOptions | false | undefined): LoginThrottle.LoginThrottle | undefined =>
+  options === false ? undefined : LoginThrottle.make({
+    delayAfter: options?.delayAfter ?? 5,
+    delayStepMs: millis(options?.delayStep, "250 millis"),
+    maxDelayMs: millis(options?.maxDelay, "2 seconds"),
+    maxFailures: options?.maxFailures ?? 20,
+    windowMs: millis(options?.window, "1 minute"),
+    blockMs: millis(options?.block, "1 minute"),
+    maxAddresses: 10_000
+  })
 
 /**
  * Serves the broker's app (`Router.make().app`) on an `HttpServer` from the context, e.g. one of
@@ -70,10 +143,14 @@ export const layer = (
   Layer.scopedDiscard(
     Effect.gen(function*() {
       const handler = yield* makeHandler(options)
+      const sink = yield* Effect.serviceOption(RequestLog.RequestLogSink)
       const address = yield* NodeServer.serve(handler, {
         host: options.host ?? "127.0.0.1",
         port: options.port ?? 8080,
-        tracing: options.tracing === true
+        tracing: options.tracing === true,
+        limits: resolveLimits(options.limits),
+        throttle: throttleOf(options.loginThrottle),
+        log: options.requestLog === false ? undefined : Option.getOrUndefined(sink)
       })
       // finalizers run in reverse: the drain runs first, while the server still answers (503 for mutations)
       yield* drainOnClose(options.drainTimeout ?? "10 seconds")
@@ -83,8 +160,11 @@ export const layer = (
   )
 
 /**
- * Serves the broker with the address read through `Config`: `HOST` (default 127.0.0.1), `PORT` (default 8080) and
- * `BROKER_REQUEST_LOG` (default true: one log line per request).
+ * Serves the broker with the address read through `Config`: `HOST` (default 127.0.0.1), `PORT` (default 8080),
+ * `BROKER_REQUEST_LOG` (default true: one log line per request), the limits `BROKER_HEADERS_TIMEOUT_MS`,
+ * `BROKER_REQUEST_TIMEOUT_MS`, `BROKER_BODY_TIMEOUT_MS`, `BROKER_MAX_BODY_BYTES_IN_FLIGHT`,
+ * `BROKER_MAX_CONNECTIONS`, and the login throttle `BROKER_LOGIN_MAX_FAILURES` (0 turns it off) and
+ * `BROKER_LOGIN_BLOCK_MS`. Values given in `options` are the defaults the variables override.
  *
  * @since 0.1.0
  * @category layers
@@ -97,10 +177,54 @@ export const layerConfig = (
       Config.all({
         host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
         port: Config.port("PORT").pipe(Config.withDefault(8080)),
-        requestLog: Config.boolean("BROKER_REQUEST_LOG").pipe(Config.withDefault(options.requestLog ?? true))
+        requestLog: Config.boolean("BROKER_REQUEST_LOG").pipe(Config.withDefault(options.requestLog ?? true)),
+        headersTimeout: positive("BROKER_HEADERS_TIMEOUT_MS"),
+        requestTimeout: positive("BROKER_REQUEST_TIMEOUT_MS"),
+        bodyTimeout: positive("BROKER_BODY_TIMEOUT_MS"),
+        maxBodyBytesInFlight: positive("BROKER_MAX_BODY_BYTES_IN_FLIGHT"),
+        maxConnections: positive("BROKER_MAX_CONNECTIONS"),
+        maxFailures: Config.option(
+          Config.integer("BROKER_LOGIN_MAX_FAILURES").pipe(
+            Config.validate({ message: "must be 0 (off) or more", validation: (n) => n >= 0 })
+          )
+        ),
+        block: positive("BROKER_LOGIN_BLOCK_MS")
       }),
-      (config) => layer({ ...options, ...config })
+      (config) => {
+        const limits: ServerLimits = { ...options.limits }
+        const set = <K extends keyof ServerLimits>(key: K, value: Option.Option<ServerLimits[K]>) => {
+          if (Option.isSome(value)) Object.assign(limits, { [key]: value.value })
+        }
+        set("headersTimeout", Option.map(config.headersTimeout, Duration.millis))
+        set("requestTimeout", Option.map(config.requestTimeout, Duration.millis))
+        set("bodyTimeout", Option.map(config.bodyTimeout, Duration.millis))
+        set("maxBodyBytesInFlight", config.maxBodyBytesInFlight)
+        set("maxConnections", config.maxConnections)
+        const throttle = options.loginThrottle
+        const loginThrottle: LoginThrottleOptions | false =
+          Option.isSome(config.maxFailures) && config.maxFailures.value === 0
+            ? false
+            : {
+              ...(throttle === false ? {} : throttle),
+              ...Option.match(config.maxFailures, { onNone: () => ({}), onSome: (maxFailures) => ({ maxFailures }) }),
+              ...Option.match(config.block, { onNone: () => ({}), onSome: (ms) => ({ block: Duration.millis(ms) }) })
+            }
+        return layer({
+          ...options,
+          host: config.host,
+          port: config.port,
+          requestLog: config.requestLog,
+          limits,
+          loginThrottle: throttle === false && Option.isNone(config.maxFailures) ? false : loginThrottle
+        })
+      }
     )
+  )
+
+/** An optional positive integer variable. */
+const positive = (name: string): Config.Config<Option.Option<number>> =>
+  Config.option(
+    Config.integer(name).pipe(Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 }))
   )
 
 /**
@@ -118,7 +242,7 @@ export const runMain = <E>(
   const format = options.logFormat ?? "logfmt"
   const logging = format === "pretty"
     ? loggerLayer(format)
-    : Layer.merge(loggerLayer(format), RequestLog.layerBatched(format))
+    : Layer.merge(loggerLayer(format), RequestLog.layerBatchedConfig(format))
   NodeRuntime.runMain(Layer.launch(Layer.provide(server, logging)), { disablePrettyLogger: true })
 }
 

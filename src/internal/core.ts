@@ -599,7 +599,8 @@ export const make = (
       route,
       status: response.status,
       ms: Math.round((performance.now() - started) * 10) / 10,
-      requestIdentity: requestIdentity ?? ""
+      requestIdentity: requestIdentity ?? "",
+      address: request.remoteAddress ?? ""
     })
     if (Option.isSome(sink)) {
       const write = sink.value
