@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { connect, type Socket } from "node:net"
 import { join } from "node:path"
 import { AUTHORIZATION_OF, type BrokerProcess, sleep, startBroker } from "./brokerProcess.js"
@@ -47,6 +47,7 @@ export const sharedQuickstart = async (): Promise<string> => {
       if (!existsSync(script)) throw error
     }
     writeFileSync(complete, "")
+    rmSync(lock, { recursive: true, force: true })
   }
   return script
 }
