@@ -13,6 +13,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { createHash, timingSafeEqual } from "node:crypto"
+import type { Socket } from "node:net"
+import type { TLSSocket } from "node:tls"
+import * as Fast from "./internal/fast.js"
 import { Unauthorized } from "./OsbError.js"
 
 /**
@@ -27,13 +30,15 @@ export interface BasicCredential {
 }
 
 /**
- * What a custom verifier sees: the request headers (lower-case names).
+ * What a verifier sees: the request headers (lower-case names) and, when served by `Server.layer`, the
+ * connection (a `TLSSocket` over HTTPS, carrying the platform's client certificate).
  *
  * @since 0.1.0
  * @category models
  */
 export interface AuthRequest {
   readonly headers: Readonly<Record<string, string | undefined>>
+  readonly socket?: Socket | undefined
 }
 
 /**
@@ -43,7 +48,7 @@ export interface AuthRequest {
  * @category models
  */
 export interface BrokerAuthService {
-  readonly kind: "basic" | "custom" | "none"
+  readonly kind: "basic" | "custom" | "none" | "client-certificate" | "either" | "both"
   readonly authenticate: (request: AuthRequest) => Effect.Effect<void, Unauthorized>
 }
 
@@ -130,6 +135,123 @@ export const custom = (
  * @category constructors
  */
 export const none: BrokerAuthService = { kind: "none", authenticate: () => Exit.void }
+
+/**
+ * A rule a platform's client certificate must meet. Every field given must match; a rule with no field accepts
+ * any certificate the server's CA verified.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClientCertificateRule {
+  /** Subject attributes that must all be equal, e.g. `{ CN: "cf-platform", O: "Example" }`. */
+  readonly subject?: Readonly<Record<string, string>>
+  /** Issuer attributes that must all be equal, e.g. `{ CN: "Platform CA" }`. */
+  readonly issuer?: Readonly<Record<string, string>>
+  /** One subject alternative name the certificate must carry, as OpenSSL prints it: `DNS:cf.example.com`, `URI:spiffe://...`. */
+  readonly san?: string
+}
+
+type Attributes = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+
+const attributesMatch = (actual: Attributes | undefined, wanted: Readonly<Record<string, string>> | undefined) => {
+  if (wanted === undefined) return true
+  if (actual === undefined) return false
+  for (const name of Object.keys(wanted)) {
+    const value = actual[name]
+    const ok = typeof value === "string" ? value === wanted[name] : value !== undefined && value.includes(wanted[name]!)
+    if (!ok) return false
+  }
+  return true
+}
+
+/** The entries of `subjectaltname` ("DNS:a, IP Address:1.2.3.4"); IP entries are also offered as `IP:1.2.3.4`. */
+const altNames = (subjectaltname: string | undefined): ReadonlyArray<string> => {
+  if (subjectaltname === undefined || subjectaltname.length === 0) return []
+  const names = subjectaltname.split(", ")
+  return names.flatMap((name) => (name.startsWith("IP Address:") ? [name, `IP:${name.slice(11)}`] : [name]))
+}
+
+const acceptsCertificate = (socket: Socket | undefined, rules: ReadonlyArray<ClientCertificateRule>): boolean => {
+  const tls = socket as TLSSocket | undefined
+  if (tls === undefined || typeof tls.getPeerCertificate !== "function" || tls.authorized !== true) return false
+  const certificate = tls.getPeerCertificate(false)
+  if (certificate === null || Object.keys(certificate).length === 0) return false
+  const names = altNames(certificate.subjectaltname)
+  return rules.some((rule) =>
+    attributesMatch(certificate.subject as Attributes, rule.subject) &&
+    attributesMatch(certificate.issuer as Attributes, rule.issuer) &&
+    (rule.san === undefined || names.includes(rule.san))
+  )
+}
+
+/**
+ * Accepts a platform by its client certificate: the connection is TLS, the certificate was verified against the
+ * server's CA (`TLS_CA_FILE`, `Server.layer({ tls: { caFile } })`) and it meets one of the rules. The answer is
+ * kept per connection (a certificate cannot change on an open connection). Anything else is a 401.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const clientCertificate = (rules: ReadonlyArray<ClientCertificateRule>): BrokerAuthService => {
+  if (rules.length === 0) throw new Error("BrokerAuth.clientCertificate needs at least one rule")
+  const decided = new WeakMap<Socket, boolean>()
+  return {
+    kind: "client-certificate",
+    authenticate: (request) => {
+      const socket = request.socket
+      if (socket === undefined) return unauthorized
+      let ok = decided.get(socket)
+      if (ok === undefined) {
+        ok = acceptsCertificate(socket, rules)
+        decided.set(socket, ok)
+      }
+      return ok ? Exit.void : unauthorized
+    }
+  }
+}
+
+/**
+ * Accepts a request that one of the two verifiers accepts (e.g. a client certificate or Basic credentials).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const either = (first: BrokerAuthService, second: BrokerAuthService): BrokerAuthService => ({
+  kind: "either",
+  authenticate: (request) => Fast.catchAll(first.authenticate(request), () => second.authenticate(request))
+})
+
+/**
+ * Accepts a request only when both verifiers accept it (e.g. a client certificate and Basic credentials).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const both = (first: BrokerAuthService, second: BrokerAuthService): BrokerAuthService => ({
+  kind: "both",
+  authenticate: (request) => Fast.flatMap(first.authenticate(request), () => second.authenticate(request))
+})
+
+/**
+ * A layer accepting platforms by their client certificates (see {@link clientCertificate}); with `basic`, Basic
+ * credentials too: `require: "either"` (default) accepts either, `"both"` asks for both.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerClientCertificate = (
+  rules: ReadonlyArray<ClientCertificateRule>,
+  options: {
+    readonly basic?: ReadonlyArray<BasicCredential>
+    readonly require?: "either" | "both"
+  } = {}
+): Layer.Layer<BrokerAuth> =>
+  Layer.sync(BrokerAuth, () => {
+    const certificate = clientCertificate(rules)
+    if (options.basic === undefined) return certificate
+    return (options.require === "both" ? both : either)(certificate, basic(options.basic))
+  })
 
 /**
  * A layer with HTTP Basic authentication.

@@ -622,20 +622,6 @@ export const LastOperationBody = Schema.Struct({
 export type LastOperationBody = typeof LastOperationBody.Type
 
 /**
- * The OSB error codes (spec §3).
- *
- * @since 0.1.0
- * @category schemas
- */
-export const ErrorCode = Schema.Literal("AsyncRequired", "ConcurrencyError", "RequiresApp", "MaintenanceInfoConflict")
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type ErrorCode = typeof ErrorCode.Type
-
-/**
  * The body of an error response (spec §3).
  *
  * @since 0.1.0

@@ -22,12 +22,11 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { formatPath } from "./internal/paths.js"
 import type { OriginatingIdentity } from "./Model.js"
-import {
+import type {
   AsyncOperationBody,
   BindingResponseBody,
   BindRequestBody,
   CatalogBody,
-  ErrorBody,
   FetchBindingBody,
   FetchInstanceBody,
   LastOperationBody,
@@ -36,6 +35,7 @@ import {
   UpdateRequestBody,
   UpdateResponseBody
 } from "./Model.js"
+import { ErrorBody } from "./Model.js"
 import type { OsbError } from "./OsbError.js"
 import {
   AsyncRequired,
@@ -43,6 +43,7 @@ import {
   BrokerFailure,
   ConcurrencyError,
   Conflict,
+  DeprovisionFailure,
   Gone,
   MaintenanceInfoConflict,
   MethodNotAllowed,
@@ -55,6 +56,7 @@ import {
   UpdateFailure,
   UpdateNotSupported
 } from "./OsbError.js"
+import * as Protocol from "./Protocol.js"
 import { formatOriginatingIdentity } from "./RequestInfo.js"
 
 /**
@@ -242,68 +244,124 @@ export class OsbClient extends Context.Tag("effect-osb/OsbClient")<OsbClient, Os
 
 const decodeErrorBody = Schema.decodeUnknownEither(ErrorBody, { onExcessProperty: "ignore" })
 
+/** An error answer as it came over the wire. */
+interface WireError {
+  readonly status: number
+  readonly body: ErrorBody
+  readonly headers: Readonly<Record<string, string | undefined>>
+}
+
+/** The description, or a text naming the status when the answer has none. */
+const describedAs = (wire: WireError): string => wire.body.description ?? `The broker answered ${wire.status}.`
+const optionalDescription = (wire: WireError): { readonly description?: string } =>
+  wire.body.description === undefined ? {} : { description: wire.body.description }
+const flagsOf = (wire: WireError): { readonly instanceUsable?: boolean; readonly updateRepeatable?: boolean } => ({
+  ...(wire.body.instance_usable === undefined ? {} : { instanceUsable: wire.body.instance_usable }),
+  ...(wire.body.update_repeatable === undefined ? {} : { updateRepeatable: wire.body.update_repeatable })
+})
+/** `Retry-After` in whole seconds (a number of seconds, or an HTTP date counted from now). */
+const retryAfterSecondsOf = (wire: WireError): { readonly retryAfterSeconds?: number } =>
+  Option.match(parseRetryAfter(wire.headers["retry-after"], Date.now()), {
+    onNone: () => ({}),
+    onSome: (duration) => ({ retryAfterSeconds: Math.ceil(Duration.toSeconds(duration)) })
+  })
+/** The byte limit of a 413, when its description states it ("... limit of 1048576 bytes"). */
+const limitOf = (wire: WireError): { readonly limit?: number } => {
+  const match = /\blimit of (\d{1,15}) bytes\b/.exec(wire.body.description ?? "")
+  return match === null ? {} : { limit: Number(match[1]) }
+}
+
+/** How each error is read back from an answer: the inverse of `OsbError.errorTable`, total by construction. */
+const decoders: { readonly [K in Protocol.ErrorTag]: (wire: WireError) => Extract<OsbError, { readonly _tag: K }> } = {
+  BadRequest: (wire) => new BadRequest({ description: describedAs(wire) }),
+  Unauthorized: (wire) => new Unauthorized(optionalDescription(wire)),
+  NotFound: (wire) => new NotFound(optionalDescription(wire)),
+  MethodNotAllowed: (wire) =>
+    new MethodNotAllowed({
+      allowed: (wire.headers["allow"] ?? "").split(",").map((method) => method.trim()).filter((m) => m.length > 0)
+    }),
+  Conflict: (wire) => new Conflict(optionalDescription(wire)),
+  Gone: () => new Gone(),
+  PreconditionFailed: (wire) => new PreconditionFailed({ description: describedAs(wire) }),
+  PayloadTooLarge: (wire) => new PayloadTooLarge({ ...optionalDescription(wire), ...limitOf(wire) }),
+  AsyncRequired: (wire) => new AsyncRequired(optionalDescription(wire)),
+  ConcurrencyError: (wire) => new ConcurrencyError(optionalDescription(wire)),
+  RequiresApp: (wire) => new RequiresApp(optionalDescription(wire)),
+  MaintenanceInfoConflict: (wire) => new MaintenanceInfoConflict(optionalDescription(wire)),
+  UpdateNotSupported: (wire) => new UpdateNotSupported({ description: describedAs(wire), ...flagsOf(wire) }),
+  BrokerFailure: (wire) => new BrokerFailure({ description: describedAs(wire) }),
+  UpdateFailure: (wire) => new UpdateFailure({ description: describedAs(wire), ...flagsOf(wire) }),
+  DeprovisionFailure: (wire) => new DeprovisionFailure({ description: describedAs(wire), ...flagsOf(wire) }),
+  ServiceUnavailable: (wire) => new ServiceUnavailable({ description: describedAs(wire), ...retryAfterSecondsOf(wire) })
+}
+
+const presentFlags = (body: ErrorBody): ReadonlyArray<Protocol.ErrorFlag> => [
+  ...(body.instance_usable === undefined ? [] : ["instance_usable" as const]),
+  ...(body.update_repeatable === undefined ? [] : ["update_repeatable" as const])
+]
+
 /**
- * Maps an error answer to the OSB error it stands for (the inverse of the router's error table).
+ * The error an answer stands for among `candidates`: same status, same `error` code (none for none), and of
+ * those the one with the fewest body flags that still covers the answer's flags.
+ */
+const select = (
+  candidates: ReadonlyArray<Protocol.ErrorTag>,
+  status: number,
+  body: ErrorBody
+): Protocol.ErrorTag | undefined => {
+  // codes tell errors apart only where the table has coded errors (422); elsewhere a code is informational
+  const coded = Protocol.errorTags.some((tag) => {
+    const spec: Protocol.ErrorSpec = Protocol.errors[tag]
+    return spec.status === status && spec.code !== undefined
+  })
+  const matching = candidates.filter((tag) => {
+    const spec: Protocol.ErrorSpec = Protocol.errors[tag]
+    return spec.status === status && (coded ? spec.code === body.error : true)
+  }).sort((a, b) => Protocol.errors[a].flags.length - Protocol.errors[b].flags.length)
+  const flags = presentFlags(body)
+  const covering = matching.find((tag) =>
+    flags.every((flag) => (Protocol.errors[tag].flags as ReadonlyArray<Protocol.ErrorFlag>).includes(flag))
+  )
+  return covering ?? matching[matching.length - 1]
+}
+
+/**
+ * Maps an error answer to the OSB error it stands for, with the data table `Protocol.errors`: the status and the
+ * `error` code pick the error, among those the endpoint may answer (`Protocol.answerableErrors`) when `endpoint`
+ * is given; `instance_usable`/`update_repeatable`, the `Retry-After` of a 503, the `Allow` of a 405 and the
+ * limit a 413 states are kept. Any other 5xx without a code is a `BrokerFailure` (or the endpoint's failure with
+ * flags). An answer no error of the table describes (an unknown `error` code, a status the endpoint may not
+ * answer) is `None`.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const errorFromResponse = (status: number, json: unknown): Option.Option<OsbError> => {
+export const errorFromResponse = (
+  status: number,
+  json: unknown,
+  options: {
+    readonly headers?: Readonly<Record<string, string | undefined>>
+    readonly endpoint?: Protocol.EndpointName
+  } = {}
+): Option.Option<OsbError> => {
   const body = Either.getOrElse(decodeErrorBody(json), () => ({}) as ErrorBody)
-  const description = body.description ?? `The broker answered ${status}.`
-  const optional = body.description === undefined ? {} : { description: body.description }
-  switch (status) {
-    case 400:
-      return Option.some(new BadRequest({ description }))
-    case 401:
-      return Option.some(new Unauthorized(optional))
-    case 404:
-      return Option.some(new NotFound(optional))
-    case 405:
-      return Option.some(new MethodNotAllowed({ allowed: [] }))
-    case 409:
-      return Option.some(new Conflict(optional))
-    case 410:
-      return Option.some(new Gone())
-    case 412:
-      return Option.some(new PreconditionFailed({ description }))
-    case 413:
-      return Option.some(new PayloadTooLarge({ limit: 0 }))
-    case 422:
-      switch (body.error) {
-        case "AsyncRequired":
-          return Option.some(new AsyncRequired(optional))
-        case "ConcurrencyError":
-          return Option.some(new ConcurrencyError(optional))
-        case "RequiresApp":
-          return Option.some(new RequiresApp(optional))
-        case "MaintenanceInfoConflict":
-          return Option.some(new MaintenanceInfoConflict(optional))
-        default:
-          return Option.some(
-            new UpdateNotSupported({
-              description,
-              ...(body.instance_usable === undefined ? {} : { instanceUsable: body.instance_usable }),
-              ...(body.update_repeatable === undefined ? {} : { updateRepeatable: body.update_repeatable })
-            })
-          )
-      }
-    case 503:
-      return Option.some(new ServiceUnavailable({ description, retryAfterSeconds: 0 }))
-    default:
-      if (status >= 500) {
-        return Option.some(
-          body.instance_usable === undefined && body.update_repeatable === undefined
-            ? new BrokerFailure({ description })
-            : new UpdateFailure({
-              description,
-              ...(body.instance_usable === undefined ? {} : { instanceUsable: body.instance_usable }),
-              ...(body.update_repeatable === undefined ? {} : { updateRepeatable: body.update_repeatable })
-            })
-        )
-      }
-      return Option.none()
+  const candidates = options.endpoint === undefined ? Protocol.errorTags : Protocol.answerableErrors(options.endpoint)
+  const tag = select(candidates, status, body) ??
+    (status > 500 && body.error === undefined ? select(candidates, 500, body) : undefined)
+  if (tag === undefined) return Option.none()
+  const decode = decoders[tag] as (wire: WireError) => OsbError
+  return Option.some(decode({ status, body, headers: options.headers ?? {} }))
+}
+
+/** Why an answer maps to no OSB error, for `UnexpectedResponse`. */
+const unmappedReason = (status: number, json: unknown): string => {
+  const code = Either.match(decodeErrorBody(json), { onLeft: () => undefined, onRight: (body) => body.error })
+  if (status === 422 && code !== undefined && !(Protocol.errorCodes as ReadonlyArray<string>).includes(code)) {
+    return `the error code "${code}" is not an OSB error code`
   }
+  return code === undefined
+    ? "this status is not allowed here"
+    : `this status with error code "${code}" is not allowed here`
 }
 
 const describe = (error: ParseResult.ParseError): string =>
@@ -326,7 +384,36 @@ export const parseRetryAfter = (value: string | undefined, now: number): Option.
 // the client
 // -----------------------------------------------------------------------------
 
-const encodePath = (...segments: ReadonlyArray<string>) => segments.map(encodeURIComponent).join("/")
+const successDecoders = new Map<
+  Schema.Schema.AnyNoContext,
+  (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+>()
+
+/** A success body's decoder, built once per schema (unknown fields ignored). */
+const decodeSuccess = (schema: Schema.Schema.AnyNoContext) => {
+  let decode = successDecoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "ignore" })
+    successDecoders.set(schema, decode)
+  }
+  return decode
+}
+
+/**
+ * The answer of an endpoint: one `Answer` per success status of its table entry, with that entry's answer tag
+ * and body type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AnswerOf<K extends Protocol.EndpointName> = {
+  readonly [S in keyof (typeof Protocol.endpoints)[K]["successes"]]:
+    (typeof Protocol.endpoints)[K]["successes"][S] extends {
+      readonly answer: infer Tag extends string
+      readonly body: infer Body extends Schema.Schema.AnyNoContext
+    } ? Answer<Tag, Schema.Schema.Type<Body>>
+      : never
+}[keyof (typeof Protocol.endpoints)[K]["successes"]]
 
 /**
  * Builds the client on the `HttpClient` in context.
@@ -395,12 +482,11 @@ export const make = (config: OsbClientConfig): Effect.Effect<OsbClientService, n
       ...options?.headers
     })
 
-    /** Decodes a success body, or maps an error answer, or reports an unexpected one. */
-    const expect = <Tag extends string, A, I>(
-      response: RawResponse,
-      successes: Readonly<Record<number, Tag>>,
-      schema: Schema.Schema<A, I>
-    ): Effect.Effect<Answer<Tag, A>, OsbError | UnexpectedResponse> => {
+    /** Decodes a success body with the endpoint's table entry, or maps an error answer, or reports it. */
+    const expect = <K extends Protocol.EndpointName>(
+      name: K,
+      response: RawResponse
+    ): Effect.Effect<AnswerOf<K>, OsbError | UnexpectedResponse> => {
       const unexpected = (reason: string) =>
         new UnexpectedResponse({
           method: response.method,
@@ -409,21 +495,43 @@ export const make = (config: OsbClientConfig): Effect.Effect<OsbClientService, n
           body: response.text,
           reason
         })
-      const tag = successes[response.status]
-      if (tag !== undefined) {
+      const success: Protocol.SuccessSpec | undefined =
+        (Protocol.endpoints[name].successes as Protocol.EndpointSpec["successes"])[response.status]
+      if (success !== undefined) {
         if (typeof response.json !== "object" || response.json === null || Array.isArray(response.json)) {
           return Effect.fail(unexpected("the body is not a JSON object"))
         }
-        return Either.match(Schema.decodeUnknownEither(schema, { onExcessProperty: "ignore" })(response.json), {
+        return Either.match(decodeSuccess(success.body)(response.json), {
           onLeft: (error) => Effect.fail(unexpected(`the body is invalid: ${describe(error)}`)),
-          onRight: (body) => Effect.succeed({ _tag: tag, status: response.status, body, headers: response.headers })
+          onRight: (body) =>
+            Effect.succeed(
+              { _tag: success.answer, status: response.status, body, headers: response.headers } as AnswerOf<K>
+            )
         })
       }
-      return Option.match(errorFromResponse(response.status, response.json), {
-        onNone: () => Effect.fail(unexpected("this status is not allowed here")),
-        onSome: (error) => Effect.fail(error)
-      })
+      return Option.match(
+        errorFromResponse(response.status, response.json, { headers: response.headers, endpoint: name }),
+        {
+          onNone: () => Effect.fail(unexpected(unmappedReason(response.status, response.json))),
+          onSome: (error) => Effect.fail(error)
+        }
+      )
     }
+
+    /** Sends a request to an endpoint of the table: its method, its path with the ids, the given query. */
+    const send = <K extends Protocol.EndpointName>(
+      name: K,
+      ids: ReadonlyArray<string>,
+      options: CallOptions | undefined,
+      request: { readonly query?: Readonly<Record<string, string | undefined>>; readonly body?: unknown } = {}
+    ) =>
+      Effect.flatMap(
+        raw(Protocol.endpoints[name].method, Protocol.buildPath(name, ids), {
+          ...request,
+          headers: headersFor(options)
+        }),
+        (response) => expect(name, response)
+      )
 
     const query = (options: { readonly acceptsIncomplete?: boolean } | undefined) =>
       options?.acceptsIncomplete === true ? { accepts_incomplete: "true" } : {}
@@ -433,96 +541,47 @@ export const make = (config: OsbClientConfig): Effect.Effect<OsbClientService, n
       plan_id: options?.planId
     })
 
-    const lastOperationOf = (path: string, options: Parameters<OsbClientService["lastOperation"]>[1]) =>
+    const lastOperationOf = (
+      name: "lastOperation" | "lastBindingOperation",
+      ids: ReadonlyArray<string>,
+      options: Parameters<OsbClientService["lastOperation"]>[1]
+    ) =>
       Effect.gen(function*() {
-        const response = yield* raw("GET", path, {
-          query: { ...hints(options), operation: options?.operation },
-          headers: headersFor(options)
-        })
-        const answer = yield* expect(response, { 200: "Ok" }, LastOperationBody)
+        const answer = yield* send(name, ids, options, { query: { ...hints(options), operation: options?.operation } })
         const now = yield* Clock.currentTimeMillis
-        return { ...answer.body, retryAfter: parseRetryAfter(response.headers["retry-after"], now) }
+        return { ...answer.body, retryAfter: parseRetryAfter(answer.headers["retry-after"], now) }
       })
+
+    const bodyOf = <K extends "provision" | "update" | "bind">(name: K, body: Protocol.RequestBodyOf<K>): unknown =>
+      Schema.encodeSync(Protocol.endpoints[name].body as Schema.Schema.AnyNoContext)(body)
 
     return {
       raw,
-      catalog: (options) =>
-        Effect.flatMap(
-          raw("GET", "/v2/catalog", { headers: headersFor(options) }),
-          (r) => Effect.map(expect(r, { 200: "Ok" }, CatalogBody), (a) => a.body)
-        ),
+      catalog: (options) => Effect.map(send("catalog", [], options), (answer) => answer.body),
       provision: (instanceId, body, options) =>
-        Effect.flatMap(
-          raw("PUT", `/v2/service_instances/${encodePath(instanceId)}`, {
-            query: query(options),
-            body: Schema.encodeSync(ProvisionRequestBody)(body),
-            headers: headersFor(options)
-          }),
-          (r) => expect(r, { 200: "AlreadyExists", 201: "Created", 202: "Accepted" } as const, ProvisionResponseBody)
-        ),
+        send("provision", [instanceId], options, { query: query(options), body: bodyOf("provision", body) }),
       getInstance: (instanceId, options) =>
-        Effect.flatMap(
-          raw("GET", `/v2/service_instances/${encodePath(instanceId)}`, {
-            query: hints(options),
-            headers: headersFor(options)
-          }),
-          (r) => Effect.map(expect(r, { 200: "Ok" }, FetchInstanceBody), (a) => a.body)
-        ),
+        Effect.map(send("getInstance", [instanceId], options, { query: hints(options) }), (answer) => answer.body),
       update: (instanceId, body, options) =>
-        Effect.flatMap(
-          raw("PATCH", `/v2/service_instances/${encodePath(instanceId)}`, {
-            query: query(options),
-            body: Schema.encodeSync(UpdateRequestBody)(body),
-            headers: headersFor(options)
-          }),
-          (r) => expect(r, { 200: "Updated", 202: "Accepted" } as const, UpdateResponseBody)
-        ),
+        send("update", [instanceId], options, { query: query(options), body: bodyOf("update", body) }),
       deprovision: (instanceId, ids, options) =>
-        Effect.flatMap(
-          raw("DELETE", `/v2/service_instances/${encodePath(instanceId)}`, {
-            query: { ...query(options), service_id: ids.serviceId, plan_id: ids.planId },
-            headers: headersFor(options)
-          }),
-          (r) => expect(r, { 200: "Deleted", 202: "Accepted" } as const, AsyncOperationBody)
-        ),
-      lastOperation: (instanceId, options) =>
-        lastOperationOf(`/v2/service_instances/${encodePath(instanceId)}/last_operation`, options),
+        send("deprovision", [instanceId], options, {
+          query: { ...query(options), service_id: ids.serviceId, plan_id: ids.planId }
+        }),
+      lastOperation: (instanceId, options) => lastOperationOf("lastOperation", [instanceId], options),
       bind: (instanceId, bindingId, body, options) =>
-        Effect.flatMap(
-          raw("PUT", `/v2/service_instances/${encodePath(instanceId)}/service_bindings/${encodePath(bindingId)}`, {
-            query: query(options),
-            body: Schema.encodeSync(BindRequestBody)(body),
-            headers: headersFor(options)
-          }),
-          (r): Effect.Effect<
-            Answer<"Created" | "AlreadyExists", BindingResponseBody> | Answer<"Accepted", AsyncOperationBody>,
-            OsbError | UnexpectedResponse
-          > =>
-            r.status === 202
-              ? expect(r, { 202: "Accepted" } as const, AsyncOperationBody)
-              : expect(r, { 200: "AlreadyExists", 201: "Created" } as const, BindingResponseBody)
-        ),
+        send("bind", [instanceId, bindingId], options, { query: query(options), body: bodyOf("bind", body) }),
       getBinding: (instanceId, bindingId, options) =>
-        Effect.flatMap(
-          raw("GET", `/v2/service_instances/${encodePath(instanceId)}/service_bindings/${encodePath(bindingId)}`, {
-            query: hints(options),
-            headers: headersFor(options)
-          }),
-          (r) => Effect.map(expect(r, { 200: "Ok" }, FetchBindingBody), (a) => a.body)
+        Effect.map(
+          send("getBinding", [instanceId, bindingId], options, { query: hints(options) }),
+          (answer) => answer.body
         ),
       unbind: (instanceId, bindingId, ids, options) =>
-        Effect.flatMap(
-          raw("DELETE", `/v2/service_instances/${encodePath(instanceId)}/service_bindings/${encodePath(bindingId)}`, {
-            query: { ...query(options), service_id: ids.serviceId, plan_id: ids.planId },
-            headers: headersFor(options)
-          }),
-          (r) => expect(r, { 200: "Deleted", 202: "Accepted" } as const, AsyncOperationBody)
-        ),
+        send("unbind", [instanceId, bindingId], options, {
+          query: { ...query(options), service_id: ids.serviceId, plan_id: ids.planId }
+        }),
       lastBindingOperation: (instanceId, bindingId, options) =>
-        lastOperationOf(
-          `/v2/service_instances/${encodePath(instanceId)}/service_bindings/${encodePath(bindingId)}/last_operation`,
-          options
-        )
+        lastOperationOf("lastBindingOperation", [instanceId, bindingId], options)
     }
   })
 

@@ -5,6 +5,7 @@
  */
 import * as Schema from "effect/Schema"
 import type { ErrorBody } from "./Model.js"
+import * as Protocol from "./Protocol.js"
 
 const Description = Schema.String.pipe(Schema.minLength(1))
 const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
@@ -89,7 +90,9 @@ export class PreconditionFailed
  */
 export class PayloadTooLarge
   extends Schema.TaggedError<PayloadTooLarge>("effect-osb/PayloadTooLarge")("PayloadTooLarge", {
-    limit: Schema.Int.pipe(Schema.nonNegative())
+    /** The limit in bytes, when known (a client decoding another broker's answer may not learn it). */
+    limit: optional(Schema.Int.pipe(Schema.nonNegative())),
+    description: optional(Description)
   })
 {}
 
@@ -196,7 +199,8 @@ export class DeprovisionFailure
 export class ServiceUnavailable
   extends Schema.TaggedError<ServiceUnavailable>("effect-osb/ServiceUnavailable")("ServiceUnavailable", {
     description: Description,
-    retryAfterSeconds: Schema.Int.pipe(Schema.nonNegative())
+    /** The `Retry-After` seconds; absent when not known (a client decoding an answer without the header). */
+    retryAfterSeconds: optional(Schema.Int.pipe(Schema.nonNegative()))
   })
 {}
 
@@ -281,89 +285,108 @@ export interface ErrorResponse {
   readonly headers?: Readonly<Record<string, string>>
 }
 
-const withFlags = (
-  body: ErrorBody,
-  flags: { readonly instanceUsable?: boolean; readonly updateRepeatable?: boolean }
-): ErrorBody => ({
-  ...body,
-  ...(flags.instanceUsable === undefined ? {} : { instance_usable: flags.instanceUsable }),
-  ...(flags.updateRepeatable === undefined ? {} : { update_repeatable: flags.updateRepeatable })
+type Tag = OsbError["_tag"]
+
+/** The header values of an error of this tag: exactly the headers `Protocol.errors` lists (undefined: left out). */
+type HeadersOf<K extends Tag> = {
+  readonly [H in (typeof Protocol.errors)[K]["headers"][number]]: string | undefined
+}
+
+/** What the table cannot know: the description text and the header values of one error. */
+interface Text<K extends Tag> {
+  readonly description: string | undefined
+  readonly headers: HeadersOf<K>
+}
+
+const noHeaders = {} as const
+
+const text = <K extends Tag>(description: string | undefined, headers: HeadersOf<K>): Text<K> => ({
+  description,
+  headers
 })
 
+/** Description texts (ERR-3 suggestions where the spec has them) and header values, per tag. */
+const texts: { readonly [K in Tag]: (error: Extract<OsbError, { readonly _tag: K }>) => Text<K> } = {
+  BadRequest: (e) => text(e.description, noHeaders),
+  Unauthorized: (e) =>
+    text(e.description ?? "Authentication failed.", { "www-authenticate": "Basic realm=\"service-broker\"" }),
+  NotFound: (e) => text(e.description ?? "The resource does not exist.", noHeaders),
+  MethodNotAllowed: (e) =>
+    text(`Method not allowed here; allowed: ${e.allowed.join(", ")}.`, { allow: e.allowed.join(", ") }),
+  Conflict: (e) =>
+    text(e.description ?? "A resource with this id already exists with different attributes.", noHeaders),
+  Gone: () => text(undefined, noHeaders),
+  PreconditionFailed: (e) => text(e.description, noHeaders),
+  PayloadTooLarge: (e) =>
+    text(
+      e.description ??
+        (e.limit === undefined
+          ? "The request body is too large."
+          : `The request body is larger than the limit of ${e.limit} bytes.`),
+      noHeaders
+    ),
+  AsyncRequired: (e) =>
+    text(e.description ?? "This service plan requires client support for asynchronous service operations.", noHeaders),
+  ConcurrencyError: (e) =>
+    text(e.description ?? "Another operation for this service instance is in progress.", noHeaders),
+  RequiresApp: (e) =>
+    text(
+      e.description ?? "This service supports generation of credentials through binding an application only.",
+      noHeaders
+    ),
+  MaintenanceInfoConflict: (e) =>
+    text(
+      e.description ??
+        "The maintenance_info.version field provided in the request does not match the maintenance_info.version field provided in the catalog.",
+      noHeaders
+    ),
+  UpdateNotSupported: (e) => text(e.description, noHeaders),
+  BrokerFailure: (e) => text(e.description, noHeaders),
+  UpdateFailure: (e) => text(e.description, noHeaders),
+  DeprovisionFailure: (e) => text(e.description, noHeaders),
+  ServiceUnavailable: (e) =>
+    text(e.description, {
+      "retry-after": e.retryAfterSeconds === undefined ? undefined : String(e.retryAfterSeconds)
+    })
+}
+
+const flagFields = {
+  instance_usable: "instanceUsable",
+  update_repeatable: "updateRepeatable"
+} as const satisfies { readonly [F in Protocol.ErrorFlag]: string }
+
+/** Assembles an answer from the data table: status, `error` code, description, the allowed flags, headers. */
+const render = (error: OsbError): ErrorResponse => {
+  const spec: Protocol.ErrorSpec = Protocol.errors[error._tag]
+  const { description, headers } = (texts[error._tag] as (error: OsbError) => Text<Tag>)(error)
+  const body: { -readonly [K in keyof ErrorBody]: ErrorBody[K] } = {}
+  if (spec.code !== undefined) body.error = spec.code
+  if (spec.description && description !== undefined) body.description = description
+  for (const flag of spec.flags) {
+    const value = (error as { readonly [F in (typeof flagFields)[Protocol.ErrorFlag]]?: boolean })[flagFields[flag]]
+    if (value !== undefined) body[flag] = value
+  }
+  if (spec.headers.length === 0) return { status: spec.status, body }
+  const present: Record<string, string> = {}
+  for (const name of spec.headers) {
+    const value = (headers as { readonly [H in Protocol.ErrorHeader]?: string | undefined })[name]
+    if (value !== undefined) present[name] = value
+  }
+  return { status: spec.status, body, headers: present }
+}
+
 /**
- * THE table: every error tag to its status code and JSON body. Total by construction (a missing tag does not
- * compile). Descriptions default to the texts the spec suggests (ERR-3).
+ * THE table: every error tag to its status code and JSON body, rendered from the data of `Protocol.errors`
+ * (status, code, fields, headers) and this module's description texts. Total by construction (a missing tag
+ * does not compile). Descriptions default to the texts the spec suggests (ERR-3).
  *
  * @since 0.1.0
  * @category rendering
  */
 export const errorTable: {
   readonly [K in OsbError["_tag"]]: (error: Extract<OsbError, { readonly _tag: K }>) => ErrorResponse
-} = {
-  BadRequest: (e) => ({ status: 400, body: { description: e.description } }),
-  Unauthorized: (e) => ({
-    status: 401,
-    body: { description: e.description ?? "Authentication failed." },
-    headers: { "www-authenticate": "Basic realm=\"service-broker\"" }
-  }),
-  NotFound: (e) => ({ status: 404, body: { description: e.description ?? "The resource does not exist." } }),
-  MethodNotAllowed: (e) => ({
-    status: 405,
-    body: { description: `Method not allowed here; allowed: ${e.allowed.join(", ")}.` },
-    headers: { allow: e.allowed.join(", ") }
-  }),
-  Conflict: (e) => ({
-    status: 409,
-    body: { description: e.description ?? "A resource with this id already exists with different attributes." }
-  }),
-  Gone: () => ({ status: 410, body: {} }),
-  PreconditionFailed: (e) => ({ status: 412, body: { description: e.description } }),
-  PayloadTooLarge: (e) => ({
-    status: 413,
-    body: { description: `The request body is larger than the limit of ${e.limit} bytes.` }
-  }),
-  AsyncRequired: (e) => ({
-    status: 422,
-    body: {
-      error: "AsyncRequired",
-      description: e.description ?? "This service plan requires client support for asynchronous service operations."
-    }
-  }),
-  ConcurrencyError: (e) => ({
-    status: 422,
-    body: {
-      error: "ConcurrencyError",
-      description: e.description ?? "Another operation for this service instance is in progress."
-    }
-  }),
-  RequiresApp: (e) => ({
-    status: 422,
-    body: {
-      error: "RequiresApp",
-      description: e.description ??
-        "This service supports generation of credentials through binding an application only."
-    }
-  }),
-  MaintenanceInfoConflict: (e) => ({
-    status: 422,
-    body: {
-      error: "MaintenanceInfoConflict",
-      description: e.description ??
-        "The maintenance_info.version field provided in the request does not match the maintenance_info.version field provided in the catalog."
-    }
-  }),
-  UpdateNotSupported: (e) => ({ status: 422, body: withFlags({ description: e.description }, e) }),
-  BrokerFailure: (e) => ({ status: 500, body: { description: e.description } }),
-  UpdateFailure: (e) => ({ status: 500, body: withFlags({ description: e.description }, e) }),
-  DeprovisionFailure: (e) => ({
-    status: 500,
-    body: withFlags({ description: e.description }, e)
-  }),
-  ServiceUnavailable: (e) => ({
-    status: 503,
-    body: { description: e.description },
-    headers: { "retry-after": String(e.retryAfterSeconds) }
-  })
+} = Object.fromEntries(Protocol.errorTags.map((tag) => [tag, render])) as {
+  readonly [K in OsbError["_tag"]]: (error: Extract<OsbError, { readonly _tag: K }>) => ErrorResponse
 }
 
 /**

@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
+import type { Server as HttpServerNode } from "node:http"
 import type { BrokerAuth } from "./BrokerAuth.js"
 import { drainOnClose } from "./BrokerLifecycle.js"
 import type { Catalog } from "./Catalog.js"
@@ -25,6 +26,8 @@ import * as NodeServer from "./internal/nodeServer.js"
 import * as RequestLog from "./RequestLog.js"
 import type { BrokerIncomplete, RouterOptions } from "./Router.js"
 import type { ServiceBroker } from "./ServiceBroker.js"
+import type { TlsError, TlsOptions } from "./Tls.js"
+import * as Tls from "./Tls.js"
 
 /**
  * What a client can hold on the server. Every limit has a default; see the README's Security section.
@@ -89,6 +92,8 @@ export interface ServeOptions extends RouterOptions {
   readonly limits?: ServerLimits
   /** Failed logins per client address; `false` turns the throttle off. Default on with the documented values. */
   readonly loginThrottle?: LoginThrottleOptions | false
+  /** Serve HTTPS with these files (see `Tls`); plain HTTP when absent. */
+  readonly tls?: TlsOptions | undefined
 }
 
 const millis = (duration: Duration.DurationInput | undefined, fallback: Duration.DurationInput): number =>
@@ -139,29 +144,37 @@ export const serve = (
  */
 export const layer = (
   options: ServeOptions = {}
-): Layer.Layer<never, BrokerIncomplete | ServeError, Catalog | ServiceBroker | BrokerAuth> =>
+): Layer.Layer<never, BrokerIncomplete | ServeError | TlsError, Catalog | ServiceBroker | BrokerAuth> =>
   Layer.scopedDiscard(
     Effect.gen(function*() {
       const handler = yield* makeHandler(options)
       const sink = yield* Effect.serviceOption(RequestLog.RequestLogSink)
+      const tls = options.tls
+      // the HTTPS module is loaded only when TLS is configured
+      const server = tls === undefined
+        ? undefined
+        : yield* Effect.flatMap(Effect.promise(() => import("./internal/tls.js")), (module) => module.makeServer(tls))
       const address = yield* NodeServer.serve(handler, {
         host: options.host ?? "127.0.0.1",
         port: options.port ?? 8080,
         tracing: options.tracing === true,
         limits: resolveLimits(options.limits),
         throttle: throttleOf(options.loginThrottle),
-        log: options.requestLog === false ? undefined : Option.getOrUndefined(sink)
+        log: options.requestLog === false ? undefined : Option.getOrUndefined(sink),
+        // an https.Server is an http.Server with TLS underneath (same request, close and connection methods)
+        server: server as unknown as HttpServerNode | undefined
       })
       // finalizers run in reverse: the drain runs first, while the server still answers (503 for mutations)
       yield* drainOnClose(options.drainTimeout ?? "10 seconds")
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address
-      yield* Effect.logInfo(`Listening on http://${host}:${address.port}`)
+      yield* Effect.logInfo(`Listening on ${tls === undefined ? "http" : "https"}://${host}:${address.port}`)
     })
   )
 
 /**
  * Serves the broker with the address read through `Config`: `HOST` (default 127.0.0.1), `PORT` (default 8080),
- * `BROKER_REQUEST_LOG` (default true: one log line per request), the limits `BROKER_HEADERS_TIMEOUT_MS`,
+ * `BROKER_REQUEST_LOG` (default true: one log line per request), TLS from `TLS_CERT_FILE`, `TLS_KEY_FILE` and
+ * `TLS_CA_FILE` (see `Tls.config`; plain HTTP when unset), the limits `BROKER_HEADERS_TIMEOUT_MS`,
  * `BROKER_REQUEST_TIMEOUT_MS`, `BROKER_BODY_TIMEOUT_MS`, `BROKER_MAX_BODY_BYTES_IN_FLIGHT`,
  * `BROKER_MAX_CONNECTIONS`, and the login throttle `BROKER_LOGIN_MAX_FAILURES` (0 turns it off) and
  * `BROKER_LOGIN_BLOCK_MS`. Values given in `options` are the defaults the variables override.
@@ -171,13 +184,18 @@ export const layer = (
  */
 export const layerConfig = (
   options: Omit<ServeOptions, "host" | "port"> = {}
-): Layer.Layer<never, BrokerIncomplete | ServeError | ConfigError.ConfigError, Catalog | ServiceBroker | BrokerAuth> =>
+): Layer.Layer<
+  never,
+  BrokerIncomplete | ServeError | TlsError | ConfigError.ConfigError,
+  Catalog | ServiceBroker | BrokerAuth
+> =>
   Layer.unwrapEffect(
     Effect.map(
       Config.all({
         host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
         port: Config.port("PORT").pipe(Config.withDefault(8080)),
         requestLog: Config.boolean("BROKER_REQUEST_LOG").pipe(Config.withDefault(options.requestLog ?? true)),
+        tls: Tls.config,
         headersTimeout: positive("BROKER_HEADERS_TIMEOUT_MS"),
         requestTimeout: positive("BROKER_REQUEST_TIMEOUT_MS"),
         bodyTimeout: positive("BROKER_BODY_TIMEOUT_MS"),
@@ -215,7 +233,8 @@ export const layerConfig = (
           port: config.port,
           requestLog: config.requestLog,
           limits,
-          loginThrottle: throttle === false && Option.isNone(config.maxFailures) ? false : loginThrottle
+          loginThrottle: throttle === false && Option.isNone(config.maxFailures) ? false : loginThrottle,
+          tls: Option.getOrUndefined(Option.orElse(config.tls, () => Option.fromNullable(options.tls)))
         })
       }
     )

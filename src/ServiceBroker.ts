@@ -22,17 +22,8 @@ import type {
   ServicePlan,
   UpdateRequestBody
 } from "./Model.js"
-import type {
-  AsyncRequired,
-  BrokerFailure,
-  ConcurrencyError,
-  Conflict,
-  DeprovisionFailure,
-  MaintenanceInfoConflict,
-  RequiresApp,
-  UpdateFailure
-} from "./OsbError.js"
 import { BadRequest, Gone, NotFound, UpdateNotSupported } from "./OsbError.js"
+import * as Protocol from "./Protocol.js"
 import type { RequestInfo } from "./RequestInfo.js"
 
 // -----------------------------------------------------------------------------
@@ -316,116 +307,85 @@ export const Result = {
 // -----------------------------------------------------------------------------
 
 /**
- * @since 0.1.0
- * @category errors
- */
-export type ProvisionError =
-  | BadRequest
-  | Conflict
-  | AsyncRequired
-  | MaintenanceInfoConflict
-  | ConcurrencyError
-  | BrokerFailure
-
-/**
- * @since 0.1.0
- * @category errors
- */
-export type UpdateError =
-  | BadRequest
-  | NotFound
-  | UpdateNotSupported
-  | AsyncRequired
-  | MaintenanceInfoConflict
-  | ConcurrencyError
-  | BrokerFailure
-  | UpdateFailure
-
-/**
- * @since 0.1.0
- * @category errors
- */
-export type DeprovisionError = BadRequest | Gone | AsyncRequired | ConcurrencyError | BrokerFailure | DeprovisionFailure
-
-/**
- * @since 0.1.0
- * @category errors
- */
-export type GetInstanceError = NotFound | ConcurrencyError | BrokerFailure
-
-/**
- * @since 0.1.0
- * @category errors
- */
-export type LastOperationError = BadRequest | NotFound | Gone | BrokerFailure
-
-/**
- * @since 0.1.0
- * @category errors
- */
-export type BindError =
-  | BadRequest
-  | NotFound
-  | Conflict
-  | AsyncRequired
-  | RequiresApp
-  | ConcurrencyError
-  | BrokerFailure
-
-/**
- * @since 0.1.0
- * @category errors
- */
-export type GetBindingError = NotFound | BrokerFailure
-
-/**
- * @since 0.1.0
- * @category errors
- */
-export type UnbindError = BadRequest | Gone | AsyncRequired | ConcurrencyError | BrokerFailure
-
-/**
- * The error tags each operation may fail with, at run time (mirrors the types above; checked against them).
+ * The errors `provision` may fail with (derived from `Protocol.endpoints`).
  *
  * @since 0.1.0
  * @category errors
  */
-export const allowedErrors = {
-  provision: [
-    "BadRequest",
-    "Conflict",
-    "AsyncRequired",
-    "MaintenanceInfoConflict",
-    "ConcurrencyError",
-    "BrokerFailure"
-  ],
-  update: [
-    "BadRequest",
-    "NotFound",
-    "UpdateNotSupported",
-    "AsyncRequired",
-    "MaintenanceInfoConflict",
-    "ConcurrencyError",
-    "BrokerFailure",
-    "UpdateFailure"
-  ],
-  deprovision: ["BadRequest", "Gone", "AsyncRequired", "ConcurrencyError", "BrokerFailure", "DeprovisionFailure"],
-  getInstance: ["NotFound", "ConcurrencyError", "BrokerFailure"],
-  lastOperation: ["BadRequest", "NotFound", "Gone", "BrokerFailure"],
-  bind: ["BadRequest", "NotFound", "Conflict", "AsyncRequired", "RequiresApp", "ConcurrencyError", "BrokerFailure"],
-  getBinding: ["NotFound", "BrokerFailure"],
-  unbind: ["BadRequest", "Gone", "AsyncRequired", "ConcurrencyError", "BrokerFailure"],
-  lastBindingOperation: ["BadRequest", "NotFound", "Gone", "BrokerFailure"]
-} as const satisfies {
-  readonly provision: ReadonlyArray<ProvisionError["_tag"]>
-  readonly update: ReadonlyArray<UpdateError["_tag"]>
-  readonly deprovision: ReadonlyArray<DeprovisionError["_tag"]>
-  readonly getInstance: ReadonlyArray<GetInstanceError["_tag"]>
-  readonly lastOperation: ReadonlyArray<LastOperationError["_tag"]>
-  readonly bind: ReadonlyArray<BindError["_tag"]>
-  readonly getBinding: ReadonlyArray<GetBindingError["_tag"]>
-  readonly unbind: ReadonlyArray<UnbindError["_tag"]>
-  readonly lastBindingOperation: ReadonlyArray<LastOperationError["_tag"]>
+export type ProvisionError = Protocol.ErrorOf<"provision">
+
+/**
+ * The errors `update` may fail with (derived from `Protocol.endpoints`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type UpdateError = Protocol.ErrorOf<"update">
+
+/**
+ * The errors `deprovision` may fail with (derived from `Protocol.endpoints`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type DeprovisionError = Protocol.ErrorOf<"deprovision">
+
+/**
+ * The errors `getInstance` may fail with (derived from `Protocol.endpoints`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type GetInstanceError = Protocol.ErrorOf<"getInstance">
+
+/**
+ * The errors `lastOperation` and `lastBindingOperation` may fail with (derived from `Protocol.endpoints`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type LastOperationError = Protocol.ErrorOf<"lastOperation">
+
+/**
+ * The errors `bind` may fail with (derived from `Protocol.endpoints`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type BindError = Protocol.ErrorOf<"bind">
+
+/**
+ * The errors `getBinding` may fail with (derived from `Protocol.endpoints`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type GetBindingError = Protocol.ErrorOf<"getBinding">
+
+/**
+ * The errors `unbind` may fail with (derived from `Protocol.endpoints`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type UnbindError = Protocol.ErrorOf<"unbind">
+
+/**
+ * The error tags each operation may fail with, at run time: the `errors` of `Protocol.endpoints`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const allowedErrors: { readonly [K in Protocol.OperationName]: (typeof Protocol.endpoints)[K]["errors"] } = {
+  provision: Protocol.endpoints.provision.errors,
+  update: Protocol.endpoints.update.errors,
+  deprovision: Protocol.endpoints.deprovision.errors,
+  getInstance: Protocol.endpoints.getInstance.errors,
+  lastOperation: Protocol.endpoints.lastOperation.errors,
+  bind: Protocol.endpoints.bind.errors,
+  getBinding: Protocol.endpoints.getBinding.errors,
+  unbind: Protocol.endpoints.unbind.errors,
+  lastBindingOperation: Protocol.endpoints.lastBindingOperation.errors
 }
 
 // -----------------------------------------------------------------------------

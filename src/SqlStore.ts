@@ -8,14 +8,13 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import * as Cause from "effect/Cause"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
 import type { BrokerStoreService, Change, InstanceSnapshot } from "./BrokerStore.js"
 import {
   BindingRecord,
@@ -28,6 +27,8 @@ import {
 } from "./BrokerStore.js"
 import type { Encryption } from "./Encryption.js"
 import { decryptRecord, encryptRecord } from "./Encryption.js"
+import { preparePrivateFiles } from "./internal/privateFiles.js"
+import { dialectOf, migrate } from "./internal/sqlDialect.js"
 
 /**
  * Options of the SQL store.
@@ -40,39 +41,6 @@ export interface SqlStoreOptions {
   readonly encryption?: Encryption
 }
 
-type Dialect = "sqlite" | "pg"
-
-const migrations: ReadonlyArray<{ readonly version: number; readonly statements: ReadonlyArray<string> }> = [
-  {
-    version: 1,
-    statements: [
-      `CREATE TABLE IF NOT EXISTS osb_instances (
-        instance_id TEXT PRIMARY KEY,
-        record TEXT,
-        tombstone TEXT,
-        updated_at BIGINT NOT NULL
-      )`,
-      `CREATE TABLE IF NOT EXISTS osb_bindings (
-        instance_id TEXT NOT NULL,
-        binding_id TEXT NOT NULL,
-        record TEXT,
-        tombstone TEXT,
-        PRIMARY KEY (instance_id, binding_id)
-      )`,
-      `CREATE TABLE IF NOT EXISTS osb_operations (
-        instance_id TEXT NOT NULL,
-        operation_id TEXT NOT NULL,
-        state TEXT NOT NULL,
-        owner TEXT,
-        lease_expires_at BIGINT,
-        record TEXT NOT NULL,
-        PRIMARY KEY (instance_id, operation_id)
-      )`,
-      `CREATE INDEX IF NOT EXISTS osb_operations_running ON osb_operations (state, lease_expires_at)`
-    ]
-  }
-]
-
 const decodeInstance = Schema.decodeUnknownSync(InstanceRecord)
 const decodeBinding = Schema.decodeUnknownSync(BindingRecord)
 const decodeOperation = Schema.decodeUnknownSync(Schema.parseJson(OperationRecord))
@@ -81,7 +49,8 @@ const decodeTombstone = Schema.decodeUnknownSync(Schema.parseJson(Tombstone))
 const toStoreError = (message: string) => (cause: unknown) => new StoreError({ message, cause })
 
 /**
- * Builds the store on the `SqlClient` in context, applying the migrations first.
+ * Builds the store on the `SqlClient` in context, applying the migrations first. SQLite and PostgreSQL are
+ * supported; a client of another dialect fails here with a `StoreError` naming it.
  *
  * @since 0.1.0
  * @category constructors
@@ -91,10 +60,18 @@ export const make = (
 ): Effect.Effect<BrokerStoreService, StoreError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const dialect: Dialect = sql.onDialectOrElse({ pg: () => "pg" as const, orElse: () => "sqlite" as const })
+    const dialect = yield* Effect.mapError(dialectOf(sql), (e) => new StoreError({ message: e.message, cause: e }))
     const encryption = options.encryption
 
-    yield* migrate(sql, dialect).pipe(Effect.mapError(toStoreError("applying the store migrations failed")))
+    yield* migrate(sql, dialect).pipe(
+      Effect.sandbox,
+      Effect.mapError((cause) =>
+        new StoreError({
+          message: `applying the store migrations (${dialect.name}) failed`,
+          cause: Cause.squash(cause)
+        })
+      )
+    )
 
     const encode = (value: unknown): string =>
       JSON.stringify(encryption === undefined ? value : encryptRecord(encryption, value))
@@ -217,18 +194,12 @@ export const make = (
       }
     }
 
-    const lock = (instanceId: string): Effect.Effect<unknown, SqlError> =>
-      dialect === "pg"
-        ? sql`SELECT pg_advisory_xact_lock(hashtextextended(${instanceId}, 0))`
-        // a write first, so the transaction holds SQLite's write lock from the start
-        : sql`UPDATE osb_instances SET updated_at = updated_at WHERE instance_id = ${instanceId}`
-
     const service: BrokerStoreService = {
       persistent: true,
       read: (instanceId) => Effect.mapError(readSnapshot(instanceId), toStoreError("reading from the store failed")),
       transact: (instanceId, f) =>
         sql.withTransaction(
-          lock(instanceId).pipe(
+          dialect.lockInstance(sql, instanceId).pipe(
             Effect.zipRight(readSnapshot(instanceId)),
             Effect.flatMap((snapshot) =>
               Effect.flatMap(f(snapshot), ([result, changes]) => {
@@ -273,21 +244,6 @@ export const make = (
     return service
   })
 
-const migrate = (sql: SqlClient.SqlClient, dialect: Dialect): Effect.Effect<void, SqlError> =>
-  sql.withTransaction(
-    Effect.gen(function*() {
-      if (dialect === "pg") yield* sql`SELECT pg_advisory_xact_lock(424242)`
-      yield* sql`CREATE TABLE IF NOT EXISTS osb_schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`
-      const applied = yield* sql<{ version: number }>`SELECT version FROM osb_schema_migrations`
-      const done = new Set(applied.map((row) => Number(row.version)))
-      for (const migration of migrations) {
-        if (done.has(migration.version)) continue
-        for (const statement of migration.statements) yield* sql.unsafe(statement)
-        yield* sql`INSERT INTO osb_schema_migrations (version, applied_at) VALUES (${migration.version}, ${Date.now()})`
-      }
-    })
-  )
-
 /**
  * The store as a layer over the `SqlClient` in context.
  *
@@ -298,7 +254,8 @@ export const layer = (options?: SqlStoreOptions): Layer.Layer<BrokerStore, Store
   Layer.effect(BrokerStore, make(options))
 
 /**
- * A SQLite store in a file (created with its directory if missing). One process at a time. The driver
+ * A SQLite store in a file (created with its directory if missing). One process at a time. The files are private
+ * whatever the umask: directories the store creates 0700, the database and its `-wal`/`-shm` files 0600. The driver
  * (`@effect/sql-sqlite-node`, better-sqlite3 12) is loaded only when this layer is built.
  *
  * @since 0.1.0
@@ -311,7 +268,7 @@ export const layerSqlite = (
   Layer.unwrapEffect(
     Effect.tryPromise({
       try: async () => {
-        if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+        preparePrivateFiles(filename)
         return await import("@effect/sql-sqlite-node/SqliteClient")
       },
       catch: toStoreError(`opening the SQLite store ${filename} failed`)

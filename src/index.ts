@@ -54,6 +54,13 @@ export * as Model from "./Model.js"
 export * as OsbError from "./OsbError.js"
 
 /**
+ * The protocol as data: the endpoint table and the error table.
+ *
+ * @since 0.1.0
+ */
+export * as Protocol from "./Protocol.js"
+
+/**
  * API version, originating and request identity.
  *
  * @since 0.1.0
@@ -129,3 +136,10 @@ export * as Report from "./Report.js"
  * @since 0.1.0
  */
 export * as RequestLog from "./RequestLog.js"
+
+/**
+ * HTTPS for `Server.layer`: certificate files, client-certificate CA, reload on SIGHUP and file change.
+ *
+ * @since 0.1.0
+ */
+export * as Tls from "./Tls.js"

@@ -46,6 +46,18 @@ describe("README", () => {
     )
   })
 
+  it("the store-kit example is test/store-kit-example.test.ts", () => {
+    const block = /\*\*Your own store\.\*\*[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(block).toBeDefined()
+    const example = readFileSync(new URL("./store-kit-example.test.ts", import.meta.url), "utf8")
+      .split("\n").slice(1).join("\n")
+    expect(example).toBe(
+      block!
+        .replace("from \"effect-osb\"", "from \"../src/index.js\"")
+        .replace("from \"effect-osb/testing\"", "from \"../src/testing/index.js\"")
+    )
+  })
+
   it("the quick start commands exist as npm scripts", () => {
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
     expect(readme).toContain("npm install && npm start")

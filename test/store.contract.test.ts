@@ -1,224 +1,26 @@
 /**
- * ONE store contract, run on the memory, SQLite and PostgreSQL stores.
+ * ONE store contract (effect-osb/testing's StoreContract), run on the memory, SQLite and PostgreSQL stores; and
+ * the SQL stores' encryption at rest.
  */
-import { Context, Effect, Either, Exit, Layer, Option, Scope } from "effect"
+import type { Layer } from "effect"
+import { Effect, Either, Exit, Option } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { BrokerStore, Encryption, SqlStore } from "../src/index.js"
+import { StoreContract } from "../src/testing/index.js"
 import { freshDatabase, query } from "./support/pg.js"
-
-type Store = BrokerStore.BrokerStoreService
-type Factory = { readonly name: string; readonly open: () => Promise<Layer.Layer<BrokerStore.BrokerStore, unknown>> }
 
 const dir = mkdtempSync(join(tmpdir(), "osb-store-"))
 let n = 0
 
-const factories: ReadonlyArray<Factory> = [
-  { name: "memory", open: async () => BrokerStore.layerMemory },
-  { name: "sqlite", open: async () => SqlStore.layerSqlite(join(dir, `contract-${++n}.sqlite`)) },
-  { name: "postgres", open: async () => SqlStore.layerPg(await freshDatabase()) }
-]
+StoreContract.suite("memory", () => BrokerStore.layerMemory)
+StoreContract.suite("sqlite", () => SqlStore.layerSqlite(join(dir, `contract-${++n}.sqlite`)))
+StoreContract.suite("postgres", async () => SqlStore.layerPg(await freshDatabase()))
 
-const instance = (id: string, overrides: Partial<BrokerStore.InstanceRecord> = {}): BrokerStore.InstanceRecord => ({
-  instanceId: id,
-  serviceId: "svc",
-  planId: "plan",
-  state: "ready",
-  fingerprint: "{}",
-  parameters: { size: 1, nested: { a: [1, 2] } },
-  operationId: "op-1",
-  createdAt: 1,
-  updatedAt: 1,
-  ...overrides
-})
-
-const binding = (instanceId: string, id: string): BrokerStore.BindingRecord => ({
-  instanceId,
-  bindingId: id,
-  serviceId: "svc",
-  planId: "plan",
-  state: "ready",
-  fingerprint: "{}",
-  parameters: {},
-  response: { credentials: { password: "secret-password" } },
-  operationId: `op-${id}`,
-  createdAt: 2,
-  updatedAt: 2
-})
-
-const operation = (
-  instanceId: string,
-  id: string,
-  overrides: Partial<BrokerStore.OperationRecord> = {}
-): BrokerStore.OperationRecord => ({
-  id,
-  instanceId,
-  kind: "provision",
-  async: true,
-  state: "in progress",
-  startedAt: 1,
-  ...overrides
-})
-
+const { binding, instance } = StoreContract
 const { Change } = BrokerStore
-
-describe.each(factories)("store contract: $name", (factory) => {
-  const scopes: Array<() => Promise<void>> = []
-  afterAll(async () => {
-    for (const close of scopes) await close()
-  })
-
-  const open = async (): Promise<Store> => {
-    const layer = await factory.open()
-    const { close, store } = await Effect.runPromise(
-      Effect.gen(function*() {
-        const scope = yield* Scope.make()
-        const context = yield* Layer.buildWithScope(layer, scope)
-        return {
-          store: Context.get(context, BrokerStore.BrokerStore),
-          close: () => Effect.runPromise(Scope.close(scope, Exit.void))
-        }
-      }) as Effect.Effect<{ store: Store; close: () => Promise<void> }>
-    )
-    scopes.push(close)
-    return store
-  }
-  const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
-
-  it("an unknown id reads as an empty snapshot", async () => {
-    const store = await open()
-    const snapshot = await run(store.read("nobody"))
-    expect(Option.isNone(snapshot.instance)).toBe(true)
-    expect(Option.isNone(snapshot.tombstone)).toBe(true)
-    expect(snapshot.bindings.size).toBe(0)
-    expect(snapshot.operations.size).toBe(0)
-  })
-
-  it("a transaction's changes are read back exactly", async () => {
-    const store = await open()
-    const result = await run(
-      store.transact("i1", () =>
-        Effect.succeed(
-          ["done", [
-            Change.putInstance(instance("i1")),
-            Change.putOperation(operation("i1", "op-1")),
-            Change.putBinding(binding("i1", "b1"))
-          ]] as const
-        ))
-    )
-    expect(result).toBe("done")
-    const snapshot = await run(store.read("i1"))
-    expect(Option.getOrThrow(snapshot.instance)).toEqual(instance("i1"))
-    expect(snapshot.operations.get("op-1")).toEqual(operation("i1", "op-1"))
-    expect(snapshot.bindings.get("b1")).toEqual(binding("i1", "b1"))
-  })
-
-  it("a failing transaction changes nothing", async () => {
-    const store = await open()
-    const outcome = await run(
-      Effect.either(store.transact("i2", () => Effect.fail("nope" as const)))
-    )
-    expect(Either.isLeft(outcome)).toBe(true)
-    const snapshot = await run(store.read("i2"))
-    expect(Option.isNone(snapshot.instance)).toBe(true)
-  })
-
-  it("deleting an instance leaves a tombstone, drops its bindings and keeps its operations", async () => {
-    const store = await open()
-    await run(store.transact("i3", () =>
-      Effect.succeed(
-        [undefined, [
-          Change.putInstance(instance("i3")),
-          Change.putBinding(binding("i3", "b")),
-          Change.putOperation(operation("i3", "op-1"))
-        ]] as const
-      )))
-    await run(
-      store.transact(
-        "i3",
-        () => Effect.succeed([undefined, [Change.deleteInstance({ deletedAt: 9, operationId: "op-2" })]] as const)
-      )
-    )
-    const snapshot = await run(store.read("i3"))
-    expect(Option.isNone(snapshot.instance)).toBe(true)
-    expect(Option.getOrThrow(snapshot.tombstone)).toEqual({ deletedAt: 9, operationId: "op-2" })
-    expect(snapshot.bindings.size).toBe(0)
-    expect(snapshot.operations.has("op-1")).toBe(true)
-    // provisioning the id again clears the tombstone (IDS-1)
-    await run(store.transact("i3", () => Effect.succeed([undefined, [Change.putInstance(instance("i3"))]] as const)))
-    expect(Option.isNone((await run(store.read("i3"))).tombstone)).toBe(true)
-  })
-
-  it("forgetting an instance removes every trace", async () => {
-    const store = await open()
-    await run(
-      store.transact("i4", () =>
-        Effect.succeed(
-          [undefined, [Change.putInstance(instance("i4")), Change.putOperation(operation("i4", "x"))]] as const
-        ))
-    )
-    await run(store.transact("i4", () => Effect.succeed([undefined, [Change.forgetInstance]] as const)))
-    const snapshot = await run(store.read("i4"))
-    expect(Option.isNone(snapshot.instance)).toBe(true)
-    expect(snapshot.operations.size).toBe(0)
-  })
-
-  it("bindings can be deleted with or without a tombstone", async () => {
-    const store = await open()
-    await run(store.transact("i5", () =>
-      Effect.succeed(
-        [undefined, [
-          Change.putInstance(instance("i5")),
-          Change.putBinding(binding("i5", "a")),
-          Change.putBinding(binding("i5", "b"))
-        ]] as const
-      )))
-    await run(store.transact("i5", () =>
-      Effect.succeed(
-        [undefined, [
-          Change.deleteBinding("a", Option.some({ deletedAt: 5 })),
-          Change.deleteBinding("b", Option.none())
-        ]] as const
-      )))
-    const snapshot = await run(store.read("i5"))
-    expect(snapshot.bindings.size).toBe(0)
-    expect(snapshot.bindingTombstones.get("a")).toEqual({ deletedAt: 5 })
-    expect(snapshot.bindingTombstones.has("b")).toBe(false)
-  })
-
-  it("concurrent transactions on one instance are serialised: no lost update", async () => {
-    const store = await open()
-    await run(store.transact("i6", () => Effect.succeed([undefined, [Change.putInstance(instance("i6"))]] as const)))
-    const increment = store.transact("i6", (snapshot) => {
-      const current = Option.getOrThrow(snapshot.instance)
-      return Effect.succeed(
-        [undefined, [Change.putInstance({ ...current, updatedAt: current.updatedAt + 1 })]] as const
-      )
-    })
-    await run(Effect.all(Array.from({ length: 25 }, () => increment), { concurrency: "unbounded" }))
-    expect(Option.getOrThrow((await run(store.read("i6"))).instance).updatedAt).toBe(26)
-  })
-
-  it("leases: running, renewed and expired operations", async () => {
-    const store = await open()
-    await run(store.transact("i7", () =>
-      Effect.succeed(
-        [undefined, [
-          Change.putOperation(operation("i7", "mine", { owner: "A", leaseExpiresAt: 100 })),
-          Change.putOperation(operation("i7", "theirs", { owner: "B", leaseExpiresAt: 50 })),
-          Change.putOperation(operation("i7", "done", { owner: "A", leaseExpiresAt: 10, state: "succeeded" }))
-        ]] as const
-      )))
-    expect((await run(store.runningOperations("A"))).map((o) => o.operationId)).toEqual(["mine"])
-    expect((await run(store.expiredOperations(60))).map((o) => o.operationId)).toEqual(["theirs"])
-    await run(store.renewLeases("B", 1000))
-    expect(await run(store.expiredOperations(60))).toEqual([])
-    expect((await run(store.read("i7"))).operations.get("theirs")?.leaseExpiresAt).toBe(1000)
-    expect((await run(store.expiredOperations(500))).map((o) => o.operationId)).toEqual(["mine"])
-  })
-})
 
 describe("SQL stores keep secrets encrypted at rest", () => {
   const k1 = Buffer.alloc(32, 1).toString("base64")

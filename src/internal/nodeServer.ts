@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
 import { ServiceUnavailable } from "../OsbError.js"
@@ -53,6 +53,8 @@ export interface NodeServerOptions {
   readonly throttle: LoginThrottle | undefined
   /** Where the adapter logs the answers it gives itself (408, 429); the handler logs everything else. */
   readonly log: ((entry: RequestLogEntry) => void) | undefined
+  /** A server to listen with instead of a new `node:http` one (e.g. HTTPS): the handler is added to it. */
+  readonly server?: Server | undefined
 }
 
 /** A body declared at most this large is dumped when unread (keep-alive stays); a larger one closes the connection. */
@@ -241,7 +243,8 @@ export const serve = (
         url: req.url ?? "/",
         headers: req.headers as Readonly<Record<string, string | undefined>>,
         text,
-        remoteAddress: req.socket.remoteAddress ?? ""
+        remoteAddress: req.socket.remoteAddress ?? "",
+        socket: req.socket
       }
       let effect: Effect.Effect<OsbHttpResponse>
       try {
@@ -283,13 +286,16 @@ export const serve = (
       dispatch(req, res, hasBody(req) ? lazyBody(req, res, started) : emptyBody)
     }
 
-    const server = createServer({
+    const server = options.server === undefined ? createServer(onRequest) : options.server.on("request", onRequest)
+    // the same limits on a server given to us (HTTPS): Node reads these properties when it starts listening;
+    // it checks the two timeouts every `connectionsCheckingInterval` (its default, 30 s, let slow headers live
+    // ~80 s)
+    Object.assign(server, {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
-      // Node checks the two timeouts above this often (its default, 30 s, let slow headers live ~80 s)
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 4))
-    }, onRequest)
-    server.maxConnections = limits.maxConnections
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 4)),
+      maxConnections: limits.maxConnections
+    })
     // a request the HTTP parser refuses, or one not received in time, gets a JSON answer too, then the
     // connection closes
     server.on("clientError", (error: Error & { readonly code?: string }, socket: Duplex) => {

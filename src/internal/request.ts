@@ -9,6 +9,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type { Socket } from "node:net"
 import { BadRequest, PayloadTooLarge } from "../OsbError.js"
 import type { ServiceUnavailable } from "../OsbError.js"
 import * as Fast from "./fast.js"
@@ -103,6 +104,8 @@ export interface OsbHttpRequest {
   readonly text: BodyText
   /** The client's address, when the adapter knows it (log lines, throttling). */
   readonly remoteAddress?: string
+  /** The connection, when served on `node:http`/`node:https` (client certificates are read from it). */
+  readonly socket?: Socket | undefined
 }
 
 /**

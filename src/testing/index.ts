@@ -26,3 +26,10 @@ export * as InProcess from "./InProcess.js"
  * @since 0.1.0
  */
 export * as Conformance from "./Conformance.js"
+
+/**
+ * The store contract for your own `BrokerStore`, one test per check.
+ *
+ * @since 0.1.0
+ */
+export * as StoreContract from "./StoreContract.js"

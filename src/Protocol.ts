@@ -1,0 +1,559 @@
+/**
+ * The Open Service Broker protocol (v2.17) as data: every endpoint (method, path template, path and query
+ * parameters, request body schema, success statuses with their answer tags and body schemas, the errors a
+ * broker may answer) and every error (status, `error` code, body fields, headers).
+ *
+ * The router's dispatch, the client's requests and decoding, the broker's per-operation error types and the
+ * conformance checker's expectations are derived from these two tables. Both are exhaustive records keyed by
+ * name and checked with `satisfies`: adding an endpoint or an error fails to compile until every consumer
+ * handles it.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import {
+  AsyncOperationBody,
+  BindingResponseBody,
+  BindRequestBody,
+  CatalogBody,
+  FetchBindingBody,
+  FetchInstanceBody,
+  LastOperationBody,
+  ProvisionRequestBody,
+  ProvisionResponseBody,
+  UpdateRequestBody,
+  UpdateResponseBody
+} from "./Model.js"
+import type { OsbError } from "./OsbError.js"
+
+// -----------------------------------------------------------------------------
+// errors
+// -----------------------------------------------------------------------------
+
+/**
+ * The tag of every OSB error (`OsbError["_tag"]`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ErrorTag = OsbError["_tag"]
+
+/**
+ * The optional fields of an error body besides `description` (spec §3).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ErrorFlag = "instance_usable" | "update_repeatable"
+
+/**
+ * The response headers an error answer carries.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ErrorHeader = "www-authenticate" | "allow" | "retry-after"
+
+/**
+ * How one error looks on the wire.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export interface ErrorSpec {
+  /** The HTTP status. */
+  readonly status: number
+  /** The body's `error` code, when the spec defines one (it equals the tag). */
+  readonly code?: ErrorTag
+  /** Whether the body has a `description` (`Gone` answers `{}`). */
+  readonly description: boolean
+  /** `instance_usable` / `update_repeatable`, where the spec allows them. */
+  readonly flags: ReadonlyArray<ErrorFlag>
+  /** Headers the answer carries. */
+  readonly headers: ReadonlyArray<ErrorHeader>
+}
+
+/**
+ * THE error table as data: every error tag with its status, code, body fields and headers. `OsbError.errorTable`
+ * renders errors from it and `OsbClient` decodes answers with it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const errors = {
+  BadRequest: { status: 400, description: true, flags: [], headers: [] },
+  Unauthorized: { status: 401, description: true, flags: [], headers: ["www-authenticate"] },
+  NotFound: { status: 404, description: true, flags: [], headers: [] },
+  MethodNotAllowed: { status: 405, description: true, flags: [], headers: ["allow"] },
+  Conflict: { status: 409, description: true, flags: [], headers: [] },
+  Gone: { status: 410, description: false, flags: [], headers: [] },
+  PreconditionFailed: { status: 412, description: true, flags: [], headers: [] },
+  PayloadTooLarge: { status: 413, description: true, flags: [], headers: [] },
+  AsyncRequired: { status: 422, code: "AsyncRequired", description: true, flags: [], headers: [] },
+  ConcurrencyError: { status: 422, code: "ConcurrencyError", description: true, flags: [], headers: [] },
+  RequiresApp: { status: 422, code: "RequiresApp", description: true, flags: [], headers: [] },
+  MaintenanceInfoConflict: {
+    status: 422,
+    code: "MaintenanceInfoConflict",
+    description: true,
+    flags: [],
+    headers: []
+  },
+  UpdateNotSupported: {
+    status: 422,
+    description: true,
+    flags: ["instance_usable", "update_repeatable"],
+    headers: []
+  },
+  BrokerFailure: { status: 500, description: true, flags: [], headers: [] },
+  UpdateFailure: { status: 500, description: true, flags: ["instance_usable", "update_repeatable"], headers: [] },
+  DeprovisionFailure: { status: 500, description: true, flags: ["instance_usable"], headers: [] },
+  ServiceUnavailable: { status: 503, description: true, flags: [], headers: ["retry-after"] }
+} as const satisfies ErrorTable
+
+/**
+ * The type of the error table: one entry per tag, whose `error` code (if any) is the tag itself.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ErrorTable = { readonly [K in ErrorTag]: ErrorSpec & { readonly code?: K } }
+
+/**
+ * The `error` codes of the spec (§3), derived from {@link errors}.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ErrorCode = {
+  readonly [K in ErrorTag]: (typeof errors)[K] extends { readonly code: infer C } ? C : never
+}[ErrorTag]
+
+/**
+ * The `error` codes of the spec as a list, derived from {@link errors}.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const errorCodes: ReadonlyArray<ErrorCode> = Object.values(errors).flatMap((spec: ErrorSpec) =>
+  spec.code === undefined ? [] : [spec.code as ErrorCode]
+)
+
+/**
+ * The schema of an `error` code of the spec.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ErrorCode: Schema.Schema<ErrorCode> = Schema.Literal(...errorCodes)
+
+/**
+ * Every error tag, in table order.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const errorTags: ReadonlyArray<ErrorTag> = Object.keys(errors) as Array<ErrorTag>
+
+// -----------------------------------------------------------------------------
+// paths
+// -----------------------------------------------------------------------------
+
+/**
+ * The five path templates of the API, by route name.
+ *
+ * @since 0.1.0
+ * @category paths
+ */
+export const routes = {
+  catalog: "/v2/catalog",
+  instance: "/v2/service_instances/:instance_id",
+  instanceLastOperation: "/v2/service_instances/:instance_id/last_operation",
+  binding: "/v2/service_instances/:instance_id/service_bindings/:binding_id",
+  bindingLastOperation: "/v2/service_instances/:instance_id/service_bindings/:binding_id/last_operation"
+} as const
+
+/**
+ * A route name (one path template).
+ *
+ * @since 0.1.0
+ * @category paths
+ */
+export type RouteName = keyof typeof routes
+
+/**
+ * A path parameter.
+ *
+ * @since 0.1.0
+ * @category paths
+ */
+export type PathParameter = "instance_id" | "binding_id"
+
+/**
+ * The path parameters of each route, in path order.
+ *
+ * @since 0.1.0
+ * @category paths
+ */
+export const routeParameters = {
+  catalog: [],
+  instance: ["instance_id"],
+  instanceLastOperation: ["instance_id"],
+  binding: ["instance_id", "binding_id"],
+  bindingLastOperation: ["instance_id", "binding_id"]
+} as const satisfies { readonly [K in RouteName]: ReadonlyArray<PathParameter> }
+
+// -----------------------------------------------------------------------------
+// endpoints
+// -----------------------------------------------------------------------------
+
+/**
+ * An HTTP method the API uses.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export type Method = "GET" | "PUT" | "PATCH" | "DELETE"
+
+/**
+ * The query parameters of the API and what their values are: `accepts_incomplete` is `true` or `false`;
+ * `service_id`/`plan_id` are catalog ids; `operation` is the broker's operation string.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const queryParameters = {
+  accepts_incomplete: "boolean",
+  service_id: "id",
+  plan_id: "id",
+  operation: "operation"
+} as const
+
+/**
+ * A query parameter name.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export type QueryParameter = keyof typeof queryParameters
+
+/**
+ * One success answer of an endpoint: the tag the client gives it and the schema of its body.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export interface SuccessSpec {
+  readonly answer: string
+  readonly body: Schema.Schema.AnyNoContext
+}
+
+/**
+ * One endpoint.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export interface EndpointSpec {
+  /** The endpoint's number in the requirement list (E1..E10). */
+  readonly id: string
+  readonly method: Method
+  readonly route: RouteName
+  /** Query parameters: required or optional. */
+  readonly query: { readonly [K in QueryParameter]?: "required" | "optional" }
+  /** The request body's schema, for PUT and PATCH. */
+  readonly body?: Schema.Schema.AnyNoContext
+  /** Success statuses. */
+  readonly successes: { readonly [status: number]: SuccessSpec }
+  /** Response headers a success may carry. */
+  readonly successHeaders: ReadonlyArray<"retry-after" | "etag">
+  /** The errors the broker's operation may fail with (the router adds {@link edgeErrors}). */
+  readonly errors: ReadonlyArray<ErrorTag>
+}
+
+const hints = { service_id: "optional", plan_id: "optional" } as const
+const ids = { service_id: "required", plan_id: "required" } as const
+const async = { accepts_incomplete: "optional" } as const
+const ok = <S extends Schema.Schema.AnyNoContext>(body: S) => ({ 200: { answer: "Ok", body } }) as const
+
+/**
+ * THE endpoint table: the ten OSB endpoints, by operation name.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const endpoints = {
+  catalog: {
+    id: "E1",
+    method: "GET",
+    route: "catalog",
+    query: {},
+    successes: ok(CatalogBody),
+    successHeaders: ["etag"],
+    errors: []
+  },
+  provision: {
+    id: "E2",
+    method: "PUT",
+    route: "instance",
+    query: async,
+    body: ProvisionRequestBody,
+    successes: {
+      200: { answer: "AlreadyExists", body: ProvisionResponseBody },
+      201: { answer: "Created", body: ProvisionResponseBody },
+      202: { answer: "Accepted", body: ProvisionResponseBody }
+    },
+    successHeaders: [],
+    errors: ["BadRequest", "Conflict", "AsyncRequired", "MaintenanceInfoConflict", "ConcurrencyError", "BrokerFailure"]
+  },
+  getInstance: {
+    id: "E3",
+    method: "GET",
+    route: "instance",
+    query: hints,
+    successes: ok(FetchInstanceBody),
+    successHeaders: [],
+    errors: ["NotFound", "ConcurrencyError", "BrokerFailure"]
+  },
+  update: {
+    id: "E4",
+    method: "PATCH",
+    route: "instance",
+    query: async,
+    body: UpdateRequestBody,
+    successes: {
+      200: { answer: "Updated", body: UpdateResponseBody },
+      202: { answer: "Accepted", body: UpdateResponseBody }
+    },
+    successHeaders: [],
+    errors: [
+      "BadRequest",
+      "NotFound",
+      "UpdateNotSupported",
+      "AsyncRequired",
+      "MaintenanceInfoConflict",
+      "ConcurrencyError",
+      "BrokerFailure",
+      "UpdateFailure"
+    ]
+  },
+  deprovision: {
+    id: "E5",
+    method: "DELETE",
+    route: "instance",
+    query: { ...async, ...ids },
+    successes: {
+      200: { answer: "Deleted", body: AsyncOperationBody },
+      202: { answer: "Accepted", body: AsyncOperationBody }
+    },
+    successHeaders: [],
+    errors: ["BadRequest", "Gone", "AsyncRequired", "ConcurrencyError", "BrokerFailure", "DeprovisionFailure"]
+  },
+  lastOperation: {
+    id: "E6",
+    method: "GET",
+    route: "instanceLastOperation",
+    query: { ...hints, operation: "optional" },
+    successes: ok(LastOperationBody),
+    successHeaders: ["retry-after"],
+    errors: ["BadRequest", "NotFound", "Gone", "BrokerFailure"]
+  },
+  bind: {
+    id: "E7",
+    method: "PUT",
+    route: "binding",
+    query: async,
+    body: BindRequestBody,
+    successes: {
+      200: { answer: "AlreadyExists", body: BindingResponseBody },
+      201: { answer: "Created", body: BindingResponseBody },
+      202: { answer: "Accepted", body: AsyncOperationBody }
+    },
+    successHeaders: [],
+    errors: ["BadRequest", "NotFound", "Conflict", "AsyncRequired", "RequiresApp", "ConcurrencyError", "BrokerFailure"]
+  },
+  getBinding: {
+    id: "E8",
+    method: "GET",
+    route: "binding",
+    query: hints,
+    successes: ok(FetchBindingBody),
+    successHeaders: [],
+    errors: ["NotFound", "BrokerFailure"]
+  },
+  unbind: {
+    id: "E9",
+    method: "DELETE",
+    route: "binding",
+    query: { ...async, ...ids },
+    successes: {
+      200: { answer: "Deleted", body: AsyncOperationBody },
+      202: { answer: "Accepted", body: AsyncOperationBody }
+    },
+    successHeaders: [],
+    errors: ["BadRequest", "Gone", "AsyncRequired", "ConcurrencyError", "BrokerFailure"]
+  },
+  lastBindingOperation: {
+    id: "E10",
+    method: "GET",
+    route: "bindingLastOperation",
+    query: { ...hints, operation: "optional" },
+    successes: ok(LastOperationBody),
+    successHeaders: ["retry-after"],
+    errors: ["BadRequest", "NotFound", "Gone", "BrokerFailure"]
+  }
+} as const satisfies { readonly [name: string]: EndpointSpec }
+
+/**
+ * The name of an endpoint (the broker operation it calls; `catalog` for E1).
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export type EndpointName = keyof typeof endpoints
+
+/**
+ * Every endpoint name, in E1..E10 order.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const endpointNames: ReadonlyArray<EndpointName> = Object.keys(endpoints) as Array<EndpointName>
+
+/**
+ * The broker operations (every endpoint but the catalog).
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export type OperationName = Exclude<EndpointName, "catalog">
+
+/**
+ * The error tags a broker operation may fail with.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export type ErrorTagOf<K extends EndpointName> = (typeof endpoints)[K]["errors"][number]
+
+/**
+ * The errors a broker operation may fail with.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export type ErrorOf<K extends EndpointName> = Extract<OsbError, { readonly _tag: ErrorTagOf<K> }>
+
+/**
+ * The path template of an endpoint.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const pathTemplate = (name: EndpointName): string => routes[endpoints[name].route]
+
+/**
+ * The label of an endpoint in reports, e.g. `E2 PUT /v2/service_instances/:instance_id`.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const label = (name: EndpointName): string => {
+  const endpoint = endpoints[name]
+  return `${endpoint.id} ${endpoint.method} ${routes[endpoint.route]}`
+}
+
+/**
+ * The methods each route answers, in table order (the `Allow` header of a 405).
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const routeMethods: { readonly [K in RouteName]: ReadonlyArray<Method> } = (() => {
+  const methods: Record<RouteName, Array<Method>> = {
+    catalog: [],
+    instance: [],
+    instanceLastOperation: [],
+    binding: [],
+    bindingLastOperation: []
+  }
+  for (const name of endpointNames) methods[endpoints[name].route].push(endpoints[name].method)
+  return methods
+})()
+
+/**
+ * The endpoint a route answers for a method, if any.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const endpointAt = (route: RouteName, method: string): EndpointName | undefined =>
+  endpointNames.find((name) => endpoints[name].route === route && endpoints[name].method === method)
+
+/**
+ * Builds a request path: the template with its parameters percent-encoded.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const buildPath = (name: EndpointName, ids: ReadonlyArray<string>): string => {
+  let i = 0
+  return pathTemplate(name).replace(/:(instance_id|binding_id)/g, () => encodeURIComponent(ids[i++] ?? ""))
+}
+
+/**
+ * Whether an endpoint changes state (PUT, PATCH, DELETE): refused with 503 while the broker drains.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const isMutating = (name: EndpointName): boolean => endpoints[name].method !== "GET"
+
+/**
+ * The errors the HTTP edge itself may answer on an endpoint, before or around the broker's operation: 401
+ * (authentication), 400 and 412 (version header and malformed requests), 413 (bodies over the limit, PUT and
+ * PATCH), 503 (the broker is unavailable for now: draining refuses the mutating endpoints, and a store or a proxy
+ * may refuse any), and 500 (a defect).
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const edgeErrors = (name: EndpointName): ReadonlyArray<ErrorTag> => {
+  const edge: Array<ErrorTag> = ["BadRequest", "Unauthorized", "PreconditionFailed", "BrokerFailure"]
+  if ("body" in endpoints[name]) edge.push("PayloadTooLarge")
+  edge.push("ServiceUnavailable")
+  return edge
+}
+
+/**
+ * Every error an endpoint may answer: its broker operation's errors and the {@link edgeErrors}.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const answerableErrors = (name: EndpointName): ReadonlyArray<ErrorTag> => {
+  const all = new Set<ErrorTag>(endpoints[name].errors)
+  for (const tag of edgeErrors(name)) all.add(tag)
+  return errorTags.filter((tag) => all.has(tag))
+}
+
+/**
+ * Every status an endpoint may answer: its successes and the statuses of {@link answerableErrors}.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const answerableStatuses = (name: EndpointName): ReadonlyArray<number> => {
+  const statuses = new Set<number>(Object.keys(endpoints[name].successes).map(Number))
+  for (const tag of answerableErrors(name)) statuses.add(errors[tag].status)
+  return [...statuses].sort((a, b) => a - b)
+}
+
+/**
+ * The decoded request body of an endpoint that has one.
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export type RequestBodyOf<K extends EndpointName> = (typeof endpoints)[K] extends
+  { readonly body: infer S extends Schema.Schema.AnyNoContext } ? Schema.Schema.Type<S> : never
