@@ -29,10 +29,12 @@ export const sharedQuickstart = async (): Promise<string> => {
   const complete = join(outDir, ".complete")
   const lock = `${outDir}.lock`
   const deadline = Date.now() + 300_000
+  mkdirSync(join(root, "dist"), { recursive: true })
   while (!existsSync(complete)) {
     try {
       mkdirSync(lock, { recursive: false })
-    } catch {
+    } catch (error) {
+      if ((error as { readonly code?: string }).code !== "EEXIST") throw error
       if (Date.now() > deadline) throw new Error(`waited too long for ${outDir} to be built`)
       await sleep(250)
       continue
