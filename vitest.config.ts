@@ -13,10 +13,10 @@ export default defineConfig({
         }
       },
       {
-        // the router's rule, body, header, id, auth and fuzz tests again, over a loopback socket to Server.layer
+        // the router's rule, body, header, id, auth, fuzz and parameters tests again, over a socket to Server.layer
         test: {
           name: "node-http",
-          include: ["test/router.*.test.ts", "test/fuzz.property.test.ts"],
+          include: ["test/router.*.test.ts", "test/fuzz.property.test.ts", "test/parameters.*.test.ts"],
           testTimeout: 30_000,
           env: { EFFECT_OSB_TEST_TRANSPORT: "node" }
         }

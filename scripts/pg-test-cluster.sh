@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts a throw-away PostgreSQL cluster on a loopback port for the tests and prints its URL.
 # Installs Debian's postgresql package when no server binaries are found (needs root or sudo).
-#   usage: scripts/pg-test-cluster.sh start|stop   (env: PGPORT=54329, PGTEST_DIR=/tmp/effect-osb-pg)
+#   usage: scripts/pg-test-cluster.sh start|stop|resume   (env: PGPORT=54329, PGTEST_DIR=/tmp/effect-osb-pg)
+#   start: a new, empty cluster; stop: stop it (PGSTOP_MODE fast by default, or immediate to simulate a crash);
+#   resume: start the stopped cluster again with its data (the fault tests and the soak use stop + resume)
 set -euo pipefail
 PGPORT=${PGPORT:-54329}
 DIR=${PGTEST_DIR:-/tmp/effect-osb-pg}
@@ -33,6 +35,12 @@ case "${1:-start}" in
     ;;
   stop)
     BIN=$(find_bin)
-    as_pg "$BIN/pg_ctl" -D "$DIR/data" -m fast stop >&2 || true
+    as_pg "$BIN/pg_ctl" -D "$DIR/data" -m "${PGSTOP_MODE:-fast}" stop >&2 || true
+    ;;
+  resume)
+    BIN=$(find_bin)
+    as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w \
+      -o "-p $PGPORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >&2
+    echo "postgres://postgres@127.0.0.1:$PGPORT/postgres"
     ;;
 esac

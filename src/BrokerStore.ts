@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -259,7 +260,8 @@ export const Change = {
 } as const
 
 /**
- * The store failed (I/O, corruption). The engine treats it as a defect: a generic 500.
+ * The store failed (a bad statement, corruption, an unreadable record). The engine treats it as a defect: a generic
+ * 500. A store that cannot be reached fails with {@link StoreUnavailable} instead.
  *
  * @since 0.1.0
  * @category errors
@@ -268,6 +270,68 @@ export class StoreError extends Schema.TaggedError<StoreError>("effect-osb/Store
   message: Schema.String,
   cause: opt(Schema.Defect)
 }) {}
+
+/**
+ * The store cannot be reached now (database down or restarting, connection lost or refused, database busy): a
+ * temporary condition, answered 503 with `Retry-After` at the HTTP edge, unlike a `StoreError` (a defect, 500).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>("effect-osb/StoreUnavailable")(
+  "StoreUnavailable",
+  {
+    message: Schema.String,
+    cause: opt(Schema.Defect)
+  }
+) {}
+
+/**
+ * Whether a value is a {@link StoreUnavailable}.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isStoreUnavailable = (u: unknown): u is StoreUnavailable => u instanceof StoreUnavailable
+
+/**
+ * The store's unavailability in a cause, as a failure or as a defect (the managed engine dies with its store's
+ * errors).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const unavailableIn = <E>(cause: Cause.Cause<E>): Option.Option<StoreUnavailable> =>
+  Cause.find(cause, (c) => {
+    if (c._tag === "Fail" && isStoreUnavailable(c.error)) return Option.some(c.error)
+    if (c._tag === "Die" && isStoreUnavailable(c.defect)) return Option.some(c.defect)
+    return Option.none()
+  })
+
+const refusals = new WeakMap<StoreUnavailable, () => void>()
+
+/**
+ * Attaches to an unavailability the counter of the outage it belongs to (stores that report outages use it).
+ *
+ * @since 0.1.0
+ * @category outages
+ */
+export const countRefusal = (error: StoreUnavailable, count: () => void): StoreUnavailable => {
+  refusals.set(error, count)
+  return error
+}
+
+/**
+ * Tells the store that a request was refused because of this unavailability (the HTTP edge calls it once per
+ * request), so the store's "store back" line counts the requests refused during the outage.
+ *
+ * @since 0.1.0
+ * @category outages
+ */
+export const refused = (error: StoreUnavailable): void => {
+  refusals.get(error)?.()
+  refusals.delete(error)
+}
 
 /**
  * The store service.
@@ -279,7 +343,7 @@ export interface BrokerStoreService {
   /** Whether the data outlives the process (and other processes may share it): leases are kept only then. */
   readonly persistent: boolean
   /** A consistent snapshot of one instance id. */
-  readonly read: (instanceId: string) => Effect.Effect<InstanceSnapshot, StoreError>
+  readonly read: (instanceId: string) => Effect.Effect<InstanceSnapshot, StoreError | StoreUnavailable>
   /**
    * Runs `f` on a snapshot of the instance and applies the changes it returns, atomically and serialised with
    * every other transaction on the same instance id. `f` must be quick and must not use the store itself.
@@ -287,17 +351,23 @@ export interface BrokerStoreService {
   readonly transact: <A, E>(
     instanceId: string,
     f: (snapshot: InstanceSnapshot) => Effect.Effect<readonly [A, ReadonlyArray<Change>], E>
-  ) => Effect.Effect<A, E | StoreError>
+  ) => Effect.Effect<A, E | StoreError | StoreUnavailable>
   /** In-progress operations whose lease expired before `now` (their owner is gone). */
   readonly expiredOperations: (
     now: number
-  ) => Effect.Effect<ReadonlyArray<{ readonly instanceId: string; readonly operationId: string }>, StoreError>
+  ) => Effect.Effect<
+    ReadonlyArray<{ readonly instanceId: string; readonly operationId: string }>,
+    StoreError | StoreUnavailable
+  >
   /** Extends the leases of every in-progress operation `owner` holds. */
-  readonly renewLeases: (owner: string, until: number) => Effect.Effect<void, StoreError>
+  readonly renewLeases: (owner: string, until: number) => Effect.Effect<void, StoreError | StoreUnavailable>
   /** The in-progress operations `owner` holds. */
   readonly runningOperations: (
     owner: string
-  ) => Effect.Effect<ReadonlyArray<{ readonly instanceId: string; readonly operationId: string }>, StoreError>
+  ) => Effect.Effect<
+    ReadonlyArray<{ readonly instanceId: string; readonly operationId: string }>,
+    StoreError | StoreUnavailable
+  >
 }
 
 /**

@@ -12,6 +12,8 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
+import type { Operation, ParametersOptions, PlanValidators, SchemaCompiler } from "./internal/parameters.js"
+import { makeCompiler } from "./internal/parameters.js"
 import { formatPath } from "./internal/paths.js"
 import type { ServiceOffering, ServicePlan } from "./Model.js"
 import { CatalogBody } from "./Model.js"
@@ -99,6 +101,11 @@ export interface CatalogService {
   readonly offering: (serviceId: string) => Option.Option<ServiceOffering>
   /** The plan with this id (plan ids are unique across the catalog). */
   readonly plan: (planId: string) => Option.Option<ResolvedPlan>
+  /**
+   * The compiled parameter schemas of a plan, by operation (`provision`, `update`, `bind`); undefined when the
+   * plan declares none.
+   */
+  readonly parameterValidators: (planId: string) => PlanValidators | undefined
 }
 
 /**
@@ -152,21 +159,34 @@ const remoteRefs = (value: unknown, path: string, out: Array<CatalogProblem>): v
   }
 }
 
-const schemaProblems = (plan: Raw, planPath: string, out: Array<CatalogProblem>): void => {
+const joinPath = (base: string, relative: string): string =>
+  relative === "" ? base : relative.startsWith("[") ? `${base}${relative}` : `${base}.${relative}`
+
+/** What checking a catalog's parameter schemas produced: problems, warnings, and a validator per schema. */
+interface SchemaAnalysis {
+  readonly problems: Array<CatalogProblem>
+  readonly warnings: Array<CatalogProblem>
+  readonly compiler: () => SchemaCompiler
+  readonly validators: Map<string, { -readonly [K in Operation]?: PlanValidators[K] }>
+}
+
+const schemaProblems = (plan: Raw, planPath: string, analysis: SchemaAnalysis): void => {
   const schemas = plan.schemas
   if (!isRecord(schemas)) return
-  const candidates: Array<readonly [unknown, string]> = []
+  const out = analysis.problems
+  const candidates: Array<readonly [unknown, string, Operation]> = []
   if (isRecord(schemas.service_instance)) {
-    candidates.push([schemas.service_instance.create, "service_instance.create"])
-    candidates.push([schemas.service_instance.update, "service_instance.update"])
+    candidates.push([schemas.service_instance.create, "service_instance.create", "provision"])
+    candidates.push([schemas.service_instance.update, "service_instance.update", "update"])
   }
   if (isRecord(schemas.service_binding)) {
-    candidates.push([schemas.service_binding.create, "service_binding.create"])
+    candidates.push([schemas.service_binding.create, "service_binding.create", "bind"])
   }
-  for (const [holder, name] of candidates) {
+  for (const [holder, name, operation] of candidates) {
     if (!isRecord(holder) || !isRecord(holder.parameters)) continue
     const path = `${planPath}.schemas.${name}.parameters`
     const parameters = holder.parameters
+    const before = out.length
     if (typeof parameters.$schema !== "string" || parameters.$schema.length === 0) {
       out.push(
         new CatalogProblem({ path: `${path}.$schema`, message: "a JSON schema must name its draft in $schema (SCH-1)" })
@@ -177,7 +197,32 @@ const schemaProblems = (plan: Raw, planPath: string, out: Array<CatalogProblem>)
     if (size > maxSchemaBytes) {
       out.push(new CatalogProblem({ path, message: `the schema is ${size} bytes, more than 64 kB (SCH-3)` }))
     }
+    if (out.length > before) continue
+    compileSchema(parameters, path, operation, plan.id, analysis)
   }
+}
+
+const compileSchema = (
+  schema: Raw,
+  path: string,
+  operation: Operation,
+  planId: unknown,
+  analysis: SchemaAnalysis
+): void => {
+  const found: Array<{ readonly path: string; readonly message: string; readonly severity: "error" | "warning" }> = []
+  const validator = analysis.compiler().compile(schema, operation, found)
+  for (const problem of found) {
+    const entry = new CatalogProblem({ path: joinPath(path, problem.path), message: problem.message })
+    if (problem.severity === "error") analysis.problems.push(entry)
+    else analysis.warnings.push(entry)
+  }
+  if (validator === undefined || typeof planId !== "string") return
+  let forPlan = analysis.validators.get(planId)
+  if (forPlan === undefined) {
+    forPlan = {}
+    analysis.validators.set(planId, forPlan)
+  }
+  forPlan[operation] = validator
 }
 
 const nameWarnings = (name: unknown, path: string, out: Array<CatalogProblem>): void => {
@@ -206,18 +251,37 @@ const duplicates = (
 }
 
 /**
- * Checks a catalog value and returns every problem (errors) and every warning, each with its path.
- * Works on any input, so a broken catalog still gets all of its problems reported at once.
+ * Options of the catalog.
  *
  * @since 0.1.0
- * @category validation
+ * @category models
  */
-export const validate = (input: unknown): {
-  readonly problems: ReadonlyArray<CatalogProblem>
-  readonly warnings: ReadonlyArray<CatalogProblem>
-} => {
-  const problems = structuralProblems(input)
-  const warnings: Array<CatalogProblem> = []
+export interface CatalogOptions {
+  /**
+   * How the plans' parameter schemas are compiled and how their violations are reported (defaults: no `default`
+   * injection, unknown formats a warning, 10 problems per answer). Turning validation off is a router option
+   * (`validateParameters`).
+   */
+  readonly parameters?: ParametersOptions
+}
+
+/**
+ * Options of the catalog: how parameter schemas are compiled and reported.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type { ParametersOptions }
+
+const analyse = (input: unknown, options: CatalogOptions): SchemaAnalysis => {
+  let compiler: SchemaCompiler | undefined
+  const analysis: SchemaAnalysis = {
+    problems: structuralProblems(input),
+    warnings: [],
+    compiler: () => (compiler ??= makeCompiler(options.parameters)),
+    validators: new Map()
+  }
+  const { problems, warnings } = analysis
   const services = isRecord(input) ? asArray(input.services) : []
   const offeringIds: Array<readonly [string | undefined, string]> = []
   const offeringNames: Array<readonly [string | undefined, string]> = []
@@ -244,7 +308,7 @@ export const validate = (input: unknown): {
           })
         )
       }
-      schemaProblems(plan, planAt, problems)
+      schemaProblems(plan, planAt, analysis)
     })
     duplicates(planNames, "plan name", problems)
   })
@@ -257,30 +321,51 @@ export const validate = (input: unknown): {
       problems.push(new CatalogProblem({ path, message: `plan id "${id}" is also an offering id (VAL-2)` }))
     }
   }
+  return analysis
+}
+
+/**
+ * Checks a catalog value and returns every problem (errors) and every warning, each with its path. Parameter
+ * schemas are compiled for their dialect (`$schema`): a schema that does not compile is a problem at its path.
+ * Works on any input, so a broken catalog still gets all of its problems reported at once.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = (input: unknown, options: CatalogOptions = {}): {
+  readonly problems: ReadonlyArray<CatalogProblem>
+  readonly warnings: ReadonlyArray<CatalogProblem>
+} => {
+  const { problems, warnings } = analyse(input, options)
   return { problems, warnings }
 }
 
 /**
- * Validates a catalog value and builds the service. Fails with every problem found.
+ * Validates a catalog value and builds the service, with the parameter schemas compiled. Fails with every
+ * problem found.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (input: CatalogBody | unknown): Effect.Effect<CatalogService, CatalogError> =>
+export const make = (
+  input: CatalogBody | unknown,
+  options: CatalogOptions = {}
+): Effect.Effect<CatalogService, CatalogError> =>
   Effect.suspend(() => {
-    const { problems, warnings } = validate(input)
+    const { problems, validators, warnings } = analyse(input, options)
     if (problems.length > 0) return Effect.fail(new CatalogError({ problems }))
     const decoded = Schema.decodeUnknownSync(CatalogBody)(input)
     return Effect.as(
       Effect.forEach(warnings, (w) => Effect.logWarning(`catalog: ${w.path}: ${w.message}`), { discard: true }),
-      fromValidated(decoded, JSON.stringify(input), warnings)
+      fromValidated(decoded, JSON.stringify(input), warnings, validators)
     )
   })
 
 const fromValidated = (
   catalog: CatalogBody,
   body: string,
-  warnings: ReadonlyArray<CatalogProblem>
+  warnings: ReadonlyArray<CatalogProblem>,
+  validators: ReadonlyMap<string, PlanValidators>
 ): CatalogService => {
   const offerings = new Map<string, ServiceOffering>()
   const plans = new Map<string, ResolvedPlan>()
@@ -296,7 +381,8 @@ const fromValidated = (
     etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 32)}"`,
     warnings,
     offering: (id) => Option.fromNullable(offerings.get(id)),
-    plan: (id) => Option.fromNullable(plans.get(id))
+    plan: (id) => Option.fromNullable(plans.get(id)),
+    parameterValidators: (planId) => validators.get(planId)
   }
 }
 
@@ -306,8 +392,8 @@ const fromValidated = (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (input: CatalogBody | unknown): Layer.Layer<Catalog, CatalogError> =>
-  Layer.effect(Catalog, make(input))
+export const layer = (input: CatalogBody | unknown, options?: CatalogOptions): Layer.Layer<Catalog, CatalogError> =>
+  Layer.effect(Catalog, make(input, options))
 
 /**
  * A layer of the catalog from an effect producing the value (e.g. read from a file or from `Config`).
@@ -316,5 +402,7 @@ export const layer = (input: CatalogBody | unknown): Layer.Layer<Catalog, Catalo
  * @category layers
  */
 export const layerEffect = <E, R>(
-  input: Effect.Effect<CatalogBody | unknown, E, R>
-): Layer.Layer<Catalog, CatalogError | E, R> => Layer.effect(Catalog, Effect.flatMap(input, make))
+  input: Effect.Effect<CatalogBody | unknown, E, R>,
+  options?: CatalogOptions
+): Layer.Layer<Catalog, CatalogError | E, R> =>
+  Layer.effect(Catalog, Effect.flatMap(input, (value) => make(value, options)))

@@ -35,7 +35,7 @@ import type {
   OperationRecord,
   Tombstone
 } from "./BrokerStore.js"
-import { BrokerStore, Change } from "./BrokerStore.js"
+import { BrokerStore, Change, StoreError, StoreUnavailable, unavailableIn } from "./BrokerStore.js"
 import type { ResolvedPlan } from "./Catalog.js"
 import { Catalog } from "./Catalog.js"
 import { provisionFingerprint } from "./internal/fingerprint.js"
@@ -518,7 +518,12 @@ export const make = (
     const transact = <A, E>(
       instanceId: string,
       f: (snapshot: InstanceSnapshot) => Effect.Effect<readonly [A, ReadonlyArray<StoreChange>], E>
-    ): Effect.Effect<A, E> => Effect.catchTag(store.transact(instanceId, f), "StoreError", (e) => Effect.die(e))
+    ): Effect.Effect<A, E> =>
+      // the store's own failures are defects here; the HTTP edge answers StoreUnavailable with 503
+      Effect.catchAll(
+        store.transact(instanceId, f),
+        (e) => e instanceof StoreError || e instanceof StoreUnavailable ? Effect.die(e) : Effect.fail(e as E)
+      )
 
     const read = (instanceId: string) => Effect.orDie(store.read(instanceId))
 
@@ -1951,11 +1956,15 @@ export const make = (
         if (decision._tag === "Resume") yield* Effect.logInfo(`took over operation ${operationId}: resumed`)
       })
 
+    /** A store outage is logged once by the store ("store down" / "store back"), not by every round. */
+    const quietIfUnavailable = (cause: Cause.Cause<unknown>, what: string) =>
+      Option.isSome(unavailableIn(cause)) ? Effect.void : Effect.logError(what, cause)
+
     const takeoverRound: Effect.Effect<void> = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const expired = yield* Effect.orDie(store.expiredOperations(now))
       yield* Effect.forEach(expired, (o) => takeOver(o.instanceId, o.operationId), { discard: true })
-    }).pipe(Effect.catchAllCause((cause) => Effect.logError("operation takeover failed", cause)))
+    }).pipe(Effect.catchAllCause((cause) => quietIfUnavailable(cause, "operation takeover failed")))
 
     /** Renews this replica's leases, and stops local work another replica has superseded (e.g. a DELETE). */
     const renewRound: Effect.Effect<void> = Effect.gen(function*() {
@@ -1968,7 +1977,7 @@ export const make = (
           yield* interrupt(key)
         }
       }
-    }).pipe(Effect.catchAllCause((cause) => Effect.logError("renewing operation leases failed", cause)))
+    }).pipe(Effect.catchAllCause((cause) => quietIfUnavailable(cause, "renewing operation leases failed")))
 
     // leases matter only where another process can see the store
     const loops: Array<Fiber.RuntimeFiber<unknown, unknown>> = []

@@ -29,6 +29,7 @@ import type { Encryption } from "./Encryption.js"
 import { decryptRecord, encryptRecord } from "./Encryption.js"
 import { preparePrivateFiles } from "./internal/privateFiles.js"
 import { dialectOf, migrate } from "./internal/sqlDialect.js"
+import { makeOutageTracker } from "./internal/storeOutage.js"
 
 /**
  * Options of the SQL store.
@@ -62,6 +63,7 @@ export const make = (
     const sql = yield* SqlClient.SqlClient
     const dialect = yield* Effect.mapError(dialectOf(sql), (e) => new StoreError({ message: e.message, cause: e }))
     const encryption = options.encryption
+    const outage = makeOutageTracker(dialect.name)
 
     yield* migrate(sql, dialect).pipe(
       Effect.sandbox,
@@ -196,7 +198,7 @@ export const make = (
 
     const service: BrokerStoreService = {
       persistent: true,
-      read: (instanceId) => Effect.mapError(readSnapshot(instanceId), toStoreError("reading from the store failed")),
+      read: (instanceId) => outage.guard("reading from the store failed")(readSnapshot(instanceId)),
       transact: (instanceId, f) =>
         sql.withTransaction(
           dialect.lockInstance(sql, instanceId).pipe(
@@ -217,28 +219,28 @@ export const make = (
             )
           )
         ).pipe(
-          Effect.catchTag("SqlError", (e) => Effect.fail(toStoreError("a store transaction failed")(e)))
+          outage.guard("a store transaction failed")
         ),
       expiredOperations: (now) =>
         sql<{ instance_id: string; operation_id: string }>`
           SELECT instance_id, operation_id FROM osb_operations
           WHERE state = ${"in progress"} AND lease_expires_at IS NOT NULL AND lease_expires_at < ${now}`.pipe(
           Effect.map((rows) => rows.map((r) => ({ instanceId: r.instance_id, operationId: r.operation_id }))),
-          Effect.mapError(toStoreError("reading expired operations failed"))
+          outage.guard("reading expired operations failed")
         ),
       renewLeases: (owner, until) =>
         sql`
           UPDATE osb_operations SET lease_expires_at = ${until}
           WHERE owner = ${owner} AND state = ${"in progress"}`.pipe(
           Effect.asVoid,
-          Effect.mapError(toStoreError("renewing leases failed"))
+          outage.guard("renewing leases failed")
         ),
       runningOperations: (owner) =>
         sql<{ instance_id: string; operation_id: string }>`
           SELECT instance_id, operation_id FROM osb_operations
           WHERE owner = ${owner} AND state = ${"in progress"}`.pipe(
           Effect.map((rows) => rows.map((r) => ({ instanceId: r.instance_id, operationId: r.operation_id }))),
-          Effect.mapError(toStoreError("reading running operations failed"))
+          outage.guard("reading running operations failed")
         )
     }
     return service

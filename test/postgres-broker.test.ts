@@ -54,7 +54,7 @@ const broker = async (options: { readonly targetUrl?: string; readonly maxParamL
         : HttpRouter.setRouterConfig({ maxParamLength: options.maxParamLength })
     )
   )
-  const client = clientFor(layer)
+  const client = clientFor(layer, PostgresBroker.routerOptions)
   opened.push(client)
   return { client, targetUrl }
 }

@@ -19,7 +19,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Config, ConfigError, Data, Effect, Either, Layer, Option, Redacted } from "effect"
 import type { BrokerStore } from "../../src/index.js"
 import { Catalog, ManagedBroker, OsbError, StoreConfig } from "../../src/index.js"
-import type { Model } from "../../src/index.js"
+import type { Model, Router } from "../../src/index.js"
 import {
   bindingRoleName,
   bindingRolePrefix,
@@ -537,6 +537,13 @@ const checkTarget = (admin: PgClient.PgClient) =>
       `target: PostgreSQL ${Math.floor(row.version / 10000)} as ${row.user}${row.superuser ? " (superuser)" : ""}`
     )
   })
+
+/**
+ * The router options this broker is served with: it checks its parameters itself (`validate` on each step, with
+ * messages that name the plan's bounds, and rules a schema cannot state, e.g. extensions cannot be removed), so
+ * the router's own check against the catalog's schemas is off.
+ */
+export const routerOptions: Router.RouterOptions = { validateParameters: false }
 
 /** The broker on a target server and a store. */
 export const layerWith = (

@@ -8,7 +8,7 @@ import { Layer } from "effect"
 import { BrokerAuth, Server } from "../../src/index.js"
 import * as PostgresBroker from "./broker.js"
 
-const main = Server.layerConfig().pipe(
+const main = Server.layerConfig(PostgresBroker.routerOptions).pipe(
   Layer.provide(PostgresBroker.layer),
   Layer.provide(BrokerAuth.layerConfig)
 )

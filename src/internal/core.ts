@@ -16,6 +16,7 @@ import type { BrokerAuthService } from "../BrokerAuth.js"
 import { BrokerAuth } from "../BrokerAuth.js"
 import type { BrokerLifecycleService } from "../BrokerLifecycle.js"
 import { BrokerLifecycle } from "../BrokerLifecycle.js"
+import { refused, unavailableIn } from "../BrokerStore.js"
 import type { CatalogService } from "../Catalog.js"
 import { Catalog } from "../Catalog.js"
 import type { BindingResponseBody, FetchBindingBody, ServiceOffering } from "../Model.js"
@@ -64,6 +65,8 @@ import type {
 } from "../ServiceBroker.js"
 import { ServiceBroker } from "../ServiceBroker.js"
 import * as Fast from "./fast.js"
+import type { ValidateParameters } from "./parameters.js"
+import { makeEdgeCheck } from "./parameters.js"
 import type { OsbHttpRequest, Query } from "./request.js"
 import {
   acceptsIncomplete as parseAcceptsIncomplete,
@@ -99,6 +102,12 @@ export interface RouterOptions {
   readonly strictDeprecatedFields?: boolean
   /** One log line per request (method, route, status, ms, request identity). Default true. */
   readonly requestLog?: boolean
+  /**
+   * Validate request `parameters` against the JSON schema the plan declares for the operation (provision, update:
+   * the target plan, bind) before the broker runs; a violation is a 400 naming each failing path. `false` turns it
+   * off, a predicate turns it on for the plans it accepts. Default true.
+   */
+  readonly validateParameters?: ValidateParameters
 }
 
 /**
@@ -513,6 +522,7 @@ export const make = (
   const strictIdentity = options.strictOriginatingIdentity ?? false
   const strictDeprecated = options.strictDeprecatedFields ?? false
   const requestLog = options.requestLog ?? true
+  const checkParameters = makeEdgeCheck(catalog, options.validateParameters)
 
   // --- envelope: auth -> version -> draining -> identity; request identity echo, defects, log line -----------
 
@@ -572,10 +582,24 @@ export const make = (
     return Fast.flatMap(lifecycle.value.draining, (draining) => (draining ? Exit.fail(shuttingDown) : Exit.void))
   }
 
+  const storeUnavailable = renderError(
+    new ServiceUnavailable({
+      description: "The broker's store is unavailable right now; retry the request shortly.",
+      retryAfterSeconds: retryAfter
+    })
+  )
+
   const recover = (cause: Cause.Cause<OsbError>): Effect.Effect<OsbHttpResponse> => {
     const failure = Cause.failureOption(cause)
     if (Option.isSome(failure) && isOsbError(failure.value)) return Exit.succeed(renderError(failure.value))
     if (Cause.isInterruptedOnly(cause)) return Exit.failCause(cause as Cause.Cause<never>)
+    // the store cannot be reached (a failure or, from the managed engine, a defect): 503, counted by the store's
+    // outage log line instead of a stack trace per request
+    const unavailable = unavailableIn(cause)
+    if (Option.isSome(unavailable)) {
+      refused(unavailable.value)
+      return Exit.succeed(storeUnavailable)
+    }
     return Effect.as(Effect.logError("unexpected failure while handling an OSB request", cause), internalError)
   }
 
@@ -776,11 +800,13 @@ export const make = (
       }
       const conflict = maintenanceConflict(body.maintenance_info, target.right)
       if (conflict !== undefined) return Exit.fail(conflict)
+      const checked = checkParameters(body.plan_id, "provision", body)
+      if (Either.isLeft(checked)) return Exit.fail(checked.left)
       return Fast.flatMap(
         broker.provision({
           instanceId: id(input, 0),
           acceptsIncomplete: accepts.right,
-          body,
+          body: checked.right,
           ...input.info,
           ...target.right
         }),
@@ -840,20 +866,23 @@ export const make = (
         }
       }
       const maintenanceTarget = Option.orElse(plan, () => previousPlan)
+      let checked: Either.Either<typeof body, BadRequest> = Either.right(body)
       if (Option.isSome(maintenanceTarget)) {
         const conflict = maintenanceConflict(body.maintenance_info, maintenanceTarget.value)
         if (conflict !== undefined) return Exit.fail(conflict)
+        checked = checkParameters(maintenanceTarget.value.plan.id, "update", body)
       }
       if (broker.update === undefined) {
         return Exit.fail(
           new UpdateNotSupported({ description: "This broker does not support updating service instances." })
         )
       }
+      if (Either.isLeft(checked)) return Exit.fail(checked.left)
       return Fast.flatMap(
         broker.update({
           instanceId: id(input, 0),
           acceptsIncomplete: accepts.right,
-          body,
+          body: checked.right,
           offering: offering.value,
           plan,
           previousPlan,
@@ -918,12 +947,14 @@ export const make = (
         )
       }
       if (broker.bind === undefined) return notBindable()
+      const checked = checkParameters(body.plan_id, "bind", body)
+      if (Either.isLeft(checked)) return Exit.fail(checked.left)
       return Fast.flatMap(
         broker.bind({
           instanceId: id(input, 0),
           bindingId: id(input, 1),
           acceptsIncomplete: accepts.right,
-          body,
+          body: checked.right,
           ...input.info,
           ...target
         }),

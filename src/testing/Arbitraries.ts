@@ -1554,3 +1554,32 @@ export const malformedQuery = (
   if (chosen.length === 0) throw new Error(`Arbitraries.malformedQuery: no kind applies to ${endpoint}`)
   return FastCheck.oneof(...chosen.map(([, arbitrary]) => arbitrary))
 }
+
+// -----------------------------------------------------------------------------
+// invalid parameters (src/testing/InvalidParameters.ts)
+// -----------------------------------------------------------------------------
+
+export {
+  /**
+   * Parameters that violate a parameters schema, each with the path a validator must name.
+   *
+   * @since 0.1.0
+   * @category arbitraries
+   */
+  invalidParameters,
+  /**
+   * Parameters that violate a plan's parameters schema for `create`, `update` or `bind`.
+   *
+   * @since 0.1.0
+   * @category arbitraries
+   */
+  invalidParametersFor
+} from "./InvalidParameters.js"
+
+/**
+ * Parameters that violate a schema, and where.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type { InvalidParameters } from "./InvalidParameters.js"
