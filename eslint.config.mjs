@@ -28,7 +28,7 @@ export default tseslint.config(
     }
   },
   {
-    files: ["test/**/*.ts", "bench/**/*.ts"],
+    files: ["test/**/*.ts", "bench/**/*.ts", "soak/**/*.ts"],
     rules: {
       "@typescript-eslint/no-explicit-any": "off"
     }

@@ -22,6 +22,8 @@ export interface BrokerLifecycleService {
   readonly draining: Effect.Effect<boolean>
   /** The same, read synchronously (the router uses it when present, so a mutation needs no extra step). */
   readonly isDraining?: () => boolean
+  /** Succeeds when the broker's store answers (the admin listener's readiness check); absent without a store. */
+  readonly storeProbe?: Effect.Effect<unknown, unknown>
   /** Starts draining: waits up to `timeout` for running operations, then releases their leases. */
   readonly drain: (timeout: Duration.DurationInput) => Effect.Effect<void>
 }

@@ -40,6 +40,7 @@ import type { ResolvedPlan } from "./Catalog.js"
 import { Catalog } from "./Catalog.js"
 import { provisionFingerprint } from "./internal/fingerprint.js"
 import { canonicalJson, makeKeyedLock } from "./internal/keyedLock.js"
+import * as Observe from "./internal/observe.js"
 import type {
   BindingResponseBody,
   FetchBindingBody,
@@ -440,7 +441,10 @@ export const make = (
   options: ManagedOptions = {}
 ): Effect.Effect<ManagedBrokerService, ManagedBrokerError, BrokerStore | Catalog | Scope.Scope> =>
   Effect.gen(function*() {
-    const store = yield* BrokerStore
+    // metrics and traces watch the store, the operations and takeovers only when configured
+    const observer = yield* Observe.current
+    const unobservedStore = yield* BrokerStore
+    const store = observer?.store === undefined ? unobservedStore : observer.store(unobservedStore)
     const catalog = yield* Catalog
     const fibers = yield* FiberMap.make<string>()
     const locks = makeKeyedLock()
@@ -601,6 +605,7 @@ export const make = (
       maxSeconds: number | undefined,
       finish: (exit: Exit.Exit<Out, E | TimedOut>) => Effect.Effect<void>
     ): Effect.Effect<Out, E> => {
+      if (observer?.operation !== undefined) work = observer.operation(operation, work)
       if (operation.async) {
         const bounded = maxSeconds === undefined
           ? work
@@ -1762,6 +1767,7 @@ export const make = (
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         let failed: OperationRecord | undefined
+        let taken: OperationKind | undefined
         const decision = yield* locks.withLock(
           instanceId,
           transact(instanceId, (snapshot): Effect.Effect<readonly [Takeover, ReadonlyArray<StoreChange>]> => {
@@ -1775,9 +1781,12 @@ export const make = (
             const claimed: OperationRecord = { ...operation, ...lease(now) }
             const instance = Option.getOrUndefined(snapshot.instance)
             const binding = operation.bindingId === undefined ? undefined : snapshot.bindings.get(operation.bindingId)
-            const resume = (run: Effect.Effect<void, unknown>) =>
-              write({ _tag: "Resume", run } as Takeover, [Change.putOperation(claimed)])
+            const resume = (run: Effect.Effect<void, unknown>) => {
+              taken = operation.kind
+              return write({ _tag: "Resume", run } as Takeover, [Change.putOperation(claimed)])
+            }
             const fail = () => {
+              taken = operation.kind
               failed = { ...operation, async: true }
               return keep({ _tag: "Fail" } as Takeover)
             }
@@ -1930,6 +1939,9 @@ export const make = (
             Effect.tap((decision) => decision._tag === "Resume" ? Effect.ignore(decision.run) : Effect.void)
           )
         )
+        if (taken !== undefined && decision._tag !== "Skip") {
+          observer?.tookOver?.(taken, decision._tag === "Fail" ? "failed" : "resumed")
+        }
         if (decision._tag === "Fail" && failed !== undefined) {
           const operation = failed
           yield* Effect.logWarning(
@@ -1963,7 +1975,14 @@ export const make = (
     const takeoverRound: Effect.Effect<void> = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const expired = yield* Effect.orDie(store.expiredOperations(now))
-      yield* Effect.forEach(expired, (o) => takeOver(o.instanceId, o.operationId), { discard: true })
+      yield* Effect.forEach(
+        expired,
+        (o) =>
+          observer?.takeover === undefined
+            ? takeOver(o.instanceId, o.operationId)
+            : observer.takeover(o.operationId, takeOver(o.instanceId, o.operationId)),
+        { discard: true }
+      )
     }).pipe(Effect.catchAllCause((cause) => quietIfUnavailable(cause, "operation takeover failed")))
 
     /** Renews this replica's leases, and stops local work another replica has superseded (e.g. a DELETE). */
@@ -1974,6 +1993,7 @@ export const make = (
         const snapshot = yield* read(instanceId)
         const operation = snapshot.operations.get(operationId)
         if (operation === undefined || operation.state !== "in progress" || operation.owner !== replicaId) {
+          if (operation?.state === "in progress") observer?.leaseLost?.(operation.kind)
           yield* interrupt(key)
         }
       }
@@ -1993,6 +2013,13 @@ export const make = (
     const lifecycle: BrokerLifecycleService = {
       draining: Effect.sync(() => draining),
       isDraining: () => draining,
+      // the store answers a read within 2 s (any id: a read changes nothing)
+      storeProbe: store.read("effect-osb:readiness-probe").pipe(
+        Effect.timeoutFail({
+          duration: "2 seconds",
+          onTimeout: () => new StoreError({ message: "the store did not answer within 2 s" })
+        })
+      ),
       drain: (timeout) =>
         Effect.gen(function*() {
           draining = true

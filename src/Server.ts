@@ -18,11 +18,12 @@ import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import type { Server as HttpServerNode } from "node:http"
 import type { BrokerAuth } from "./BrokerAuth.js"
-import { drainOnClose } from "./BrokerLifecycle.js"
+import { BrokerLifecycle, drainOnClose } from "./BrokerLifecycle.js"
 import type { Catalog } from "./Catalog.js"
 import { makeHandler } from "./internal/core.js"
 import * as LoginThrottle from "./internal/loginThrottle.js"
 import * as NodeServer from "./internal/nodeServer.js"
+import * as Observe from "./internal/observe.js"
 import * as RequestLog from "./RequestLog.js"
 import type { BrokerIncomplete, RouterOptions } from "./Router.js"
 import type { ServiceBroker } from "./ServiceBroker.js"
@@ -147,7 +148,8 @@ export const layer = (
 ): Layer.Layer<never, BrokerIncomplete | ServeError | TlsError, Catalog | ServiceBroker | BrokerAuth> =>
   Layer.scopedDiscard(
     Effect.gen(function*() {
-      const handler = yield* makeHandler(options)
+      // request metrics and spans wrap the handler only when configured
+      const handler = yield* Effect.flatMap(makeHandler(options), Observe.wrapHandler)
       const sink = yield* Effect.serviceOption(RequestLog.RequestLogSink)
       const tls = options.tls
       // the HTTPS module is loaded only when TLS is configured
@@ -164,6 +166,8 @@ export const layer = (
         // an https.Server is an http.Server with TLS underneath (same request, close and connection methods)
         server: server as unknown as HttpServerNode | undefined
       })
+      // the admin listener (when there is one) reports ready from now until the drain starts
+      yield* Observe.registerServing(yield* Effect.serviceOption(BrokerLifecycle))
       // finalizers run in reverse: the drain runs first, while the server still answers (503 for mutations)
       yield* drainOnClose(options.drainTimeout ?? "10 seconds")
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address

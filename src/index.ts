@@ -143,3 +143,17 @@ export * as RequestLog from "./RequestLog.js"
  * @since 0.1.0
  */
 export * as Tls from "./Tls.js"
+
+/**
+ * The admin listener: /healthz, /readyz and /metrics on a port of their own (`BROKER_ADMIN_PORT`).
+ *
+ * @since 0.1.0
+ */
+export * as AdminServer from "./AdminServer.js"
+
+/**
+ * OSB-aware metrics (Effect `Metric`s) and their Prometheus rendering.
+ *
+ * @since 0.1.0
+ */
+export * as Metrics from "./Metrics.js"

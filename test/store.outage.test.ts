@@ -9,7 +9,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, Logger } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BrokerStore, Catalog, ServiceBroker } from "../src/index.js"
-import { isUnavailable } from "../src/internal/storeOutage.js"
+import { isUnavailable, makeOutageTracker } from "../src/internal/storeOutage.js"
 import {
   AI,
   bindBody,
@@ -154,6 +154,23 @@ describe("store unavailable in process", () => {
     } finally {
       await client.dispose()
     }
+  })
+
+  it("a COMMIT that fails on a lost connection (@effect/sql dies with its SqlError) is StoreUnavailable too", async () => {
+    const tracker = makeOutageTracker("PostgreSQL")
+    const lost = new SqlError({
+      message: "Failed to execute statement",
+      cause: new Error("Client has encountered a connection error and is not queryable")
+    })
+    const exit = await Effect.runPromiseExit(tracker.guard("a store transaction failed")(Effect.die(lost)))
+    expect(exit).toMatchObject({ _tag: "Failure", cause: { _tag: "Fail", error: { _tag: "StoreUnavailable" } } })
+    expect(tracker.isDown()).toBe(true)
+    const broken = new SqlError({ message: "Failed to execute statement", cause: { code: "42601" } })
+    const defect = await Effect.runPromiseExit(tracker.guard("a store transaction failed")(Effect.die(broken)))
+    expect(defect).toMatchObject({ _tag: "Failure", cause: { _tag: "Fail", error: { _tag: "StoreError" } } })
+    // an interruption or another defect passes through unchanged
+    const other = await Effect.runPromiseExit(tracker.guard("x")(Effect.die("boom")))
+    expect(other).toMatchObject({ _tag: "Failure", cause: { _tag: "Die", defect: "boom" } })
   })
 
   it("which SqlErrors mean the store is unavailable", () => {

@@ -5,7 +5,9 @@
  * refused meanwhile) at the first call that succeeds again. Never a stack trace per request.
  */
 import type { SqlError } from "@effect/sql/SqlError"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { countRefusal, StoreError, StoreUnavailable } from "../BrokerStore.js"
 
 /** Node's errors for a peer that cannot be reached. */
@@ -117,13 +119,29 @@ export const makeOutageTracker = (store: string): OutageTracker => {
     )
   })
 
+  const classify = <E>(
+    message: string,
+    error: E | SqlError
+  ): Effect.Effect<never, Exclude<E, SqlError> | StoreError | StoreUnavailable> => {
+    if (!isSqlError(error)) return Effect.fail(error as Exclude<E, SqlError>)
+    return isUnavailable(error) ? down(error) : Effect.fail(new StoreError({ message, cause: error }))
+  }
+
   const guard =
     (message: string) =>
     <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, Exclude<E, SqlError> | StoreError | StoreUnavailable> =>
-      Effect.matchEffect(effect, {
-        onFailure: (error: E): Effect.Effect<never, Exclude<E, SqlError> | StoreError | StoreUnavailable> => {
-          if (!isSqlError(error)) return Effect.fail(error as Exclude<E, SqlError>)
-          return isUnavailable(error) ? down(error) : Effect.fail(new StoreError({ message, cause: error }))
+      Effect.matchCauseEffect(effect, {
+        onFailure: (cause) => {
+          const failure = Cause.failureOption(cause)
+          if (Option.isSome(failure)) return classify<E>(message, failure.value)
+          // @effect/sql dies with the SqlError of a failed COMMIT or ROLLBACK (a connection lost mid-transaction)
+          const defect = Cause.find(
+            cause,
+            (c) => c._tag === "Die" && isSqlError(c.defect) ? Option.some(c.defect) : Option.none()
+          )
+          return Option.isSome(defect)
+            ? classify<E>(message, defect.value)
+            : Effect.failCause(cause as Cause.Cause<never>)
         },
         onSuccess: (value) => (outage === undefined ? Effect.succeed(value) : Effect.as(back, value))
       })
