@@ -6,13 +6,14 @@
  *
  * @since 0.1.0
  */
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import type * as HttpServer from "@effect/platform/HttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
+import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
@@ -24,6 +25,7 @@ import { makeHandler } from "./internal/core.js"
 import * as LoginThrottle from "./internal/loginThrottle.js"
 import * as NodeServer from "./internal/nodeServer.js"
 import * as Observe from "./internal/observe.js"
+import { describeFailure } from "./internal/startup.js"
 import * as RequestLog from "./RequestLog.js"
 import type { BrokerIncomplete, RouterOptions } from "./Router.js"
 import type { ServiceBroker } from "./ServiceBroker.js"
@@ -251,9 +253,22 @@ const positive = (name: string): Config.Config<Option.Option<number>> =>
   )
 
 /**
- * Runs a fully provided server layer as the main program: logs failures, and on SIGTERM/SIGINT closes the
- * listener, lets in-flight requests finish, runs finalizers and exits. Logs one line per event in `logfmt`
+ * Runs a fully provided server layer as the main program. On SIGTERM/SIGINT it closes the listener, lets
+ * in-flight requests finish, runs finalizers and exits 0. If the program fails (a setting is invalid, the port is
+ * in use, the store cannot be opened, the catalog is invalid, ...) it writes one line to stderr, whatever the log
+ * format, saying what is wrong, which setting and what to do, and exits 1. Logs one line per event in `logfmt`
  * (default), `json` or `pretty` format.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BrokerAuth, Server } from "effect-osb"
+ * import { broker } from "./my-broker.js" // a Layer providing Catalog and ServiceBroker
+ *
+ * Server.layerConfig().pipe(Layer.provide(broker), Layer.provide(BrokerAuth.layerConfig), Server.runMain)
+ * // PORT=abc node main.js
+ * // stderr: effect-osb: cannot run: PORT is invalid: Expected a network port value but received "abc". Set PORT ...
+ * ```
  *
  * @since 0.1.0
  * @category running
@@ -266,7 +281,29 @@ export const runMain = <E>(
   const logging = format === "pretty"
     ? loggerLayer(format)
     : Layer.merge(loggerLayer(format), RequestLog.layerBatchedConfig(format))
-  NodeRuntime.runMain(Layer.launch(Layer.provide(server, logging)), { disablePrettyLogger: true })
+  const fiber = Effect.runFork(Layer.launch(Layer.provide(server, logging)))
+  // the fiber's timers do not keep Node alive on their own
+  const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+  let signalled = false
+  const onSignal = () => {
+    signalled = true
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
+    fiber.unsafeInterruptAsFork(fiber.id())
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+  fiber.addObserver((exit) => {
+    clearInterval(keepAlive)
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
+    if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
+      // written directly: the program's (batched) logger has already been closed with its scope
+      process.stderr.write(`${describeFailure(exit.cause)}\n`)
+      process.exit(1)
+    }
+    if (signalled) process.exit(0)
+  })
 }
 
 /**

@@ -37,6 +37,23 @@ const schemas: Record<string, Record<string, unknown>> = {
       tags: { type: "array", items: { type: "string" }, minItems: 1, maxItems: 3 }
     }
   },
+  // the formats the kit generates values for; each must pass the router's format check
+  formats: {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    type: "object",
+    required: ["id", "email", "uri", "url", "reference", "host", "ip", "at", "day"],
+    properties: {
+      id: { type: "string", format: "uuid" },
+      email: { type: "string", format: "email" },
+      uri: { type: "string", format: "uri" },
+      url: { type: "string", format: "url" },
+      reference: { type: "string", format: "uri-reference" },
+      host: { type: "string", format: "hostname" },
+      ip: { type: "string", format: "ipv4" },
+      at: { type: "string", format: "date-time" },
+      day: { type: "string", format: "date" }
+    }
+  },
   modern: {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     type: "object",
