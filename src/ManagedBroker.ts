@@ -37,7 +37,7 @@ import type {
 } from "./BrokerStore.js"
 import { BrokerStore, Change, StoreError, StoreUnavailable, unavailableIn } from "./BrokerStore.js"
 import type { ResolvedPlan } from "./Catalog.js"
-import { Catalog } from "./Catalog.js"
+import { Catalog, effectivePlan, undeclaredRequirement } from "./Catalog.js"
 import { provisionFingerprint } from "./internal/fingerprint.js"
 import { canonicalJson, makeKeyedLock } from "./internal/keyedLock.js"
 import * as Observe from "./internal/observe.js"
@@ -383,13 +383,9 @@ const instanceAnswer = (record: InstanceRecord): InstanceAnswer => {
 
 const validateBindingOutput = Schema.validateEither(BindingResponseBodySchema)
 
-const requiresProblem = (offering: ServiceOffering, binding: BindingResponseBody): string | undefined => {
-  const requires = offering.requires ?? []
-  if (binding.syslog_drain_url !== undefined && !requires.includes("syslog_drain")) return "syslog_drain_url"
-  if (binding.route_service_url !== undefined && !requires.includes("route_forwarding")) return "route_service_url"
-  if (binding.volume_mounts !== undefined && !requires.includes("volume_mount")) return "volume_mounts"
-  return undefined
-}
+/** The binding field the offering does not declare in `requires` (VAL-5, checked by the catalog), if any. */
+const requiresProblem = (offering: ServiceOffering, binding: BindingResponseBody): string | undefined =>
+  undeclaredRequirement(offering, binding)?.field
 
 type Decision<S> =
   | { readonly _tag: "Done"; readonly value: S }
@@ -474,7 +470,7 @@ export const make = (
       }
       for (const plan of offering.plans) {
         const override = work.plans?.[plan.id] ?? work.plans?.[plan.name]
-        const bindable = plan.bindable ?? offering.bindable
+        const bindable = effectivePlan(offering, plan).bindable
         if (bindable && (override?.bind ?? work.bind) === undefined) {
           problems.push(`plan ${plan.name} of ${offering.name} is bindable but has no bind work`)
         }

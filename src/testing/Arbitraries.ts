@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import * as FastCheck from "effect/FastCheck"
+import { effectivePlan } from "../Catalog.js"
 import type {
   BindRequestBody,
   CatalogBody,
@@ -605,23 +606,23 @@ export const planTargets = (catalog: CatalogBody): ReadonlyArray<PlanTarget> =>
   catalog.services.flatMap((offering) => offering.plans.map((plan) => ({ offering, plan })))
 
 /**
- * Whether a plan is bindable (`plan.bindable ?? offering.bindable`, VAL-6).
+ * Whether a plan is bindable (its effective value, `Catalog.effectivePlan`, VAL-6).
  *
  * @since 0.1.0
  * @category utils
  */
-export const isBindable = (target: PlanTarget): boolean => target.plan.bindable ?? target.offering.bindable
+export const isBindable = (target: PlanTarget): boolean => effectivePlan(target.offering, target.plan).bindable
 
 /**
- * Whether a plan can be changed (`plan.plan_updateable ?? offering.plan_updateable ?? false`, VAL-6).
+ * Whether a plan can be changed (its effective `plan_updateable`, `Catalog.effectivePlan`, VAL-6).
  *
  * @since 0.1.0
  * @category utils
  */
 export const isPlanUpdateable = (target: PlanTarget): boolean =>
-  target.plan.plan_updateable ?? target.offering.plan_updateable ?? false
+  effectivePlan(target.offering, target.plan).planUpdateable
 
-const isRotatable = (target: PlanTarget): boolean => target.plan.binding_rotatable ?? false
+const isRotatable = (target: PlanTarget): boolean => effectivePlan(target.offering, target.plan).bindingRotatable
 
 const selectTargets = (
   catalog: CatalogBody,
@@ -929,7 +930,7 @@ const objectFields: Record<BodyOperation, ReadonlyArray<string>> = {
 
 const invalidObjects: Record<string, ReadonlyArray<unknown>> = {
   context: [{}, { platform: 7 }, { platform: "" }, { platform: null }],
-  maintenance_info: [{}, { version: 1 }, { version: "" }],
+  maintenance_info: [{ description: "no version" }, { version: 1 }, { version: "" }],
   previous_values: [{ plan_id: 5 }, { service_id: "" }, { maintenance_info: "1.0.0" }],
   bind_resource: [{ app_guid: 5 }, { app_guid: "" }, { app_annotations: "x" }]
 }
