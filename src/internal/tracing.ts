@@ -13,9 +13,10 @@ import * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
 import type { BrokerStoreService } from "../BrokerStore.js"
 import { endpointOf } from "../Metrics.js"
+import { routes } from "../Protocol.js"
 import type { SpanProcessor } from "../Tracing.js"
 import type { Handler, OsbHttpResponse } from "./core.js"
-import { matchPath, routes } from "./core.js"
+import { matchPath } from "./core.js"
 import type { Observer } from "./observe.js"
 import { TracingObserver } from "./observe.js"
 import type { OsbHttpRequest } from "./request.js"
@@ -56,7 +57,7 @@ export const requestAttributes = (request: OsbHttpRequest, endpoint: string): At
   const match = matchPath(queryAt < 0 ? request.url : request.url.slice(0, queryAt))
   const attributes: Attributes = { "osb.endpoint": endpoint, "http.request.method": request.method }
   if (match !== undefined) {
-    attributes["http.route"] = routes[match.name].path
+    attributes["http.route"] = routes[match.name]
     if (match.ids[0] !== undefined) attributes["osb.instance_id"] = decoded(match.ids[0])
     if (match.ids[1] !== undefined) attributes["osb.binding_id"] = decoded(match.ids[1])
   }
