@@ -23,13 +23,14 @@ import {
   InstanceRecord,
   OperationRecord,
   StoreError,
+  StoreUnavailable,
   Tombstone
 } from "./BrokerStore.js"
 import type { Encryption } from "./Encryption.js"
 import { decryptRecord, encryptRecord } from "./Encryption.js"
 import { preparePrivateFiles } from "./internal/privateFiles.js"
 import { dialectOf, migrate } from "./internal/sqlDialect.js"
-import { makeOutageTracker } from "./internal/storeOutage.js"
+import { isUnavailable, makeOutageTracker, reasonOf } from "./internal/storeOutage.js"
 
 /**
  * Options of the SQL store.
@@ -277,9 +278,18 @@ export const layerSqlite = (
     }).pipe(Effect.map((SqliteClient) => layer(options).pipe(Layer.provide(SqliteClient.layer({ filename })))))
   )
 
+/** Why the first connection failed: the server cannot be reached (StoreUnavailable) or refused us (StoreError). */
+const connectionFailure = (error: SqlError): StoreError | StoreUnavailable => {
+  const message = `connecting to PostgreSQL failed: ${reasonOf(error)}`
+  return isUnavailable(error) || /timed out/i.test(message)
+    ? new StoreUnavailable({ message, cause: error })
+    : new StoreError({ message, cause: error })
+}
+
 /**
  * A PostgreSQL store. Several replicas may share it. The driver (`@effect/sql-pg`) is loaded only when this
- * layer is built.
+ * layer is built. A server that cannot be reached fails the layer with `StoreUnavailable`, any other connection
+ * failure (e.g. a wrong password) with `StoreError`: never a raw `SqlError`.
  *
  * @since 0.1.0
  * @category layers
@@ -287,7 +297,7 @@ export const layerSqlite = (
 export const layerPg = (
   url: Redacted.Redacted<string> | string,
   options?: SqlStoreOptions & { readonly maxConnections?: number }
-): Layer.Layer<BrokerStore, StoreError | SqlError> =>
+): Layer.Layer<BrokerStore, StoreError | StoreUnavailable> =>
   Layer.unwrapEffect(
     Effect.tryPromise({
       try: () => import("@effect/sql-pg/PgClient"),
@@ -299,7 +309,7 @@ export const layerPg = (
             PgClient.layer({
               url: typeof url === "string" ? Redacted.make(url) : url,
               maxConnections: options?.maxConnections ?? 10
-            })
+            }).pipe(Layer.mapError(connectionFailure))
           )
         )
       )
