@@ -135,35 +135,21 @@ export const make = (
         }
       )
 
-    /** Writes one change; `hadInstance`: whether the instance exists before it (as the changes so far leave it). */
-    const apply = (
-      instanceId: string,
-      change: Change,
-      hadInstance: boolean
-    ): Effect.Effect<unknown, SqlError> => {
+    /** Writes one change, exactly as it says (what a change takes with it is the engine's decision). */
+    const apply = (instanceId: string, change: Change): Effect.Effect<unknown, SqlError> => {
       switch (change._tag) {
         case "PutInstance":
-          return Effect.zipRight(
-            !hadInstance
-              ? sql`DELETE FROM osb_bindings WHERE instance_id = ${instanceId} AND record IS NULL`
-              : Effect.void,
-            sql`
+          return sql`
             INSERT INTO osb_instances (instance_id, record, tombstone, updated_at)
             VALUES (${instanceId}, ${encode(change.record)}, NULL, ${change.record.updatedAt})
             ON CONFLICT (instance_id) DO UPDATE SET record = excluded.record, tombstone = NULL,
               updated_at = excluded.updated_at`
-          )
         case "DeleteInstance":
-          return Effect.zipRight(
-            sql`
-              UPDATE osb_bindings SET record = NULL, tombstone = ${JSON.stringify(change.tombstone)}
-              WHERE instance_id = ${instanceId} AND record IS NOT NULL`,
-            sql`
-              INSERT INTO osb_instances (instance_id, record, tombstone, updated_at)
-              VALUES (${instanceId}, NULL, ${JSON.stringify(change.tombstone)}, ${change.tombstone.deletedAt})
-              ON CONFLICT (instance_id) DO UPDATE SET record = NULL, tombstone = excluded.tombstone,
-                updated_at = excluded.updated_at`
-          )
+          return sql`
+            INSERT INTO osb_instances (instance_id, record, tombstone, updated_at)
+            VALUES (${instanceId}, NULL, ${JSON.stringify(change.tombstone)}, ${change.tombstone.deletedAt})
+            ON CONFLICT (instance_id) DO UPDATE SET record = NULL, tombstone = excluded.tombstone,
+              updated_at = excluded.updated_at`
         case "ForgetInstance":
           return Effect.all([
             sql`DELETE FROM osb_bindings WHERE instance_id = ${instanceId}`,
@@ -205,18 +191,13 @@ export const make = (
           dialect.lockInstance(sql, instanceId).pipe(
             Effect.zipRight(readSnapshot(instanceId)),
             Effect.flatMap((snapshot) =>
-              Effect.flatMap(f(snapshot), ([result, changes]) => {
-                if (changes.length === 0) return Effect.succeed(result)
-                // each change sees whether the instance exists as the changes before it leave it
-                let hadInstance = Option.isSome(snapshot.instance)
-                const writes: Array<Effect.Effect<unknown, SqlError>> = []
-                for (const change of changes) {
-                  writes.push(apply(instanceId, change, hadInstance))
-                  if (change._tag === "PutInstance") hadInstance = true
-                  else if (change._tag === "DeleteInstance" || change._tag === "ForgetInstance") hadInstance = false
-                }
-                return Effect.as(Effect.all(writes, { discard: true }), result)
-              })
+              Effect.flatMap(f(snapshot), ([result, changes]) =>
+                changes.length === 0
+                  ? Effect.succeed(result)
+                  : Effect.as(
+                    Effect.forEach(changes, (change) => apply(instanceId, change), { discard: true }),
+                    result
+                  ))
             )
           )
         ).pipe(
