@@ -75,7 +75,10 @@ export interface ResolvedPlan {
  * @since 0.1.0
  * @category utils
  */
-export const effectivePlan = (offering: ServiceOffering, plan: ServicePlan): EffectivePlan => ({
+export const effectivePlan = (
+  offering: Pick<ServiceOffering, "bindable" | "plan_updateable">,
+  plan: ServicePlan
+): EffectivePlan => ({
   bindable: plan.bindable ?? offering.bindable,
   planUpdateable: plan.plan_updateable ?? offering.plan_updateable ?? false,
   free: plan.free ?? true,

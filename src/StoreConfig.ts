@@ -5,14 +5,13 @@
  *
  * @since 0.1.0
  */
-import type { SqlError } from "@effect/sql/SqlError"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { type BrokerStore, layerMemory, StoreError } from "./BrokerStore.js"
+import { type BrokerStore, layerMemory, StoreError, type StoreUnavailable } from "./BrokerStore.js"
 import * as Encryption from "./Encryption.js"
 import * as SqlStore from "./SqlStore.js"
 
@@ -57,7 +56,7 @@ export const parse = (value: string): Option.Option<StoreChoice> => {
  * @since 0.1.0
  * @category errors
  */
-export type StoreLayerError = ConfigError.ConfigError | StoreError | SqlError
+export type StoreLayerError = ConfigError.ConfigError | StoreError | StoreUnavailable
 
 const widen = (layer: Layer.Layer<BrokerStore, StoreLayerError>) => layer
 
