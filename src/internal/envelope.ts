@@ -216,7 +216,7 @@ export const makeEnvelope = (options: EnvelopeOptions): Envelope => {
   return (request, route, inner) => {
     const started = requestLog ? performance.now() : 0
     const handled = Fast.catchAllCause(
-      Fast.flatMap(auth.authenticate({ headers: request.headers }), () => {
+      Fast.flatMap(auth.authenticate(request), () => {
         const info = requestInfo(request)
         if (Either.isLeft(info)) return Exit.fail(info.left)
         return Fast.flatMap(notDraining(request.method), () => inner(info.right))
