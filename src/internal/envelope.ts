@@ -178,7 +178,8 @@ const finisher = (options: EnvelopeOptions) =>
     route,
     status: response.status,
     ms: Math.round((performance.now() - started) * 10) / 10,
-    requestIdentity: requestIdentity ?? ""
+    requestIdentity: requestIdentity ?? "",
+    address: request.remoteAddress ?? ""
   })
   if (Option.isSome(options.sink)) {
     const write = options.sink.value
@@ -216,7 +217,7 @@ export const makeEnvelope = (options: EnvelopeOptions): Envelope => {
   return (request, route, inner) => {
     const started = requestLog ? performance.now() : 0
     const handled = Fast.catchAllCause(
-      Fast.flatMap(auth.authenticate(request), () => {
+      Fast.flatMap(auth.authenticate({ headers: request.headers, socket: request.socket }), () => {
         const info = requestInfo(request)
         if (Either.isLeft(info)) return Exit.fail(info.left)
         return Fast.flatMap(notDraining(request.method), () => inner(info.right))
