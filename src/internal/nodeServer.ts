@@ -133,7 +133,7 @@ export const serve = (
     let inFlight = 0
     let closing = false
     let idle: (() => void) | undefined
-    /** Body bytes buffered by requests not yet answered. */
+    /** Body bytes being received (buffered by bodies whose read is not over). */
     let bodyBytes = 0
     const busy = new ServiceUnavailable({
       description: "The broker is receiving too many request bodies at once; retry shortly.",
@@ -175,7 +175,9 @@ export const serve = (
           req.off("end", onEnd)
           req.off("error", onError)
           req.off("close", onError)
-          if (size > 0) res.once("close", () => (bodyBytes -= size))
+          // the bytes stop counting once the read is over, whatever ended it (a listener on the response could
+          // be added after the response closed, and leak)
+          bodyBytes -= size
           resume(text)
         }
         const onData = (chunk: Buffer) => {
