@@ -7,7 +7,6 @@
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import type { SpanProcessor as OtelSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
@@ -31,20 +30,34 @@ const decoded = (id: string): string => {
   }
 }
 
-/** `service_id` and `plan_id` of a JSON body already read (nothing else of the body is looked at). */
-const bodyIds = (request: OsbHttpRequest, attributes: Attributes): void => {
-  const text = request.text
-  if (!Exit.isExit(text) || Exit.isFailure(text) || typeof text.value !== "string" || text.value.length === 0) return
+/** `service_id` and `plan_id` of a JSON body (nothing else of the body is looked at). */
+const bodyIds = (text: string): Attributes | undefined => {
+  if (text.length === 0) return undefined
   try {
-    const body: unknown = JSON.parse(text.value)
-    if (typeof body !== "object" || body === null) return
+    const body: unknown = JSON.parse(text)
+    if (typeof body !== "object" || body === null) return undefined
     const { plan_id, service_id } = body as Record<string, unknown>
+    const attributes: Attributes = {}
     if (typeof service_id === "string") attributes["osb.service_id"] = service_id
     if (typeof plan_id === "string") attributes["osb.plan_id"] = plan_id
+    return attributes
   } catch {
     // not JSON: the handler answers 400
+    return undefined
   }
 }
+
+/** The request whose body, when the handler reads it, adds its service and plan ids to the current span. */
+const peekingBody = (request: OsbHttpRequest): OsbHttpRequest => ({
+  method: request.method,
+  url: request.url,
+  headers: request.headers,
+  socket: request.socket,
+  text: Effect.tap(request.text, (text) => {
+    const attributes = bodyIds(text)
+    return attributes === undefined ? Effect.void : Effect.annotateCurrentSpan(attributes)
+  })
+})
 
 /**
  * The request span's attributes: route, ids, request identity, API version and the originating platform (its
@@ -68,7 +81,6 @@ export const requestAttributes = (request: OsbHttpRequest, endpoint: string): At
     if (serviceId !== null) attributes["osb.service_id"] = serviceId
     if (planId !== null) attributes["osb.plan_id"] = planId
   }
-  bodyIds(request, attributes)
   const headers = request.headers
   const identity = headers["x-broker-api-request-identity"]
   if (identity !== undefined && identity.length > 0) attributes["osb.request_identity"] = identity.slice(0, 200)
@@ -103,9 +115,9 @@ const traced = (
 
 const observeHandler = (handler: Handler): Handler => ({
   maxBodyBytes: handler.maxBodyBytes,
-  handle: (request) => traced(request, endpointOf(request.method, request.url), handler.handle(request)),
+  handle: (request) => traced(request, endpointOf(request.method, request.url), handler.handle(peekingBody(request))),
   handleRoute: (name, ids, request) =>
-    traced(request, endpointOf(request.method, request.url), handler.handleRoute(name, ids, request))
+    traced(request, endpointOf(request.method, request.url), handler.handleRoute(name, ids, peekingBody(request)))
 })
 
 const observeStore = (store: BrokerStoreService): BrokerStoreService => ({
