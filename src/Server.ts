@@ -185,6 +185,15 @@ export const layer = (
  * `BROKER_MAX_CONNECTIONS`, and the login throttle `BROKER_LOGIN_MAX_FAILURES` (0 turns it off) and
  * `BROKER_LOGIN_BLOCK_MS`. Values given in `options` are the defaults the variables override.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BrokerAuth, Server } from "effect-osb"
+ *
+ * // PORT=8080 HOST=0.0.0.0 BROKER_USERNAME=... BROKER_PASSWORD=... node main.js
+ * Server.layerConfig().pipe(Layer.provide(broker), Layer.provide(BrokerAuth.layerConfig), Server.runMain)
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */

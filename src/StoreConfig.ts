@@ -81,7 +81,20 @@ const opening = (what: string) => (layer: Layer.Layer<BrokerStore, StoreLayerErr
   )
 
 /**
- * The store chosen by `BROKER_STORE` (and `BROKER_ENCRYPTION_KEYS`).
+ * The store chosen by `BROKER_STORE` (and `BROKER_ENCRYPTION_KEYS`). A store that cannot be opened fails with a
+ * `StoreError` naming `BROKER_STORE` and where it points (never the password).
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Catalog, ManagedBroker, StoreConfig } from "effect-osb"
+ *
+ * // BROKER_STORE=memory | sqlite:./data/broker.sqlite | postgres://user:password@host:5432/db
+ * const broker = ManagedBroker.layer({ database: work }).pipe(
+ *   Layer.provideMerge(Catalog.layer(catalog)),
+ *   Layer.provide(StoreConfig.layer)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category layers
