@@ -6,7 +6,8 @@
  *
  * Env: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 50),
  * BENCH_ONLY (a regular expression: only the scenarios, and "startup", whose names match; bench/results.json is
- * then left alone), BENCH_TARGETS (a regular expression on target names; the baseline always runs).
+ * then left alone), BENCH_TARGETS (a regular expression on target names; the baseline always runs;
+ * `library/memory-metrics`, the memory target with metrics on, runs only when named, e.g. BENCH_TARGETS=memory).
  */
 import autocannon from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
@@ -36,6 +37,8 @@ interface Target {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "osb-bench-"))
+/** An env value replaced by a free port when the target starts. */
+const freePortPlaceholder = "<free port>"
 const allTargets: ReadonlyArray<Target> = [
   { name: "baseline", script: "dist-bench/bench/baseline.js", env: {} },
   {
@@ -48,6 +51,13 @@ const allTargets: ReadonlyArray<Target> = [
     name: "library/memory-noschema",
     script: "dist-bench/bench/quickstart-noschema.js",
     env: { BROKER_STORE: "memory" },
+    optIn: true
+  },
+  {
+    // the same with the admin listener on: every request, operation and store transaction is recorded in metrics
+    name: "library/memory-metrics",
+    script: "dist-bench/examples/quickstart.js",
+    env: { BROKER_STORE: "memory", QUICKSTART_DELAY_MS: "0", BROKER_ADMIN_PORT: freePortPlaceholder },
     optIn: true
   },
   {
@@ -70,8 +80,12 @@ interface Running {
 const start = async (target: Target): Promise<Running> => {
   const port = await freePort()
   const began = performance.now()
+  const env: Record<string, string> = { ...target.env }
+  for (const [name, value] of Object.entries(env)) {
+    if (value === freePortPlaceholder) env[name] = String(await freePort())
+  }
   const child = spawn(process.execPath, [target.script], {
-    env: { ...process.env, ...target.env, PORT: String(port), HOST: "127.0.0.1" },
+    env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: "ignore"
   })
   const url = `http://127.0.0.1:${port}`

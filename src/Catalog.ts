@@ -15,7 +15,7 @@ import { createHash } from "node:crypto"
 import type { Operation, ParametersOptions, PlanValidators, SchemaCompiler } from "./internal/parameters.js"
 import { makeCompiler } from "./internal/parameters.js"
 import { formatPath } from "./internal/paths.js"
-import type { ServiceOffering, ServicePlan } from "./Model.js"
+import type { BindingResponseBody, FetchBindingBody, ServiceOffering, ServicePlan } from "./Model.js"
 import { CatalogBody } from "./Model.js"
 
 /**
@@ -75,12 +75,47 @@ export interface ResolvedPlan {
  * @since 0.1.0
  * @category utils
  */
-export const effectivePlan = (offering: ServiceOffering, plan: ServicePlan): EffectivePlan => ({
+export const effectivePlan = (
+  offering: Pick<ServiceOffering, "bindable" | "plan_updateable">,
+  plan: ServicePlan
+): EffectivePlan => ({
   bindable: plan.bindable ?? offering.bindable,
   planUpdateable: plan.plan_updateable ?? offering.plan_updateable ?? false,
   free: plan.free ?? true,
   bindingRotatable: plan.binding_rotatable ?? false
 })
+
+/**
+ * The binding fields an offering must declare in `requires` before a broker may return them (VAL-5), and the
+ * requirement each needs.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const bindingRequirements = {
+  syslog_drain_url: "syslog_drain",
+  route_service_url: "route_forwarding",
+  volume_mounts: "volume_mount"
+} as const satisfies { readonly [K in keyof BindingResponseBody & keyof FetchBindingBody]?: string }
+
+/**
+ * The first binding field the offering does not declare in `requires` (VAL-5), if any: `syslog_drain_url` needs
+ * `syslog_drain`, `route_service_url` needs `route_forwarding`, `volume_mounts` needs `volume_mount`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const undeclaredRequirement = (
+  offering: ServiceOffering,
+  binding: BindingResponseBody | FetchBindingBody
+): { readonly field: keyof typeof bindingRequirements; readonly requirement: string } | undefined => {
+  const requires: ReadonlyArray<string> = offering.requires ?? []
+  for (const field of Object.keys(bindingRequirements) as ReadonlyArray<keyof typeof bindingRequirements>) {
+    const requirement = bindingRequirements[field]
+    if (binding[field] !== undefined && !requires.includes(requirement)) return { field, requirement }
+  }
+  return undefined
+}
 
 /**
  * The catalog service.

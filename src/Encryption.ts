@@ -45,25 +45,39 @@ export const secretFields: ReadonlyArray<string> = ["parameters", "credentials"]
 const marker = "$encrypted"
 const keyIdPattern = /^[A-Za-z0-9_-]{1,32}$/
 
+/** What is wrong with an `id:base64key` entry, without quoting any of it. */
+const keyEntryProblem = (entry: string): string | undefined => {
+  const colon = entry.indexOf(":")
+  if (colon <= 0) return "must be id:base64key (no id before a colon)"
+  if (!keyIdPattern.test(entry.slice(0, colon))) return `the id must match ${keyIdPattern}`
+  const base64 = entry.slice(colon + 1)
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(base64)) return "the key is not base64"
+  const bytes = Buffer.from(base64, "base64").length
+  return bytes === 32 ? undefined : `the key must be 32 bytes in base64, got ${bytes}`
+}
+
 /**
- * Builds an encryption from keys given as `id:base64` (32 bytes each). Throws on a malformed key.
+ * Builds an encryption from keys given as `id:base64` (32 bytes each). A malformed entry is refused with a
+ * message naming its position (`key 2 of 3: ...`), never its text.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (keys: ReadonlyArray<string | EncryptionKey>): Either.Either<Encryption, string> => {
   const parsed: Array<EncryptionKey> = []
-  for (const entry of keys) {
+  for (const [index, entry] of keys.entries()) {
     if (typeof entry !== "string") {
       parsed.push(entry)
       continue
     }
+    const problem = keyEntryProblem(entry)
+    // the message names the entry's position, never its text: a mistyped entry may be a key
+    if (problem !== undefined) return Either.left(`key ${index + 1} of ${keys.length}: ${problem}`)
     const colon = entry.indexOf(":")
-    const id = entry.slice(0, colon)
-    const bytes = Buffer.from(entry.slice(colon + 1), "base64")
-    if (colon <= 0 || !keyIdPattern.test(id)) return Either.left(`key "${id}": the id must match ${keyIdPattern}`)
-    if (bytes.length !== 32) return Either.left(`key "${id}": must be 32 bytes in base64, got ${bytes.length}`)
-    parsed.push({ id, key: Redacted.make(new Uint8Array(bytes)) })
+    parsed.push({
+      id: entry.slice(0, colon),
+      key: Redacted.make(new Uint8Array(Buffer.from(entry.slice(colon + 1), "base64")))
+    })
   }
   const [first, ...rest] = parsed
   if (first === undefined) return Either.left("at least one key is needed")

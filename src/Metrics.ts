@@ -192,14 +192,33 @@ const routeEndpoint = (name: RouteName, method: string): string => endpointNames
 
 const seconds = (started: number): number => (performance.now() - started) / 1000
 
+/** An endpoint's label arrays: for the duration, and per status for the count (made once, then looked up). */
+interface EndpointLabels {
+  readonly name: string
+  readonly endpoint: Labels
+  readonly byStatus: Map<number, Labels>
+}
+
 const observeHandler = (handler: Handler): Handler => {
-  const requestLabels = labelCache()
-  const endpointLabels = labelCache()
+  const endpoints = new Map<string, EndpointLabels>()
   const none: Labels = []
-  const record = (endpoint: string, started: number) => (response: OsbHttpResponse) => {
+  const labelsOf = (name: string): EndpointLabels => {
+    let labels = endpoints.get(name)
+    if (labels === undefined) {
+      labels = { name, endpoint: [MetricLabel.make("endpoint", name)], byStatus: new Map() }
+      endpoints.set(name, labels)
+    }
+    return labels
+  }
+  const record = (labels: EndpointLabels, started: number) => (response: OsbHttpResponse) => {
     const status = response.status
-    requests.unsafeUpdate(1, requestLabels(["endpoint", "status"], [endpoint, String(status)]))
-    requestDuration.unsafeUpdate(seconds(started), endpointLabels(["endpoint"], [endpoint]))
+    let statusLabels = labels.byStatus.get(status)
+    if (statusLabels === undefined) {
+      statusLabels = [MetricLabel.make("endpoint", labels.name), MetricLabel.make("status", String(status))]
+      labels.byStatus.set(status, statusLabels)
+    }
+    requests.unsafeUpdate(1, statusLabels)
+    requestDuration.unsafeUpdate(seconds(started), labels.endpoint)
     if (status === 401) authenticationFailures.unsafeUpdate(1, none)
     return response
   }
@@ -207,11 +226,14 @@ const observeHandler = (handler: Handler): Handler => {
     maxBodyBytes: handler.maxBodyBytes,
     handle: (request) => {
       const started = performance.now()
-      return Fast.map(handler.handle(request), record(endpointOf(request.method, request.url), started))
+      return Fast.map(handler.handle(request), record(labelsOf(endpointOf(request.method, request.url)), started))
     },
     handleRoute: (name, ids, request) => {
       const started = performance.now()
-      return Fast.map(handler.handleRoute(name, ids, request), record(routeEndpoint(name, request.method), started))
+      return Fast.map(
+        handler.handleRoute(name, ids, request),
+        record(labelsOf(routeEndpoint(name, request.method)), started)
+      )
     }
   }
 }

@@ -205,55 +205,13 @@ export class ServiceUnavailable
 {}
 
 /**
- * Every OSB outcome that is not a success.
- *
- * @since 0.1.0
- * @category models
- */
-export type OsbError =
-  | BadRequest
-  | Unauthorized
-  | NotFound
-  | MethodNotAllowed
-  | Conflict
-  | Gone
-  | PreconditionFailed
-  | PayloadTooLarge
-  | AsyncRequired
-  | ConcurrencyError
-  | RequiresApp
-  | MaintenanceInfoConflict
-  | UpdateNotSupported
-  | BrokerFailure
-  | UpdateFailure
-  | DeprovisionFailure
-  | ServiceUnavailable
-
-/**
- * The schema of every OSB error (useful to send errors across process boundaries).
+ * The schema of every OSB error (useful to send errors across process boundaries). The one list of the errors:
+ * the `OsbError` type is derived from it, and `Protocol.errors` and the renderers are keyed by its tags.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const OsbError: Schema.Union<[
-  typeof BadRequest,
-  typeof Unauthorized,
-  typeof NotFound,
-  typeof MethodNotAllowed,
-  typeof Conflict,
-  typeof Gone,
-  typeof PreconditionFailed,
-  typeof PayloadTooLarge,
-  typeof AsyncRequired,
-  typeof ConcurrencyError,
-  typeof RequiresApp,
-  typeof MaintenanceInfoConflict,
-  typeof UpdateNotSupported,
-  typeof BrokerFailure,
-  typeof UpdateFailure,
-  typeof DeprovisionFailure,
-  typeof ServiceUnavailable
-]> = Schema.Union(
+export const OsbError = Schema.Union(
   BadRequest,
   Unauthorized,
   NotFound,
@@ -272,6 +230,14 @@ export const OsbError: Schema.Union<[
   DeprovisionFailure,
   ServiceUnavailable
 )
+
+/**
+ * Every OSB outcome that is not a success.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OsbError = typeof OsbError.Type
 
 /**
  * How an error is rendered: its status, its JSON body and extra headers.

@@ -3,10 +3,16 @@
  *
  * @since 0.1.0
  */
-import type { CheckResult, Summary } from "./Checker.js"
-import { endpoints, summarize } from "./Checker.js"
+import type { CheckResult, CheckSpec, Summary } from "./Checker.js"
+import { checks, endpoints, skipReasons, summarize } from "./Checker.js"
 
 const marks: Record<CheckResult["outcome"], string> = { pass: "PASS", fail: "FAIL", warn: "WARN", skip: "SKIP" }
+
+/** ANSI colours of the marks (only with `colour: true`). */
+const colours: Record<CheckResult["outcome"], string> = { pass: "32", fail: "31;1", warn: "33", skip: "90" }
+
+const mark = (outcome: CheckResult["outcome"], colour: boolean) =>
+  colour ? `\x1b[${colours[outcome]}m${marks[outcome]}\x1b[0m` : marks[outcome]
 
 /**
  * The summary line: `N passed, N failed, N skipped` (and warnings).
@@ -19,45 +25,102 @@ export const summaryLine = (summary: Summary): string =>
   (summary.warned > 0 ? ` (${summary.warned} warnings)` : "")
 
 /**
- * A human report: results grouped by endpoint with their requirement IDs; failures and warnings show what was
- * sent, what was expected and what came back; passes are one line each (or left out with `failuresOnly`).
+ * The rule behind a check, with its level and spec section (what the report prints under a failure or warning).
+ *
+ * @since 0.2.0
+ * @category rendering
+ */
+export const ruleOf = (result: CheckResult): string => {
+  const spec: CheckSpec = checks[result.check]
+  return `${spec.level}: ${spec.rule} (spec: ${spec.section}${spec.since === undefined ? "" : `, since ${spec.since}`})`
+}
+
+/**
+ * A human report: results grouped by endpoint with their requirement IDs; failures and warnings show the rule
+ * behind them, what was sent, what was expected and what came back; passes are one line each (or left out with
+ * `failuresOnly`); skips show their reason. Then the skip reasons with their counts and the summary line. With
+ * `colour` the marks are coloured (ANSI; for terminals only).
  *
  * @since 0.1.0
  * @category rendering
  */
 export const text = (
   results: ReadonlyArray<CheckResult>,
-  options: { readonly failuresOnly?: boolean } = {}
+  options: { readonly failuresOnly?: boolean; readonly colour?: boolean } = {}
 ): string => {
   const lines: Array<string> = []
-  const groups = [...endpoints, ...new Set(results.map((r) => r.endpoint).filter((e) => !endpoints.includes(e)))]
+  const known: ReadonlyArray<string> = endpoints
+  const groups = [...known, ...new Set(results.map((r) => r.endpoint).filter((e) => !known.includes(e)))]
   for (const endpoint of groups) {
     const group = results.filter((r) => r.endpoint === endpoint)
-    if (group.length === 0) continue
     const shown = options.failuresOnly === true
       ? group.filter((r) => r.outcome === "fail" || r.outcome === "warn")
       : group
     if (shown.length === 0) continue
     lines.push("", endpoint)
     for (const result of shown) {
-      lines.push(`  ${marks[result.outcome]}  [${result.id}] ${result.title}`)
+      lines.push(`  ${mark(result.outcome, options.colour === true)}  [${result.id}] ${result.title}`)
       if (result.outcome === "fail" || result.outcome === "warn") {
+        lines.push(`        rule:     ${ruleOf(result)}`)
         if (result.sent !== undefined) lines.push(`        sent:     ${result.sent}`)
         if (result.expected !== undefined) lines.push(`        expected: ${result.expected}`)
         if (result.got !== undefined) lines.push(`        got:      ${result.got}`)
       }
-      if (result.note !== undefined) lines.push(`        note:     ${result.note}`)
+      if (result.note !== undefined) {
+        lines.push(`        ${result.outcome === "skip" ? "reason" : "note"}:   ${result.note}`)
+      }
     }
+  }
+  const skips = skipReasons(results)
+  if (skips.length > 0) {
+    lines.push("", "Skipped:")
+    for (const { count, reason } of skips) lines.push(`  ${String(count).padStart(3)}  ${reason}`)
   }
   lines.push("", summaryLine(summarize(results)))
   return lines.join("\n")
 }
 
 /**
- * A machine-readable report.
+ * The `--json` report's shape, version 1: `{ schema, broker, apiVersion, strict, summary, skips, results }`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface JsonReport {
+  /** `"effect-osb-check/1"`; a change that removes or renames a field changes the number. */
+  readonly schema: "effect-osb-check/1"
+  /** The broker's base URL. */
+  readonly broker: string
+  /** The API version checked. */
+  readonly apiVersion: string
+  /** Whether warnings counted as failures. */
+  readonly strict: boolean
+  readonly summary: Summary
+  /** Why checks were skipped, and how many each reason skipped. */
+  readonly skips: ReadonlyArray<{ readonly reason: string; readonly count: number }>
+  /** Every result; failures and warnings carry `rule`. */
+  readonly results: ReadonlyArray<CheckResult & { readonly rule?: string }>
+}
+
+/**
+ * A machine-readable report (`JsonReport`).
  *
  * @since 0.1.0
  * @category rendering
  */
-export const json = (broker: string, results: ReadonlyArray<CheckResult>): string =>
-  JSON.stringify({ broker, summary: summarize(results), results }, null, 2)
+export const json = (
+  broker: string,
+  results: ReadonlyArray<CheckResult>,
+  options: { readonly apiVersion?: string; readonly strict?: boolean } = {}
+): string => {
+  const report: JsonReport = {
+    schema: "effect-osb-check/1",
+    broker,
+    apiVersion: options.apiVersion ?? "2.17",
+    strict: options.strict ?? false,
+    summary: summarize(results),
+    skips: skipReasons(results),
+    results: results.map((r) => r.outcome === "fail" || r.outcome === "warn" ? { ...r, rule: ruleOf(r) } : r)
+  }
+  return JSON.stringify(report, null, 2)
+}

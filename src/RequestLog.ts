@@ -3,8 +3,14 @@
  * the hot path: a `RequestLogSink` takes each entry synchronously; the batched sinks format it as `logfmt` or
  * JSON and write many lines per system call. Without a sink the router logs through `Effect.logInfo`.
  *
+ * Lines are safe to read in a terminal and cannot be forged: every control character (C0, DEL, C1, U+2028/9) in
+ * a value is escaped, values are cut at 128 characters, and refused requests (401, 429) are summarised once per
+ * interval instead of one line each, so a flood cannot fill a disk.
+ *
  * @since 0.1.0
  */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -21,6 +27,8 @@ export interface RequestLogEntry {
   readonly status: number
   readonly ms: number
   readonly requestIdentity: string
+  /** The client's address, when the server knows it; logged only on the aggregated line of refused requests. */
+  readonly address?: string
 }
 
 /**
@@ -35,7 +43,23 @@ export class RequestLogSink extends Context.Tag("effect-osb/RequestLogSink")<
 >() {}
 
 const bare = /^[\w./:@-]*$/
-const quote = (value: string): string => (bare.test(value) ? value : JSON.stringify(value))
+
+/** Characters JSON.stringify leaves raw that a terminal or a log reader may act on: DEL, C1, U+2028/2029. */
+const unsafeAfterJson = /[\u007f-\u009f\u2028\u2029]/g
+const escapeUnsafe = (json: string): string =>
+  json.replace(unsafeAfterJson, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
+/** Longest value (in characters) a log line carries; longer ones are cut and marked. */
+export const maxLoggedValueLength = 128
+
+const capped = (value: string): string =>
+  value.length <= maxLoggedValueLength ? value : `${value.slice(0, maxLoggedValueLength)}...(truncated)`
+
+/** A logfmt value: bare when safe, else a JSON string with every control character escaped (C0, DEL, C1, U+2028/9). */
+const quote = (value: string): string => {
+  const text = capped(value)
+  return bare.test(text) ? text : escapeUnsafe(JSON.stringify(text))
+}
 
 /** Methods and route patterns repeat: their quoted forms are kept (a few dozen at most). */
 const quoted = new Map<string, string>()
@@ -56,18 +80,61 @@ const logfmtLine = (entry: RequestLogEntry, timestamp: string): string =>
   }`
 
 const jsonLine = (entry: RequestLogEntry, timestamp: string): string =>
-  JSON.stringify({
+  escapeUnsafe(JSON.stringify({
     timestamp,
     level: "INFO",
     message: "osb request",
     annotations: {
-      method: entry.method,
-      route: entry.route,
+      method: capped(entry.method),
+      route: capped(entry.route),
       status: entry.status,
       ms: entry.ms,
-      request_identity: entry.requestIdentity
+      request_identity: capped(entry.requestIdentity)
     }
-  })
+  }))
+
+/**
+ * Refused requests (401, 429) seen in one interval: logged as one line with their count and the last address,
+ * so a flood of unauthenticated requests writes one line per interval, not one per request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RefusedSummary {
+  readonly count: number
+  readonly unauthorized: number
+  readonly throttled: number
+  readonly lastAddress: string
+  readonly intervalMs: number
+}
+
+const refusedLogfmt = (summary: RefusedSummary, timestamp: string): string =>
+  `timestamp=${timestamp} level=WARN message="refused requests" count=${summary.count} status_401=${summary.unauthorized} status_429=${summary.throttled} last_address=${
+    quote(summary.lastAddress)
+  } interval_ms=${summary.intervalMs}`
+
+const refusedJson = (summary: RefusedSummary, timestamp: string): string =>
+  escapeUnsafe(JSON.stringify({
+    timestamp,
+    level: "WARN",
+    message: "refused requests",
+    annotations: {
+      count: summary.count,
+      status_401: summary.unauthorized,
+      status_429: summary.throttled,
+      last_address: capped(summary.lastAddress),
+      interval_ms: summary.intervalMs
+    }
+  }))
+
+/**
+ * Formats a summary of refused requests as one `logfmt` line.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatRefusedLogfmt = (summary: RefusedSummary, at: Date): string =>
+  refusedLogfmt(summary, at.toISOString())
 
 /**
  * Formats an entry as one `logfmt` line (the same keys Effect's logfmt logger uses).
@@ -87,11 +154,17 @@ export const formatJson = (entry: RequestLogEntry, at: Date): string => jsonLine
 
 /**
  * A sink that buffers lines and writes them to stdout at most every `intervalMs` (and when the layer closes).
+ * Refused requests (401, 429) are not logged one by one: every `refusedIntervalMs` (default 10 s) one line
+ * gives their count and the last client address.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerBatched = (format: "logfmt" | "json", intervalMs = 20): Layer.Layer<RequestLogSink> =>
+export const layerBatched = (
+  format: "logfmt" | "json",
+  intervalMs = 20,
+  refusedIntervalMs = 10_000
+): Layer.Layer<RequestLogSink> =>
   Layer.scoped(
     RequestLogSink,
     Effect.gen(function*() {
@@ -103,17 +176,49 @@ export const layerBatched = (format: "logfmt" | "json", intervalMs = 20): Layer.
         process.stdout.write(`${lines.join("\n")}\n`)
         lines.length = 0
       }
+      const render = format === "json" ? jsonLine : logfmtLine
+      const renderRefused = format === "json" ? refusedJson : refusedLogfmt
+      let unauthorized = 0
+      let throttled = 0
+      let lastAddress = ""
+      let refusedTimer: ReturnType<typeof setTimeout> | undefined
+      const flushRefused = () => {
+        refusedTimer = undefined
+        if (unauthorized + throttled === 0) return
+        const summary = {
+          count: unauthorized + throttled,
+          unauthorized,
+          throttled,
+          lastAddress,
+          intervalMs: refusedIntervalMs
+        }
+        unauthorized = 0
+        throttled = 0
+        lines.push(renderRefused(summary, new Date().toISOString()))
+        flush()
+      }
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => {
           if (timer !== undefined) clearTimeout(timer)
+          if (refusedTimer !== undefined) clearTimeout(refusedTimer)
+          flushRefused()
           flush()
         })
       )
-      const render = format === "json" ? jsonLine : logfmtLine
       // many entries share a millisecond: its timestamp is formatted once
       let lastMs = -1
       let lastTimestamp = ""
       return (entry: RequestLogEntry) => {
+        if (entry.status === 401 || entry.status === 429) {
+          if (entry.status === 401) unauthorized++
+          else throttled++
+          lastAddress = entry.address ?? ""
+          if (refusedTimer === undefined) {
+            refusedTimer = setTimeout(flushRefused, refusedIntervalMs)
+            refusedTimer.unref()
+          }
+          return
+        }
         const ms = Date.now()
         if (ms !== lastMs) {
           lastMs = ms
@@ -126,4 +231,22 @@ export const layerBatched = (format: "logfmt" | "json", intervalMs = 20): Layer.
         }
       }
     })
+  )
+
+/**
+ * {@link layerBatched} with the interval of the refused-requests line read from
+ * `BROKER_REFUSED_LOG_INTERVAL_MS` (default 10000).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerBatchedConfig = (format: "logfmt" | "json"): Layer.Layer<RequestLogSink, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(
+    Effect.map(
+      Config.integer("BROKER_REFUSED_LOG_INTERVAL_MS").pipe(
+        Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 }),
+        Config.withDefault(10_000)
+      ),
+      (refusedIntervalMs) => layerBatched(format, 20, refusedIntervalMs)
+    )
   )

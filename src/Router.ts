@@ -17,13 +17,14 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { BrokerAuth } from "./BrokerAuth.js"
 import type { Catalog } from "./Catalog.js"
-import type { OsbHttpResponse, RouteName } from "./internal/core.js"
+import type { OsbHttpResponse } from "./internal/core.js"
 import * as Core from "./internal/core.js"
 import type { OsbHttpRequest } from "./internal/request.js"
 import { bodyReadError } from "./internal/request.js"
 import type { ErrorBody } from "./Model.js"
 import type { OsbError } from "./OsbError.js"
 import { internalErrorResponse } from "./OsbError.js"
+import * as Protocol from "./Protocol.js"
 import type { ServiceBroker } from "./ServiceBroker.js"
 
 /**
@@ -138,7 +139,7 @@ export const make = (
       HttpServerRequest.HttpServerRequest,
       (request) => Effect.map(handler.handle(fromPlatform(request, handler.maxBodyBytes)), toPlatform)
     )
-    const route = (name: RouteName) =>
+    const route = (name: Protocol.RouteName) =>
       Effect.flatMap(
         Effect.all([HttpServerRequest.HttpServerRequest, HttpRouter.RouteContext]),
         ([request, context]) => {
@@ -151,19 +152,18 @@ export const make = (
           )
         }
       )
-    const paths = Core.routes
     const mutating = { uninterruptible: true } as const
-    const router: HttpRouter.HttpRouter<never, never> = HttpRouter.empty.pipe(
-      HttpRouter.get(paths.catalog.path, route("catalog")),
-      HttpRouter.put(paths.instance.path, route("instance"), mutating),
-      HttpRouter.get(paths.instance.path, route("instance")),
-      HttpRouter.patch(paths.instance.path, route("instance"), mutating),
-      HttpRouter.del(paths.instance.path, route("instance"), mutating),
-      HttpRouter.get(paths.instanceLastOperation.path, route("instanceLastOperation")),
-      HttpRouter.put(paths.binding.path, route("binding"), mutating),
-      HttpRouter.get(paths.binding.path, route("binding")),
-      HttpRouter.del(paths.binding.path, route("binding"), mutating),
-      HttpRouter.get(paths.bindingLastOperation.path, route("bindingLastOperation"))
+    const router: HttpRouter.HttpRouter<never, never> = Protocol.endpointNames.reduce(
+      (router: HttpRouter.HttpRouter<never, never>, name) => {
+        const endpoint = Protocol.endpoints[name]
+        return HttpRouter.route(endpoint.method)(
+          router,
+          Protocol.routes[endpoint.route],
+          route(endpoint.route),
+          Protocol.isMutating(name) ? mutating : undefined
+        )
+      },
+      HttpRouter.empty
     )
     return { app, router }
   })

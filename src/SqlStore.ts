@@ -23,13 +23,14 @@ import {
   InstanceRecord,
   OperationRecord,
   StoreError,
+  StoreUnavailable,
   Tombstone
 } from "./BrokerStore.js"
 import type { Encryption } from "./Encryption.js"
 import { decryptRecord, encryptRecord } from "./Encryption.js"
 import { preparePrivateFiles } from "./internal/privateFiles.js"
 import { dialectOf, migrate } from "./internal/sqlDialect.js"
-import { makeOutageTracker } from "./internal/storeOutage.js"
+import { isUnavailable, makeOutageTracker, reasonOf } from "./internal/storeOutage.js"
 
 /**
  * Options of the SQL store.
@@ -134,35 +135,21 @@ export const make = (
         }
       )
 
-    /** Writes one change; `hadInstance`: whether the instance exists before it (as the changes so far leave it). */
-    const apply = (
-      instanceId: string,
-      change: Change,
-      hadInstance: boolean
-    ): Effect.Effect<unknown, SqlError> => {
+    /** Writes one change, exactly as it says (what a change takes with it is the engine's decision). */
+    const apply = (instanceId: string, change: Change): Effect.Effect<unknown, SqlError> => {
       switch (change._tag) {
         case "PutInstance":
-          return Effect.zipRight(
-            !hadInstance
-              ? sql`DELETE FROM osb_bindings WHERE instance_id = ${instanceId} AND record IS NULL`
-              : Effect.void,
-            sql`
+          return sql`
             INSERT INTO osb_instances (instance_id, record, tombstone, updated_at)
             VALUES (${instanceId}, ${encode(change.record)}, NULL, ${change.record.updatedAt})
             ON CONFLICT (instance_id) DO UPDATE SET record = excluded.record, tombstone = NULL,
               updated_at = excluded.updated_at`
-          )
         case "DeleteInstance":
-          return Effect.zipRight(
-            sql`
-              UPDATE osb_bindings SET record = NULL, tombstone = ${JSON.stringify(change.tombstone)}
-              WHERE instance_id = ${instanceId} AND record IS NOT NULL`,
-            sql`
-              INSERT INTO osb_instances (instance_id, record, tombstone, updated_at)
-              VALUES (${instanceId}, NULL, ${JSON.stringify(change.tombstone)}, ${change.tombstone.deletedAt})
-              ON CONFLICT (instance_id) DO UPDATE SET record = NULL, tombstone = excluded.tombstone,
-                updated_at = excluded.updated_at`
-          )
+          return sql`
+            INSERT INTO osb_instances (instance_id, record, tombstone, updated_at)
+            VALUES (${instanceId}, NULL, ${JSON.stringify(change.tombstone)}, ${change.tombstone.deletedAt})
+            ON CONFLICT (instance_id) DO UPDATE SET record = NULL, tombstone = excluded.tombstone,
+              updated_at = excluded.updated_at`
         case "ForgetInstance":
           return Effect.all([
             sql`DELETE FROM osb_bindings WHERE instance_id = ${instanceId}`,
@@ -204,18 +191,13 @@ export const make = (
           dialect.lockInstance(sql, instanceId).pipe(
             Effect.zipRight(readSnapshot(instanceId)),
             Effect.flatMap((snapshot) =>
-              Effect.flatMap(f(snapshot), ([result, changes]) => {
-                if (changes.length === 0) return Effect.succeed(result)
-                // each change sees whether the instance exists as the changes before it leave it
-                let hadInstance = Option.isSome(snapshot.instance)
-                const writes: Array<Effect.Effect<unknown, SqlError>> = []
-                for (const change of changes) {
-                  writes.push(apply(instanceId, change, hadInstance))
-                  if (change._tag === "PutInstance") hadInstance = true
-                  else if (change._tag === "DeleteInstance" || change._tag === "ForgetInstance") hadInstance = false
-                }
-                return Effect.as(Effect.all(writes, { discard: true }), result)
-              })
+              Effect.flatMap(f(snapshot), ([result, changes]) =>
+                changes.length === 0
+                  ? Effect.succeed(result)
+                  : Effect.as(
+                    Effect.forEach(changes, (change) => apply(instanceId, change), { discard: true }),
+                    result
+                  ))
             )
           )
         ).pipe(
@@ -277,9 +259,18 @@ export const layerSqlite = (
     }).pipe(Effect.map((SqliteClient) => layer(options).pipe(Layer.provide(SqliteClient.layer({ filename })))))
   )
 
+/** Why the first connection failed: the server cannot be reached (StoreUnavailable) or refused us (StoreError). */
+const connectionFailure = (error: SqlError): StoreError | StoreUnavailable => {
+  const message = `connecting to PostgreSQL failed: ${reasonOf(error)}`
+  return isUnavailable(error) || /timed out/i.test(message)
+    ? new StoreUnavailable({ message, cause: error })
+    : new StoreError({ message, cause: error })
+}
+
 /**
  * A PostgreSQL store. Several replicas may share it. The driver (`@effect/sql-pg`) is loaded only when this
- * layer is built.
+ * layer is built. A server that cannot be reached fails the layer with `StoreUnavailable`, any other connection
+ * failure (e.g. a wrong password) with `StoreError`: never a raw `SqlError`.
  *
  * @since 0.1.0
  * @category layers
@@ -287,7 +278,7 @@ export const layerSqlite = (
 export const layerPg = (
   url: Redacted.Redacted<string> | string,
   options?: SqlStoreOptions & { readonly maxConnections?: number }
-): Layer.Layer<BrokerStore, StoreError | SqlError> =>
+): Layer.Layer<BrokerStore, StoreError | StoreUnavailable> =>
   Layer.unwrapEffect(
     Effect.tryPromise({
       try: () => import("@effect/sql-pg/PgClient"),
@@ -299,7 +290,7 @@ export const layerPg = (
             PgClient.layer({
               url: typeof url === "string" ? Redacted.make(url) : url,
               maxConnections: options?.maxConnections ?? 10
-            })
+            }).pipe(Layer.mapError(connectionFailure))
           )
         )
       )

@@ -5,14 +5,13 @@
  *
  * @since 0.1.0
  */
-import type { SqlError } from "@effect/sql/SqlError"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { type BrokerStore, layerMemory, type StoreError } from "./BrokerStore.js"
+import { type BrokerStore, layerMemory, StoreError, type StoreUnavailable } from "./BrokerStore.js"
 import * as Encryption from "./Encryption.js"
 import * as SqlStore from "./SqlStore.js"
 
@@ -57,9 +56,29 @@ export const parse = (value: string): Option.Option<StoreChoice> => {
  * @since 0.1.0
  * @category errors
  */
-export type StoreLayerError = ConfigError.ConfigError | StoreError | SqlError
+export type StoreLayerError = ConfigError.ConfigError | StoreError | StoreUnavailable
 
 const widen = (layer: Layer.Layer<BrokerStore, StoreLayerError>) => layer
+
+/** Where a PostgreSQL URL points, without its user name or password. */
+const pgLocation = (url: Redacted.Redacted<string>): string => {
+  try {
+    const parsed = new URL(Redacted.value(url))
+    return `${parsed.host}${parsed.pathname}`
+  } catch {
+    return "the configured URL"
+  }
+}
+
+/** A store that cannot be opened names the setting that chose it (the cause says why). */
+const opening = (what: string) => (layer: Layer.Layer<BrokerStore, StoreLayerError>) =>
+  Layer.mapError(
+    layer,
+    (error): StoreLayerError =>
+      ConfigError.isConfigError(error)
+        ? error
+        : new StoreError({ message: `BROKER_STORE: cannot open ${what}`, cause: error })
+  )
 
 /**
  * The store chosen by `BROKER_STORE` (and `BROKER_ENCRYPTION_KEYS`).
@@ -86,10 +105,14 @@ export const layer: Layer.Layer<BrokerStore, StoreLayerError> = Layer.unwrapEffe
         return widen(layerMemory)
       case "Sqlite":
         yield* Effect.logInfo(`store: SQLite at ${choice.value.filename}`)
-        return widen(SqlStore.layerSqlite(choice.value.filename, options))
+        return opening(`the SQLite store at ${choice.value.filename}`)(
+          SqlStore.layerSqlite(choice.value.filename, options)
+        )
       case "Postgres":
         yield* Effect.logInfo("store: PostgreSQL")
-        return widen(SqlStore.layerPg(choice.value.url, options))
+        return opening(`the PostgreSQL store at ${pgLocation(choice.value.url)}`)(
+          SqlStore.layerPg(choice.value.url, options)
+        )
     }
   })
 )

@@ -157,3 +157,10 @@ export * as AdminServer from "./AdminServer.js"
  * @since 0.1.0
  */
 export * as Metrics from "./Metrics.js"
+
+/**
+ * OpenTelemetry traces of OSB requests, operations, takeovers and store transactions (`OTEL_*` variables).
+ *
+ * @since 0.1.0
+ */
+export * as Tracing from "./Tracing.js"

@@ -10,6 +10,7 @@ import { Effect, Exit, Fiber } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { rmSync } from "node:fs"
+import { createServer } from "node:http"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Catalog, Checker, OsbClient, Report } from "../src/index.js"
@@ -18,14 +19,14 @@ import * as Toy from "./support/toyBroker.js"
 
 type CheckResult = Checker.CheckResult
 
-const checkerRun = (url: string) =>
+const checkerRun = (url: string, options: Checker.CheckOptions = {}) =>
   Effect.flatMap(
     OsbClient.make({ url, username: Toy.USERNAME, password: Toy.PASSWORD }),
-    (client) => Checker.run(client, { operationTimeout: "20 seconds" })
+    (client) => Checker.run(client, { operationTimeout: "20 seconds", ...options })
   ).pipe(Effect.provide(NodeHttpClient.layerUndici))
 
-/** The requirement ids of a result (`"OM-1, DEP"` -> `["OM-1", "DEP"]`). */
-const idsOf = (r: CheckResult) => r.id.split(",").map((s) => s.trim())
+/** The requirement ids of a result. */
+const idsOf = (r: CheckResult): ReadonlyArray<string> => r.requirements
 /** `E5 DELETE /v2/...` -> `E5`. */
 const endpointOf = (r: CheckResult) => r.endpoint.split(" ")[0]
 const failures = (results: ReadonlyArray<CheckResult>) => results.filter((r) => r.outcome === "fail")
@@ -74,15 +75,16 @@ describe("the checker against a conformant broker written without effect-osb", (
 
 interface DefectCase {
   readonly defect: Toy.Defect
-  /** The requirement every failure names. */
-  readonly requirement: string
-  /** The endpoints that get failures (exactly these). */
+  /** The requirement every failure (or, for a deviation, every warning) names. */
+  readonly requirement: Checker.Requirement
+  /** The endpoints that get failures (or warnings) (exactly these). */
   readonly endpoints: ReadonlyArray<string>
   /** What a failure shows (its title and what came back). */
   readonly shows: RegExp
 }
 
-const defectCases: ReadonlyArray<DefectCase> = [
+/** MUST violations: each fails its requirement, nothing else fails or warns. */
+const violationCases: ReadonlyArray<DefectCase> = [
   {
     defect: "deprovision-missing-404",
     requirement: "OM-1",
@@ -96,7 +98,12 @@ const defectCases: ReadonlyArray<DefectCase> = [
     endpoints: ["E2"],
     shows: /plan async .*no 202 without accepts_incomplete=true \| 202 /
   },
-  { defect: "malformed-json-500", requirement: "CT-2", endpoints: ["E2"], shows: /malformed JSON answers 400 \| 500 / },
+  {
+    defect: "malformed-json-500",
+    requirement: "CT-2",
+    endpoints: ["E2", "E4", "E7"],
+    shows: /malformed JSON answers 400 \| 500 /
+  },
   {
     defect: "empty-unbind-body",
     requirement: "CT-3",
@@ -124,31 +131,113 @@ const defectCases: ReadonlyArray<DefectCase> = [
     shows: /last_operation has a valid state \| 200 \{"state":"done"\}/
   },
   {
+    defect: "async-required-without-code-update",
+    requirement: "ASY-1",
+    endpoints: ["E4"],
+    shows: /plan async .*an update without accepts_incomplete answers 422 AsyncRequired.* \| 422 \{"description"/
+  },
+  {
+    defect: "async-required-without-code-deprovision",
+    requirement: "ASY-1",
+    endpoints: ["E5"],
+    shows: /plan async .*a deprovision without accepts_incomplete answers 422 AsyncRequired.* \| 422 \{"description"/
+  },
+  {
+    defect: "concurrency-without-code-update",
+    requirement: "ERR-2",
+    endpoints: ["E4"],
+    shows: /plan async .*an update during the provision is refused with 422 ConcurrencyError.* \| 422 \{"description"/
+  },
+  {
+    defect: "concurrency-without-code-deprovision",
+    requirement: "ERR-2",
+    endpoints: ["E5"],
+    shows: /plan async .*a deprovision during the update answers 422 ConcurrencyError.* \| 422 \{"description"/
+  },
+  {
+    defect: "concurrency-without-code-fetch",
+    requirement: "ERR-2",
+    endpoints: ["E3"],
+    shows: /plan async .*a fetch during the update answers 200 or 422 ConcurrencyError \| 422 \{"description"/
+  },
+  {
+    defect: "malformed-json-update-422",
+    requirement: "CT-2",
+    endpoints: ["E4"],
+    shows: /malformed JSON to an update answers 400 \| 422 /
+  },
+  {
+    defect: "malformed-json-bind-422",
+    requirement: "CT-2",
+    endpoints: ["E7"],
+    shows: /malformed JSON to a bind answers 400 \| 422 /
+  },
+  {
+    defect: "empty-description-last-operation-410",
+    requirement: "LO-4",
+    endpoints: ["E6"],
+    shows: /description in the answer is a non-empty string \| 410 \{"description":""\}/
+  }
+]
+
+/** SHOULD deviations: each warns under its requirement, nothing fails, nothing else warns. */
+const deviationCases: ReadonlyArray<DefectCase> = [
+  {
     defect: "no-request-identity-echo",
     requirement: "RID-2",
     // the unauthenticated probes reach every endpoint, so every endpoint reports the missing echo once
     endpoints: ["E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8", "E9", "E10"],
     shows: /is echoed on the response \| \d{3} with no such header/
+  },
+  {
+    defect: "identical-repeat-201",
+    requirement: "PRV-4",
+    endpoints: ["E2"],
+    shows: /plan sync .*an identical repeat answers 200 \| 201 /
   }
 ]
 
+const names = (r: CheckResult) => `${r.title} | ${r.got ?? ""}`
+
 describe("the checker reports each defect of the toy broker, one at a time", () => {
-  it("covers every defect the toy broker can make", () => {
-    expect(defectCases.map((c) => c.defect).sort()).toEqual([...Toy.defectNames].sort())
+  it("covers every violation and deviation the toy broker can make", () => {
+    expect(violationCases.map((c) => c.defect).sort()).toEqual([...Toy.violationNames].sort())
+    expect(deviationCases.map((c) => c.defect).sort()).toEqual([...Toy.deviationNames].sort())
   })
 
-  for (const c of defectCases) {
+  for (const c of violationCases) {
     it(`${c.defect}: fails ${c.requirement} on ${c.endpoints.join(", ")}, nothing else, and cleans up`, async () => {
       await withBroker({ defects: [c.defect] }, async (broker) => {
         const results = await Effect.runPromise(checkerRun(broker.url))
         const failed = failures(results)
         const report = Report.text(failuresAndWarnings(results))
         expect(failed.length, report).toBeGreaterThan(0)
-        expect(failed.some((r) => c.shows.test(`${r.title} | ${r.got ?? ""}`)), report).toBe(true)
+        expect(failed.some((r) => c.shows.test(names(r))), report).toBe(true)
+        // every failure is a MUST, and shows the rule behind it
+        expect(failed.every((r) => r.level === "MUST"), report).toBe(true)
+        expect(report).toContain(`rule:     MUST: ${Checker.checks[failed[0]!.check].rule}`)
         // no unrelated check fails or warns: every failure names the requirement, on the expected endpoints only
-        expect(failuresAndWarnings(results).filter((r) => !idsOf(r).includes(c.requirement)), report).toEqual([])
+        expect(failuresAndWarnings(results).filter((r) => !r.requirements.includes(c.requirement)), report).toEqual([])
         expect([...new Set(failed.map(endpointOf))].sort(), report).toEqual([...c.endpoints].sort())
         expect(leftovers(broker)).toEqual(nothingLeft)
+      })
+    })
+  }
+
+  for (const c of deviationCases) {
+    it(`${c.defect}: warns ${c.requirement} on ${c.endpoints.join(", ")}, fails nothing, and cleans up`, async () => {
+      await withBroker({ defects: [c.defect] }, async (broker) => {
+        const results = await Effect.runPromise(checkerRun(broker.url))
+        const warned = results.filter((r) => r.outcome === "warn")
+        const report = Report.text(failuresAndWarnings(results))
+        expect(failures(results), report).toEqual([])
+        expect(warned.some((r) => c.shows.test(names(r))), report).toBe(true)
+        expect(warned.every((r) => r.level === "SHOULD" && r.requirements.includes(c.requirement)), report).toBe(true)
+        expect([...new Set(warned.map(endpointOf))].sort(), report).toEqual([...c.endpoints].sort())
+        expect(leftovers(broker)).toEqual(nothingLeft)
+        // with strict, the same deviations are failures
+        const strict = await Effect.runPromise(checkerRun(broker.url, { strict: true }))
+        expect(failures(strict).map((r) => r.check).sort()).toEqual(warned.map((r) => r.check).sort())
       })
     })
   }
@@ -244,9 +333,13 @@ describe("the effect-osb CLI", () => {
   let clean: Toy.ToyBroker
   let quickstart: ChildProcess | undefined
 
-  const cli = (args: ReadonlyArray<string>): Promise<CliRun> =>
+  const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<CliRun> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+      const child = spawn(process.execPath, [bin, ...args], {
+        cwd: root,
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
       let stdout = ""
       let stderr = ""
       child.stdout.on("data", (d) => (stdout += d))
@@ -301,17 +394,22 @@ describe("the effect-osb CLI", () => {
     expect(run.stdout).toMatch(/ {8}sent: {5}DELETE \/v2\/service_instances\/effect-osb-check-[^?]+\?service_id=/)
     expect(run.stdout).toContain("        expected: 410")
     expect(run.stdout).toContain("        got:      404 {\"description\":\"no such instance\"}")
+    expect(run.stdout).toContain("        rule:     MUST: 410 Gone MUST be returned if the instance does not exist.")
     const line = summary.exec(run.stdout)
     expect(line, shown(run)).not.toBeNull()
     expect(Number(line?.[2])).toBeGreaterThan(0)
     expect(leftovers(broker)).toEqual(nothingLeft)
   }, 60_000)
 
-  it("check --json prints a parseable report (exit 0 clean, exit 1 with the failures otherwise)", async () => {
+  it("check --json prints a parseable report (exit 0 clean, exit 0 with warnings for a SHOULD deviation)", async () => {
     const ok = await cli(["check", clean.url, ...auth, "--json"])
     expect(ok.code, shown(ok)).toBe(0)
     const report = JSON.parse(ok.stdout)
+    expect(report.schema).toBe("effect-osb-check/1")
     expect(report.broker).toBe(clean.url)
+    expect(report.apiVersion).toBe("2.17")
+    expect(report.strict).toBe(false)
+    expect(report.skips).toEqual([])
     expect(report.summary).toEqual({
       passed: report.results.length,
       failed: 0,
@@ -319,18 +417,144 @@ describe("the effect-osb CLI", () => {
       skipped: 0
     })
     for (const r of report.results) {
-      expect(Object.keys(r)).toEqual(expect.arrayContaining(["id", "endpoint", "title", "outcome"]))
+      expect(Object.keys(r)).toEqual(
+        expect.arrayContaining(["check", "id", "requirements", "level", "endpoint", "title", "outcome"])
+      )
+      expect(Checker.checkIds).toContain(r.check)
     }
 
     const broker = await defective("no-request-identity-echo")
-    const bad = await cli(["check", broker.url, ...auth, "--json"])
-    expect(bad.code, shown(bad)).toBe(1)
-    const badReport = JSON.parse(bad.stdout)
-    const failed = badReport.results.filter((r: CheckResult) => r.outcome === "fail")
-    expect(badReport.summary.failed).toBe(failed.length)
-    expect(failed.length).toBeGreaterThan(0)
-    expect(failed.every((r: CheckResult) => r.id === "RID-2")).toBe(true)
-    expect(failed[0]).toMatchObject({ expected: "the same header and value on the response" })
+    const deviating = await cli(["check", broker.url, ...auth, "--json"])
+    expect(deviating.code, shown(deviating)).toBe(0)
+    const warned = JSON.parse(deviating.stdout)
+    const warnings = warned.results.filter((r: CheckResult) => r.outcome === "warn")
+    expect(warned.summary.failed).toBe(0)
+    expect(warned.summary.warned).toBe(warnings.length)
+    expect(warnings.length).toBe(10)
+    expect(warnings.every((r: CheckResult) => r.check === "identity.echo" && r.level === "SHOULD")).toBe(true)
+    expect(warnings[0]).toMatchObject({
+      expected: "the same header and value on the response",
+      rule: expect.stringMatching(/^SHOULD: The broker SHOULD return the X-Broker-API-Request-Identity/)
+    })
+  }, 60_000)
+
+  it("check --strict: a SHOULD deviation (identical repeat 201) warns with exit 0, fails with --strict", async () => {
+    const broker = await defective("identical-repeat-201")
+    const lenient = await cli(["check", broker.url, ...auth])
+    expect(lenient.code, shown(lenient)).toBe(0)
+    expect(lenient.stdout).toContain("  WARN  [PRV-4] plan sync (toy-db): an identical repeat answers 200")
+    expect(lenient.stdout).toContain(
+      "        rule:     SHOULD: An identical repeat of a finished synchronous provision"
+    )
+    expect(lenient.stdout).toMatch(/^\d+ passed, 0 failed, 0 skipped \(1 warnings\)$/m)
+    const strict = await cli(["check", broker.url, ...auth, "--strict"])
+    expect(strict.code, shown(strict)).toBe(1)
+    expect(strict.stdout).toContain("  FAIL  [PRV-4] plan sync (toy-db): an identical repeat answers 200")
+    expect(strict.stdout).toMatch(/^\d+ passed, 1 failed, 0 skipped$/m)
+  }, 60_000)
+
+  it("check --api-version 2.13 skips the rules of newer versions, with the reason", async () => {
+    const run = await cli(["check", clean.url, ...auth, "--api-version", "2.13", "--json"])
+    expect(run.code, shown(run)).toBe(0)
+    const report = JSON.parse(run.stdout)
+    expect(report.apiVersion).toBe("2.13")
+    const skipped = report.results.filter((r: CheckResult) => r.outcome === "skip")
+    const gated = Checker.checkIds.filter((id) => !Checker.appliesTo(id, "2.13"))
+    // every check of a newer rule that the run reached is skipped once, naming the version it came with
+    expect(skipped.map((r: CheckResult) => r.check).sort()).toEqual(
+      gated.filter((id) => skipped.some((r: CheckResult) => r.check === id)).sort()
+    )
+    expect(skipped.map((r: CheckResult) => r.check)).toEqual(
+      expect.arrayContaining(["identity.echo", "instance.fetch", "lastOperation.unknown", "catalog.etag"])
+    )
+    for (const r of skipped) expect(r.note).toMatch(/^the rule came with OSB API 2\.1[4-7]; checking 2\.13/)
+    expect(report.results.some((r: CheckResult) => r.outcome === "pass" && r.check === "identity.echo")).toBe(false)
+    expect(report.skips.reduce((n: number, s: { count: number }) => n + s.count, 0)).toBe(skipped.length)
+  }, 60_000)
+
+  it("check --async-plan / --sync-plan declare modes; a wrong declaration fails", async () => {
+    const right = await cli(["check", clean.url, ...auth, "--async-plan", "async", "--sync-plan", "sync"])
+    expect(right.code, shown(right)).toBe(0)
+    expect(right.stdout).toContain("PASS  [ASY-1, ASY-3] plan async (toy-db): provisions asynchronously as configured")
+    expect(right.stdout).toContain("PASS  [ASY-1, ASY-3] plan sync (toy-db): provisions synchronously as configured")
+    const wrong = await cli(["check", clean.url, ...auth, "--plan", "sync", "--async-plan", "sync"])
+    expect(wrong.code, shown(wrong)).toBe(1)
+    expect(wrong.stdout).toContain("FAIL  [ASY-1, ASY-3] plan sync (toy-db): provisions asynchronously as configured")
+  }, 60_000)
+
+  it("usage errors: one line and the usage on stderr, exit 2, no JSON dump", async () => {
+    for (
+      const [args, message] of [
+        [["check"], "effect-osb: check: missing the broker's URL"],
+        [["check", "127.0.0.1:8080"], "is not an http:// or https:// URL"],
+        [["check", clean.url, "--api-version", "3.0"], "--api-version 3.0: use one of 2.13, 2.14, 2.15, 2.16, 2.17"],
+        [["check", clean.url, "--bogus"], "Unknown option '--bogus'"],
+        [["frobnicate"], "unknown command \"frobnicate\""]
+      ] as const
+    ) {
+      const run = await cli(args)
+      expect(run.code, shown(run)).toBe(2)
+      expect(run.stderr, shown(run)).toContain(message)
+      expect(run.stderr).toContain("effect-osb check <url> [options]")
+      expect(run.stderr).not.toContain("{")
+      expect(run.stdout).toBe("")
+    }
+  }, 60_000)
+
+  it("--help: usage that reads effect-osb check, every option described with its default, plain text", async () => {
+    const run = await cli(["--help"])
+    expect(run.code, shown(run)).toBe(0)
+    expect(run.stdout).toContain("effect-osb check <url> [options]")
+    expect(run.stdout).toMatch(/-u, --username <name> +Basic auth user name/)
+    expect(run.stdout).toMatch(/-p, --password <password> +Basic auth password/)
+    expect(run.stdout).toMatch(
+      /--api-version <version> +X-Broker-API-Version to send: 2\.13, 2\.14, 2\.15, 2\.16 or 2\.17/
+    )
+    expect(run.stdout).toContain("(default 2.17)")
+    expect(run.stdout).toMatch(/--plan <name\|id> +exercise this plan \(repeatable; default: every plan/)
+    expect(run.stdout).toContain("--timeout <seconds>")
+    expect(run.stdout).toContain("(default 300)")
+    expect(run.stdout).not.toContain("\x1b")
+    expect((await cli(["check", "--help"])).stdout).toBe(run.stdout)
+  }, 60_000)
+
+  it("transport errors name their cause and exit 2; a 401 gives a hint", async () => {
+    const port = await freePort()
+    const refused = await cli(["check", `http://127.0.0.1:${port}`, ...auth])
+    expect(refused.code, shown(refused)).toBe(2)
+    expect(refused.stderr).toContain(`effect-osb: cannot reach http://127.0.0.1:${port}: connect ECONNREFUSED`)
+    expect(refused.stderr).toContain("is the broker running")
+    const unknownHost = await cli(["catalog", "http://effect-osb-no-such-host.invalid:8080"])
+    expect(unknownHost.code, shown(unknownHost)).toBe(2)
+    expect(unknownHost.stderr).toMatch(/ENOTFOUND effect-osb-no-such-host\.invalid \(the host name does not resolve/)
+    const noCredentials = await cli(["check", clean.url])
+    expect(noCredentials.code, shown(noCredentials)).toBe(2)
+    expect(noCredentials.stderr).toContain("answered 401 to GET /v2/catalog: it requires credentials; give them with")
+    const wrong = await cli(["check", clean.url, "-u", Toy.USERNAME, "-p", "wrong"])
+    expect(wrong.code, shown(wrong)).toBe(2)
+    expect(wrong.stderr).toContain(`it refused user "${Toy.USERNAME}"; check -u/--username and -p/--password`)
+    expect(wrong.stdout).toBe("")
+  }, 60_000)
+
+  it("a broker answering multi-line HTML: every body is cut to one line; NO_COLOR output is plain", async () => {
+    const html = createServer((_req, res) => {
+      res.writeHead(500, { "content-type": "text/html" }).end(
+        "<html>\n  <body>\n    <h1>Oops</h1>\n  </body>\n</html>\n"
+      )
+    })
+    await new Promise<void>((resolve) => html.listen(0, "127.0.0.1", resolve))
+    try {
+      const address = html.address()
+      const url = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
+      const run = await cli(["check", url, ...auth], { NO_COLOR: "1" })
+      expect(run.code, shown(run)).toBe(1)
+      expect(run.stdout).toContain("        got:      500 <html> <body> <h1>Oops</h1> </body> </html>")
+      expect(run.stdout.split("\n").filter((l) => l.trim().startsWith("<"))).toEqual([])
+      expect(run.stdout).not.toContain("\x1b")
+      expect(run.stderr).not.toContain("\x1b")
+    } finally {
+      await new Promise<void>((resolve) => html.close(() => resolve()))
+    }
   }, 60_000)
 
   it("check --plan exercises only the named plan", async () => {

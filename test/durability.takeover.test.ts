@@ -6,7 +6,7 @@
  * ("cannot be resumed") and puts the resource back in a sensible state, and runs a resumable step again to its end.
  * An operation whose lease is live is never taken over, and the leases a drain releases stay released.
  */
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -49,30 +49,47 @@ let files = 0
 /** What the author's work did, as `<replica>:<step>:<start|done>`. */
 const events: Array<string> = []
 const ran = (replica: string, step: string) => events.filter((e) => e === `${replica}:${step}:start`).length
+/** The originating identity each step's work saw, as `<replica>:<step>:<platform> <value JSON>` (or `none`). */
+const identities: Array<string> = []
+
+type Asked = { readonly originatingIdentity: ManagedBroker.ProvisionContext["originatingIdentity"] }
 
 const work = (replica: string, delayMs: number): ManagedBroker.OfferingWork => {
-  const slowly = <A>(step: string, value: () => A) =>
-    Effect.sync(() => events.push(`${replica}:${step}:start`)).pipe(
+  const slowly = <A>(step: string, value: () => A) => (ctx: Asked) =>
+    Effect.sync(() => {
+      events.push(`${replica}:${step}:start`)
+      identities.push(`${replica}:${step}:${
+        Option.match(ctx.originatingIdentity, {
+          onNone: () => "none",
+          onSome: (identity) => `${identity.platform} ${JSON.stringify(identity.value)}`
+        })
+      }`)
+    }).pipe(
       Effect.zipRight(Effect.sleep(delayMs)),
       Effect.zipRight(Effect.sync(() => events.push(`${replica}:${step}:done`))),
       Effect.map(value)
     )
   const steps = (resumable: boolean) => ({
-    provision: ManagedBroker.async(() => slowly("provision", () => ({})), { resumable }),
-    update: ManagedBroker.async(() => slowly("update", () => ({})), { resumable }),
-    deprovision: ManagedBroker.async(() => slowly("deprovision", () => undefined), { resumable }),
+    provision: ManagedBroker.async(slowly("provision", () => ({})), { resumable }),
+    update: ManagedBroker.async(slowly("update", () => ({})), { resumable }),
+    deprovision: ManagedBroker.async(slowly("deprovision", () => undefined), { resumable }),
     bind: ManagedBroker.async(
-      () => slowly("bind", () => ({ credentials: { replica, password: randomUUID() } })),
+      slowly("bind", () => ({ credentials: { replica, password: randomUUID() } })),
       { resumable }
     ),
-    unbind: ManagedBroker.async(() => slowly("unbind", () => undefined), { resumable })
+    unbind: ManagedBroker.async(slowly("unbind", () => undefined), { resumable })
   })
   return syncWork({ plans: { fragile: steps(false), durable: steps(true) } })
 }
 
 interface Replica {
   readonly id: string
-  readonly call: (method: string, path: string, body?: unknown) => Promise<Reply>
+  readonly call: (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>
+  ) => Promise<Reply>
   readonly store: BrokerStore.BrokerStoreService
   readonly lifecycle: BrokerLifecycle.BrokerLifecycleService
   /** Closes the broker's scope without draining: its running operations are abandoned. */
@@ -84,6 +101,7 @@ const open: Array<Replica> = []
 afterEach(async () => {
   for (const replica of open.splice(0)) await replica.crash()
   events.length = 0
+  identities.length = 0
 })
 
 const replica = async (id: string, file: string, delayMs: number): Promise<Replica> => {
@@ -107,7 +125,11 @@ const replica = async (id: string, file: string, delayMs: number): Promise<Repli
   }
   const r: Replica = {
     id,
-    call: (method, path, body) => client.call(method, path, body === undefined ? {} : { body }),
+    call: (method, path, body, headers) =>
+      client.call(method, path, {
+        ...(body === undefined ? {} : { body }),
+        ...(headers === undefined ? {} : { headers })
+      }),
     store: Context.get(context, BrokerStore.BrokerStore),
     lifecycle: Context.get(context, BrokerLifecycle.BrokerLifecycle),
     crash
@@ -318,6 +340,31 @@ describe("a crashed replica's resumable operations are run again by the other re
     expect(await operation(b.store, "r1", provision.body.operation)).toEqual(
       expect.objectContaining({ state: "succeeded", owner: b.id })
     )
+  })
+
+  it("OID: a resumed step sees the originating identity of the request that started it", async () => {
+    const { a, b } = await pair()
+    const base = await b.call("PUT", instancePath("id0", AI), provisionBody("durable"))
+    await ready(b, lastOperationPath("id0", opQuery(base.body.operation)))
+    const alice = { "x-broker-api-originating-identity": `example ${btoa(JSON.stringify({ user: "alice" }))}` }
+    const bob = { "x-broker-api-originating-identity": `example ${btoa(JSON.stringify({ user: "bob" }))}` }
+    const provision = await a.call("PUT", instancePath("id1", AI), provisionBody("durable"), alice)
+    expect(provision.status).toBe(202)
+    const bind = await a.call("PUT", bindingPath("id0", "zi", AI), bindBody("durable"), bob)
+    expect(bind.status).toBe(202)
+    await pollUntil("A's bind to start", async () => ran(a.id, "bind"), (n) => n > 0, 5000, 10)
+    await crashMidOperation(a, b, "provision", "id1", provision.body.operation)
+    expect((await settle(b, lastOperationPath("id1", opQuery(provision.body.operation)), 15_000)).reply.body)
+      .toEqual({ state: "succeeded" })
+    expect((await settle(b, bindingLastOperationPath("id0", "zi", opQuery(bind.body.operation)), 15_000)).reply.body)
+      .toEqual({ state: "succeeded" })
+    expect(identities).toEqual(expect.arrayContaining([
+      `${a.id}:provision:example {"user":"alice"}`,
+      `${b.id}:provision:example {"user":"alice"}`,
+      `${a.id}:bind:example {"user":"bob"}`,
+      `${b.id}:bind:example {"user":"bob"}`
+    ]))
+    expect(identities.filter((seen) => seen.startsWith(`${b.id}:`) && !seen.endsWith("none"))).toHaveLength(2)
   })
 
   it("update, deprovision and unbind are resumed and succeed", async () => {

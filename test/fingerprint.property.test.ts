@@ -4,8 +4,7 @@
  */
 import { FastCheck } from "effect"
 import { describe, expect, it } from "vitest"
-import { provisionFingerprint } from "../src/internal/fingerprint.js"
-import { canonicalJson } from "../src/internal/keyedLock.js"
+import { canonicalJson, provisionFingerprint } from "../src/internal/engine/identity.js"
 
 const json: FastCheck.Arbitrary<unknown> = FastCheck.jsonValue()
 const parameters = FastCheck.dictionary(FastCheck.string(), json)

@@ -202,12 +202,14 @@ describe("managed bind: refusals (ASY-1, BND-0, decision 26)", () => {
       const duringProvision = yield* client.call("PUT", bindingPath("i1", "b1", AI), { body: bindBody("async") })
       expect(duringProvision.status).toBe(422)
       expect(duringProvision.body.error).toBe("ConcurrencyError")
+      expect(duringProvision.body.description).toBe("The instance is being provisioned.")
       yield* advance("10 seconds")
       const deleting = yield* client.call("DELETE", instancePath("i1", `${q("async")}&${AI}`))
       expect(deleting.status).toBe(202)
       const duringDelete = yield* client.call("PUT", bindingPath("i1", "b1", AI), { body: bindBody("async") })
       expect(duringDelete.status).toBe(422)
       expect(duringDelete.body.error).toBe("ConcurrencyError")
+      expect(duringDelete.body.description).toBe("The instance is being deprovisioned.")
     }))
 
   it.scoped("BND-0 decision 7 bind on a plan that is not bindable -> 400", () =>

@@ -1,7 +1,8 @@
 /**
- * A synchronous operation whose work is already done when it is created (`Effect.succeed`, `Effect.void`) is
- * written finished in its deciding store transaction; any other work takes two transactions. Both ways answer
- * the same (PRV-1, BND-1, UNB-1, DEP-1, LO-4) and leave the same state behind.
+ * A synchronous operation whose work finishes without waiting (`Effect.succeed`, or `Effect.sync` and a log line
+ * as the README's example) is written finished in its deciding store transaction; work that waits (here on a
+ * promise) takes two transactions. Every way answers the same (PRV-1, BND-1, UNB-1, DEP-1, LO-4) and leaves the
+ * same state behind.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
@@ -36,13 +37,19 @@ const countingStore = (counter: { transactions: number }) =>
     }))
   )
 
-/** The same work, but each result computed when it runs (not an `Exit` at creation). */
-const deferred = ManagedBroker.sync(() => Effect.sync(() => ({})))
+/** The same work, each result computed when it runs (not an `Exit` at creation), without waiting. */
 const deferredWork = syncWork({
-  provision: deferred,
+  provision: ManagedBroker.sync(() => Effect.as(Effect.log("provisioning"), {})),
   deprovision: ManagedBroker.sync(() => Effect.sync(() => undefined)),
   bind: ManagedBroker.sync((ctx) => Effect.sync(() => ({ credentials: { user: ctx.bindingId } }))),
   unbind: ManagedBroker.sync(() => Effect.sync(() => undefined))
+})
+/** The same work, each result waiting for a promise. */
+const waitingWork = syncWork({
+  provision: ManagedBroker.sync(() => Effect.promise(() => Promise.resolve({}))),
+  deprovision: ManagedBroker.sync(() => Effect.promise(() => Promise.resolve(undefined))),
+  bind: ManagedBroker.sync((ctx) => Effect.promise(() => Promise.resolve({ credentials: { user: ctx.bindingId } }))),
+  unbind: ManagedBroker.sync(() => Effect.promise(() => Promise.resolve(undefined)))
 })
 const doneWork = syncWork({
   bind: ManagedBroker.sync((ctx) => Effect.succeed({ credentials: { user: ctx.bindingId } }))
@@ -91,16 +98,19 @@ const lifecycle = (work: ManagedBroker.OfferingWork) =>
     }
   })
 
-describe("synchronous work that is already done finishes in one store transaction", () => {
-  it.scoped("PRV-1 BND-1 UNB-1 DEP-1: same answers either way; one transaction per operation instead of two", () =>
+describe("synchronous work that finishes without waiting finishes in one store transaction", () => {
+  it.scoped("PRV-1 BND-1 UNB-1 DEP-1: same answers every way; one transaction per operation instead of two", () =>
     Effect.gen(function*() {
       const done = yield* lifecycle(doneWork)
       const later = yield* lifecycle(deferredWork)
+      const waiting = yield* lifecycle(waitingWork)
       expect(done.answers).toEqual(later.answers)
+      expect(done.answers).toEqual(waiting.answers)
       expect(done.answers.map(([status]) => status)).toEqual([201, 200, 200, 201, 200, 200, 200, 404, 200, 404])
       expect(done.answers[1]![1]).toEqual({ state: "succeeded" })
       expect(done.answers[4]![1]).toEqual({ state: "succeeded" })
       expect(done.transactions).toEqual([1, 1, 1, 1])
-      expect(later.transactions).toEqual([2, 2, 2, 2])
+      expect(later.transactions).toEqual([1, 1, 1, 1])
+      expect(waiting.transactions).toEqual([2, 2, 2, 2])
     }))
 })

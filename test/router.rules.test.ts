@@ -211,6 +211,43 @@ describe("PRV-7 / UPD-2 (decision 9) maintenance_info", () => {
     })
     expectMaintenanceConflict(reply)
   })
+
+  // osb-checker's Go client sends "maintenance_info": {} on every request: {} without version counts as absent
+  it("PRV-7 PUT with maintenance_info {} is a PUT without it, also on a plan without maintenance_info", async () => {
+    for (const plan_id of [PLAN_MI, PLAN_PLAIN]) {
+      const reply = await client.call("PUT", INSTANCE, { body: provisionBody({ plan_id, maintenance_info: {} }) })
+      expect(reply.status).toBe(201)
+      expect(broker.last("provision").body).not.toHaveProperty("maintenance_info")
+    }
+  })
+
+  it("UPD-2 PATCH with maintenance_info {} and previous_values.maintenance_info {} is a PATCH without them", async () => {
+    const reply = await client.call("PATCH", INSTANCE, {
+      ...patch({
+        plan_id: PLAN_PLAIN,
+        previous_values: { plan_id: PLAN_MI, maintenance_info: {} },
+        maintenance_info: {}
+      })
+    })
+    expect(reply.status).toBe(200)
+    const body = broker.last("update").body
+    expect(body).not.toHaveProperty("maintenance_info")
+    expect(body.previous_values).toStrictEqual({ plan_id: PLAN_MI })
+  })
+
+  it("PRV-7 / UPD-2 a maintenance_info with other fields but no version is still a 400 naming the field", async () => {
+    const noVersion = { maintenance_info: { description: "no version" } }
+    expect400(
+      await client.call("PUT", INSTANCE, { body: provisionBody(noVersion) }),
+      /maintenance_info\.version: is required/
+    )
+    expect400(await client.call("PATCH", INSTANCE, patch(noVersion)), /maintenance_info\.version: is required/)
+    expect400(
+      await client.call("PATCH", INSTANCE, patch({ previous_values: noVersion })),
+      /previous_values\.maintenance_info\.version: is required/
+    )
+    expect400(await client.call("PUT", INSTANCE, { body: provisionBody({ maintenance_info: [] }) }), /maintenance_info/)
+  })
 })
 
 describe("PRV-2 (decision 5) deprecated organization_guid / space_guid", () => {

@@ -6,9 +6,9 @@
  * In process: a defect is still a 500 with its cause logged once, and the classification of SqlErrors.
  */
 import { SqlError } from "@effect/sql/SqlError"
-import { Effect, Layer, Logger } from "effect"
+import { Cause, Effect, Layer, Logger } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BrokerStore, Catalog, ServiceBroker } from "../src/index.js"
+import { BrokerStore, Catalog, ServiceBroker, SqlStore } from "../src/index.js"
 import { isUnavailable, makeOutageTracker } from "../src/internal/storeOutage.js"
 import {
   AI,
@@ -17,6 +17,7 @@ import {
   type BrokerProcess,
   buildQuickstart,
   deleteQuery,
+  freePort,
   instancePath,
   killAll,
   LARGE_PLAN_ID,
@@ -25,6 +26,7 @@ import {
   startBroker
 } from "./support/brokerProcess.js"
 import { clientFor } from "./support/http.js"
+import { adminUrl } from "./support/pg.js"
 import { type PgCluster, startPgCluster } from "./support/pgCluster.js"
 
 const lines = (output: string, marker: string) => output.split("\n").filter((line) => line.includes(marker))
@@ -171,6 +173,21 @@ describe("store unavailable in process", () => {
     // an interruption or another defect passes through unchanged
     const other = await Effect.runPromiseExit(tracker.guard("x")(Effect.die("boom")))
     expect(other).toMatchObject({ _tag: "Failure", cause: { _tag: "Die", defect: "boom" } })
+  })
+
+  it("start-up: an unreachable PostgreSQL fails the layer with StoreUnavailable, a refused one with StoreError", async () => {
+    const port = await freePort()
+    const unreachable = await Effect.runPromiseExit(
+      Effect.scoped(Layer.build(SqlStore.layerPg(`postgres://postgres@127.0.0.1:${port}/postgres`)))
+    )
+    expect(unreachable).toMatchObject({ _tag: "Failure", cause: { _tag: "Fail", error: { _tag: "StoreUnavailable" } } })
+    const url = new URL(adminUrl())
+    url.pathname = "/no_such_database_here"
+    const refused = await Effect.runPromiseExit(Effect.scoped(Layer.build(SqlStore.layerPg(url.toString()))))
+    expect(refused).toMatchObject({ _tag: "Failure", cause: { _tag: "Fail", error: { _tag: "StoreError" } } })
+    expect(String((Cause.squash((refused as any).cause) as Error).message)).toMatch(
+      /connecting to PostgreSQL failed: .*no_such_database_here/
+    )
   })
 
   it("which SqlErrors mean the store is unavailable", () => {

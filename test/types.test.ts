@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import { describe, expect, expectTypeOf, it } from "vitest"
 import { OsbError, ServiceBroker } from "../src/index.js"
 import type { Catalog } from "../src/index.js"
+import { Arbitraries } from "../src/testing/index.js"
 import { typeErrorsOf } from "./support/typecheck.js"
 
 const created = () => Effect.succeed(ServiceBroker.Result.created())
@@ -191,6 +192,41 @@ export const requirementOnHandler = ServiceBroker.make({
 // -----------------------------------------------------------------------------
 // expectTypeOf
 // -----------------------------------------------------------------------------
+
+// -----------------------------------------------------------------------------
+// the test kit's arbitraries take a plain catalog literal (no Model.CatalogBody annotation)
+// -----------------------------------------------------------------------------
+
+const plainCatalog = {
+  services: [{
+    id: "svc-plain",
+    name: "plain",
+    description: "A catalog written as a plain literal",
+    bindable: true,
+    requires: ["syslog_drain"],
+    metadata: { displayName: "Plain" },
+    plans: [{
+      id: "plan-plain",
+      name: "small",
+      description: "Small",
+      maintenance_info: { version: "1.0.0" },
+      schemas: { service_instance: { create: { parameters: { $schema: "http://json-schema.org/draft-04/schema#" } } } }
+    }]
+  }]
+}
+
+export const plainLiteralArbitraries = [
+  Arbitraries.provisionRequest(plainCatalog, { planId: "plan-plain" }),
+  Arbitraries.updateRequest(plainCatalog),
+  Arbitraries.bindRequest(plainCatalog),
+  Arbitraries.malformedBody(plainCatalog, { operation: "provision" }),
+  Arbitraries.malformedQuery(plainCatalog, "deprovision"),
+  Arbitraries.planTargets(plainCatalog)
+] as const
+
+export const notACatalog = () =>
+  // @ts-expect-error a catalog without services is not a catalog
+  Arbitraries.provisionRequest({ offerings: [] })
 
 describe("types", () => {
   it("allowedErrors mirrors the error types of every operation, in both directions", () => {

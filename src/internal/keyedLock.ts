@@ -98,22 +98,3 @@ export const makeKeyedLock = (): KeyedLock => {
       )
   }
 }
-
-/**
- * Canonical JSON: object keys sorted at every level, so equal values give equal strings. Built with `join`, so the
- * result is a flat string (kept in records, a rope of concatenations would cost memory for as long as it lives).
- *
- * @internal
- */
-export const canonicalJson = (value: unknown): string => {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null"
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`
-  const record = value as Record<string, unknown>
-  const keys = Object.keys(record).sort()
-  const parts: Array<string> = []
-  for (const key of keys) {
-    const child = record[key]
-    if (child !== undefined) parts.push(`${JSON.stringify(key)}:${canonicalJson(child)}`)
-  }
-  return `{${parts.join(",")}}`
-}

@@ -11,6 +11,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { Socket } from "node:net"
 import { BadRequest, PayloadTooLarge } from "../OsbError.js"
+import type { ServiceUnavailable } from "../OsbError.js"
 import * as Fast from "./fast.js"
 import { formatPath } from "./paths.js"
 
@@ -64,6 +65,29 @@ export const exceedsDepth = (value: unknown, limit: number = maxDepth): boolean 
   return false
 }
 
+/** A number literal that may overflow a double: an exponent of 3+ digits, or 309+ digits. */
+const hugeNumberLiteral = /[eE]\+?\d{3}|\d{309}/
+
+/**
+ * The path of the first number in parsed JSON that is outside the double range (`1e400` parses to Infinity,
+ * which JSON cannot carry: it would be stored as `null`). Only walked when the text has a literal that could
+ * overflow. @internal
+ */
+export const nonFiniteNumberPath = (text: string, value: unknown): ReadonlyArray<PropertyKey> | undefined => {
+  if (!hugeNumberLiteral.test(text)) return undefined
+  const stack: Array<readonly [unknown, ReadonlyArray<PropertyKey>]> = [[value, []]]
+  while (stack.length > 0) {
+    const [current, path] = stack.pop()!
+    if (typeof current === "number" && !Number.isFinite(current)) return path
+    if (typeof current !== "object" || current === null) continue
+    const entries: Array<readonly [PropertyKey, unknown]> = Array.isArray(current)
+      ? current.map((child, i) => [i, child] as const)
+      : Object.entries(current)
+    for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]![1], [...path, entries[i]![0]]])
+  }
+  return undefined
+}
+
 const jsonContentType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i
 
 /**
@@ -76,10 +100,21 @@ export interface OsbHttpRequest {
   readonly method: string
   readonly url: string
   readonly headers: Readonly<Record<string, string | undefined>>
-  readonly text: Effect.Effect<string, BadRequest | PayloadTooLarge>
+  /** The body; an adapter may read it only when this is run (after authentication). */
+  readonly text: BodyText
+  /** The client's address, when the adapter knows it (log lines, throttling). */
+  readonly remoteAddress?: string
   /** The connection, when served on `node:http`/`node:https` (client certificates are read from it). */
   readonly socket?: Socket | undefined
 }
+
+/**
+ * A request body as text: too large (413), unreadable (400), or refused because too many bodies are being
+ * received at once (503).
+ *
+ * @internal
+ */
+export type BodyText = Effect.Effect<string, BadRequest | PayloadTooLarge | ServiceUnavailable>
 
 /** The content type (missing means JSON, decision 11) and declared size checks, before the body is read. @internal */
 export const checkBodyHeaders = (
@@ -121,6 +156,16 @@ export const parseJsonObject = (
   if (exceedsDepth(value)) {
     return Either.left(new BadRequest({ description: `The request body is nested deeper than ${maxDepth} levels.` }))
   }
+  const huge = nonFiniteNumberPath(text, value)
+  if (huge !== undefined) {
+    return Either.left(
+      new BadRequest({
+        description: `Invalid request body: ${
+          huge.length === 0 ? "the body" : formatPath(huge)
+        }: the number is outside the range of a double.`
+      })
+    )
+  }
   return Either.right(value)
 }
 
@@ -133,7 +178,7 @@ export const parseJsonObject = (
 export const readJsonObject = (
   request: OsbHttpRequest,
   maxBytes: number
-): Effect.Effect<unknown, BadRequest | PayloadTooLarge> => {
+): Effect.Effect<unknown, BadRequest | PayloadTooLarge | ServiceUnavailable> => {
   const refused = checkBodyHeaders(request.headers, maxBytes)
   if (refused !== undefined) return Exit.fail(refused)
   return Fast.flatMap(request.text, (text) => Fast.fromEither(parseJsonObject(text, maxBytes)))

@@ -16,9 +16,10 @@ import * as Redacted from "effect/Redacted"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as BrokerAuth from "../BrokerAuth.js"
 import type { Catalog } from "../Catalog.js"
-import type { CheckOptions, CheckResult } from "../Checker.js"
+import type { CheckOptions, CheckResult, Requirement } from "../Checker.js"
 import * as Checker from "../Checker.js"
 import * as OsbClient from "../OsbClient.js"
+import * as Report from "../Report.js"
 import type { ServiceBroker } from "../ServiceBroker.js"
 import { layerClient } from "./InProcess.js"
 
@@ -28,7 +29,7 @@ import { layerClient } from "./InProcess.js"
  * @since 0.1.0
  * @category models
  */
-export interface SuiteOptions extends Omit<CheckOptions, "onProgress" | "authenticated"> {
+export interface SuiteOptions extends Omit<CheckOptions, "onProgress" | "authenticated" | "strict"> {
   /** Basic credentials; when both are given the broker is run behind `BrokerAuth.basic` with them. */
   readonly username?: string
   readonly password?: string
@@ -39,8 +40,9 @@ export interface SuiteOptions extends Omit<CheckOptions, "onProgress" | "authent
 }
 
 /**
- * The requirement groups the suite registers tests for, in order. Each test covers the checks whose ids mention
- * the requirement; a group no check touched (e.g. binding rules for an unbindable catalog) is skipped.
+ * The requirement groups the suite registers tests for, in order. Each test covers the checks whose requirement
+ * IDs include the group's (`VAL` covers VAL-1..VAL-4); a group no check touched (e.g. binding rules for an
+ * unbindable catalog) is skipped.
  *
  * @since 0.1.0
  * @category constants
@@ -56,9 +58,11 @@ export const requirements: ReadonlyArray<readonly [id: string, title: string]> =
   ["CT-2", "malformed JSON answers 400"],
   ["CT-3", "answers are JSON objects"],
   ["ERR-1", "error bodies"],
+  ["ERR-2", "concurrency refusals carry ConcurrencyError"],
   ["PRV-1", "required provision fields"],
   ["PRV-3", "unknown ids answer 400"],
   ["PRV-4", "identical provision repeats"],
+  ["PRV-7", "maintenance_info conflicts"],
   ["PRV", "provision answers"],
   ["EXT-1", "unknown fields are ignored"],
   ["ASY-1", "accepts_incomplete and AsyncRequired"],
@@ -67,13 +71,15 @@ export const requirements: ReadonlyArray<readonly [id: string, title: string]> =
   ["ASY-6", "concurrent operations"],
   ["GI-1", "fetch instance"],
   ["UPD", "update"],
+  ["UPD-5", "update of an unknown instance"],
   ["DEP-1", "deprovision needs service_id and plan_id"],
   ["DEP", "deprovision"],
   ["OM-1", "deleting what is gone answers 410"],
   ["LO-3", "operation values"],
   ["LO-4", "last_operation states"],
   ["LO-5", "Retry-After"],
-  ["LO-7", "finished async deletes"],
+  ["LO-7", "finished async deletes and unknown operations"],
+  ["LO-9", "operations finish in time"],
   ["BND", "bind"],
   ["BND-2", "identical bind repeats"],
   ["GB-1", "fetch binding"],
@@ -81,15 +87,18 @@ export const requirements: ReadonlyArray<readonly [id: string, title: string]> =
   ["UNB", "unbind"]
 ]
 
+const groups: Readonly<Record<string, ReadonlyArray<Requirement>>> = { VAL: ["VAL-1", "VAL-2", "VAL-3", "VAL-4"] }
+
 const mentions = (result: CheckResult, id: string): boolean =>
-  result.id.split(/[,\s]+/).some((part) => part === id || (id === "VAL" && part.startsWith("VAL")))
+  (groups[id] ?? [id]).some((requirement) => (result.requirements as ReadonlyArray<string>).includes(requirement))
 
 const describeResult = (r: CheckResult): string =>
   [
     `[${r.id}] ${r.endpoint}: ${r.title}`,
     r.sent && `  sent:     ${r.sent}`,
     r.expected && `  expected: ${r.expected}`,
-    r.got && `  got:      ${r.got}`
+    r.got && `  got:      ${r.got}`,
+    r.outcome !== "pass" && `  rule:     ${Report.ruleOf(r)}`
   ]
     .filter((line) => typeof line === "string" && line.length > 0)
     .join("\n")

@@ -11,8 +11,8 @@
  */
 import * as FastCheck from "effect/FastCheck"
 import type { JsonObject, ServicePlan } from "../Model.js"
-import type { JsonSchemaOptions } from "./Arbitraries.js"
-import { fromJsonSchema } from "./Arbitraries.js"
+import type { JsonSchemaOptions } from "./arbitraries/jsonSchema.js"
+import { fromJsonSchema } from "./arbitraries/jsonSchema.js"
 
 /**
  * Parameters that violate a schema, and where.

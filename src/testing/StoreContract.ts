@@ -136,22 +136,29 @@ const checks: ReadonlyArray<readonly [title: string, check: (store: BrokerStoreS
     expect(outcome).toEqual(Either.left("nope"))
     expect(Option.isNone((await run(store.read("i2"))).instance)).toBe(true)
   }],
-  ["deleting an instance leaves a tombstone, drops its bindings and keeps its operations", async (store) => {
-    await write(store, "i3", [
-      Change.putInstance(instance("i3")),
-      Change.putBinding(binding("i3", "b")),
-      Change.putOperation(operation("i3", "op-1"))
-    ])
-    await write(store, "i3", [Change.deleteInstance({ deletedAt: 9, operationId: "op-2" })])
-    const snapshot = await run(store.read("i3"))
-    expect(Option.isNone(snapshot.instance)).toBe(true)
-    expect(Option.getOrThrow(snapshot.tombstone)).toEqual({ deletedAt: 9, operationId: "op-2" })
-    expect(snapshot.bindings.size).toBe(0)
-    expect(snapshot.operations.has("op-1")).toBe(true)
-    // provisioning the id again clears the tombstone
-    await write(store, "i3", [Change.putInstance(instance("i3"))])
-    expect(Option.isNone((await run(store.read("i3"))).tombstone)).toBe(true)
-  }],
+  [
+    "deleting an instance leaves a tombstone and keeps its operations; its bindings go by their own changes",
+    async (store) => {
+      await write(store, "i3", [
+        Change.putInstance(instance("i3")),
+        Change.putBinding(binding("i3", "b")),
+        Change.putOperation(operation("i3", "op-1"))
+      ])
+      await write(store, "i3", [Change.deleteInstance({ deletedAt: 9, operationId: "op-2" })])
+      // a store applies changes, nothing more: what a delete takes with it is the engine's decision
+      expect((await run(store.read("i3"))).bindings.size).toBe(1)
+      await write(store, "i3", [Change.deleteBinding("b", Option.some({ deletedAt: 9, operationId: "op-2" }))])
+      const snapshot = await run(store.read("i3"))
+      expect(Option.isNone(snapshot.instance)).toBe(true)
+      expect(Option.getOrThrow(snapshot.tombstone)).toEqual({ deletedAt: 9, operationId: "op-2" })
+      expect(snapshot.bindings.size).toBe(0)
+      expect(snapshot.bindingTombstones.get("b")).toEqual({ deletedAt: 9, operationId: "op-2" })
+      expect(snapshot.operations.has("op-1")).toBe(true)
+      // provisioning the id again clears the tombstone
+      await write(store, "i3", [Change.putInstance(instance("i3"))])
+      expect(Option.isNone((await run(store.read("i3"))).tombstone)).toBe(true)
+    }
+  ],
   ["forgetting an instance removes every trace", async (store) => {
     await write(store, "i4", [Change.putInstance(instance("i4")), Change.putOperation(operation("i4", "x"))])
     await write(store, "i4", [Change.forgetInstance])
@@ -174,6 +181,9 @@ const checks: ReadonlyArray<readonly [title: string, check: (store: BrokerStoreS
     expect(snapshot.bindings.size).toBe(0)
     expect(snapshot.bindingTombstones.get("a")).toEqual({ deletedAt: 5 })
     expect(snapshot.bindingTombstones.has("b")).toBe(false)
+    // without a tombstone, a binding id is forgotten, its old tombstone too (a reused instance id)
+    await write(store, "i5", [Change.deleteBinding("a", Option.none())])
+    expect((await run(store.read("i5"))).bindingTombstones.has("a")).toBe(false)
   }],
   ["concurrent transactions on one instance are serialised: no lost update", async (store) => {
     await write(store, "i6", [Change.putInstance(instance("i6"))])

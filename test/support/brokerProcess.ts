@@ -14,6 +14,8 @@ export { LARGE_PLAN_ID, SERVICE_ID, SMALL_PLAN_ID }
 export const USERNAME = "durable-ops"
 export const PASSWORD = "durable:pa55"
 const AUTHORIZATION = `Basic ${Buffer.from(`${USERNAME}:${PASSWORD}`).toString("base64")}`
+/** The `Authorization` header the spawned brokers accept. */
+export const AUTHORIZATION_OF = AUTHORIZATION
 
 import { type Reply, toReply } from "./http.js"
 import { freePort } from "./net.js"
@@ -80,6 +82,8 @@ export interface StartOptions {
   readonly delayMs: number
   readonly leaseTtlMs: number
   readonly takeoverIntervalMs: number
+  /** More environment variables (limits, throttle, log intervals, ...). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 /** Spawns the compiled quick start on a fresh port and waits for its "Listening on" line. */
@@ -95,7 +99,8 @@ export const startBroker = async (options: StartOptions): Promise<BrokerProcess>
       BROKER_STORE: options.store,
       QUICKSTART_DELAY_MS: String(options.delayMs),
       BROKER_LEASE_TTL_MS: String(options.leaseTtlMs),
-      BROKER_TAKEOVER_INTERVAL_MS: String(options.takeoverIntervalMs)
+      BROKER_TAKEOVER_INTERVAL_MS: String(options.takeoverIntervalMs),
+      ...options.env
     },
     stdio: ["ignore", "pipe", "pipe"]
   })

@@ -6,13 +6,14 @@
  * major version other than 2), request-identity echo, ETag on the catalog, JSON object bodies everywhere.
  *
  * With no defect it is conformant to what src/Checker.ts checks. Each name in `defects` switches on exactly one
- * common broker mistake (requirements §19).
+ * departure from the spec: a violation of a MUST (`violationNames`: common broker mistakes, requirements §19, and
+ * the MUST violations an earlier checker missed) or a deviation from a SHOULD (`deviationNames`).
  */
 import { createHash, randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 
-/** The mistakes the toy broker can make, one each. */
-export const defectNames = [
+/** Violations of a MUST the toy broker can make, one each. */
+export const violationNames = [
   "deprovision-missing-404",
   "identical-repeat-409",
   "202-without-accepts-incomplete",
@@ -21,14 +22,32 @@ export const defectNames = [
   "endpoint-without-auth",
   "duplicate-plan-ids",
   "invalid-last-operation-state",
-  "no-request-identity-echo"
+  // 422 without its error code
+  "async-required-without-code-update",
+  "async-required-without-code-deprovision",
+  "concurrency-without-code-update",
+  "concurrency-without-code-deprovision",
+  "concurrency-without-code-fetch",
+  // malformed JSON answered 422 instead of 400
+  "malformed-json-update-422",
+  "malformed-json-bind-422",
+  // a 410 last_operation body with an empty description
+  "empty-description-last-operation-410"
 ] as const
+
+/** Deviations from a SHOULD the toy broker can make, one each. */
+export const deviationNames = ["no-request-identity-echo", "identical-repeat-201"] as const
+
+/** Every departure the toy broker can make. */
+export const defectNames = [...violationNames, ...deviationNames] as const
 
 export type Defect = typeof defectNames[number]
 
 export const SERVICE_ID = "7d1f1a52-3a1c-4c55-9a3e-6f0e3c1d0b01"
 export const SYNC_PLAN_ID = "7d1f1a52-3a1c-4c55-9a3e-6f0e3c1d0b02"
 export const ASYNC_PLAN_ID = "7d1f1a52-3a1c-4c55-9a3e-6f0e3c1d0b03"
+/** The async plan's maintenance_info version. */
+export const ASYNC_PLAN_VERSION = "1.2.0"
 export const USERNAME = "toy-user"
 export const PASSWORD = "toy:pa55"
 
@@ -58,6 +77,8 @@ interface Operation {
   readonly id: string
   readonly kind: "provision" | "update" | "deprovision"
   state: OperationState
+  /** The update's parameters (canonical JSON), to recognise a repeat while it runs. */
+  readonly request?: string
   timer?: NodeJS.Timeout
 }
 
@@ -97,6 +118,7 @@ interface Plan {
   readonly id: string
   readonly name: string
   readonly async: boolean
+  readonly version?: string
 }
 
 type Json = Record<string, unknown>
@@ -133,7 +155,12 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
 
   const plans: ReadonlyArray<Plan> = [
     { id: SYNC_PLAN_ID, name: "sync", async: false },
-    { id: defects.has("duplicate-plan-ids") ? SYNC_PLAN_ID : ASYNC_PLAN_ID, name: "async", async: true }
+    {
+      id: defects.has("duplicate-plan-ids") ? SYNC_PLAN_ID : ASYNC_PLAN_ID,
+      name: "async",
+      async: true,
+      version: ASYNC_PLAN_VERSION
+    }
   ]
   const catalog = {
     services: [{
@@ -147,7 +174,8 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
       plans: plans.map((p) => ({
         id: p.id,
         name: p.name,
-        description: p.async ? `Created asynchronously in about ${delay} ms` : "Created synchronously"
+        description: p.async ? `Created asynchronously in about ${delay} ms` : "Created synchronously",
+        ...(p.version === undefined ? {} : { maintenance_info: { version: p.version } })
       }))
     }]
   }
@@ -260,6 +288,8 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
         parsed = JSON.parse(text)
       } catch (e) {
         if (defects.has("malformed-json-500")) return error(500, `internal error: ${String(e)}`)
+        if (defects.has("malformed-json-update-422") && method === "PATCH") return error(422, "unreadable body")
+        if (defects.has("malformed-json-bind-422") && route.name === "binding") return error(422, "unreadable body")
         return error(400, "the body is not valid JSON")
       }
       if (!isObject(parsed)) return error(400, "the body must be a JSON object")
@@ -281,6 +311,10 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
           if (service_id !== SERVICE_ID) return error(400, `unknown service_id ${service_id}`)
           const plan = planOf(plan_id)
           if (plan === undefined) return error(400, `unknown plan_id ${plan_id}`)
+          const maintenance = body["maintenance_info"]
+          if (isObject(maintenance) && maintenance["version"] !== plan.version) {
+            return error(422, "the plan's maintenance_info changed", "MaintenanceInfoConflict")
+          }
           const parameters = isObject(body["parameters"]) ? body["parameters"] : {}
           if (instance !== undefined) {
             const identical = instance.serviceId === service_id && instance.planId === plan_id &&
@@ -292,6 +326,9 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
             if (!identical) return error(409, "an instance with this id and other attributes exists")
             if (instance.state === "provisioning") return reply(202, { operation: instance.operation?.id })
             if (defects.has("identical-repeat-409")) return error(409, "the instance already exists")
+            if (defects.has("identical-repeat-201")) {
+              return reply(201, { dashboard_url: `${base}/dashboard/${encodeURIComponent(id)}` })
+            }
             return reply(200, { dashboard_url: `${base}/dashboard/${encodeURIComponent(id)}` })
           }
           if (plan.async && !acceptsIncomplete && !defects.has("202-without-accepts-incomplete")) {
@@ -319,7 +356,11 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
         }
         if (method === "GET") {
           if (instance === undefined || instance.state === "provisioning") return error(404, "no such instance")
-          if (instance.state === "updating") return error(422, "the instance is being updated", "ConcurrencyError")
+          if (instance.state === "updating") {
+            return defects.has("concurrency-without-code-fetch")
+              ? error(422, "the instance is being updated")
+              : error(422, "the instance is being updated", "ConcurrencyError")
+          }
           return reply(200, {
             service_id: instance.serviceId,
             plan_id: instance.planId,
@@ -330,7 +371,15 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
         if (method === "PATCH") {
           if (!nonEmpty(body["service_id"])) return error(400, "service_id is required")
           if (instance === undefined) return error(404, "no such instance")
-          if (instance.state !== "ready") return error(422, "another operation is in progress", "ConcurrencyError")
+          const request = canonical(body["parameters"] ?? {})
+          if (instance.state === "updating" && instance.operation?.request === request && acceptsIncomplete) {
+            return reply(202, { operation: instance.operation.id })
+          }
+          if (instance.state !== "ready") {
+            return defects.has("concurrency-without-code-update")
+              ? error(422, "another operation is in progress")
+              : error(422, "another operation is in progress", "ConcurrencyError")
+          }
           const planId = body["plan_id"]
           if (planId !== undefined && planOf(planId) === undefined) return error(400, `unknown plan_id ${planId}`)
           const apply = () => {
@@ -341,9 +390,18 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
             apply()
             return reply(200, {})
           }
-          if (!acceptsIncomplete) return error(422, "this plan is updated asynchronously only", "AsyncRequired")
+          if (!acceptsIncomplete) {
+            return defects.has("async-required-without-code-update")
+              ? error(422, "this plan is updated asynchronously only")
+              : error(422, "this plan is updated asynchronously only", "AsyncRequired")
+          }
           instance.state = "updating"
-          const operation: Operation = { id: `update-${randomUUID()}`, kind: "update", state: "in progress" }
+          const operation: Operation = {
+            id: `update-${randomUUID()}`,
+            kind: "update",
+            state: "in progress",
+            request
+          }
           operation.timer = later(() => {
             apply()
             operation.state = "succeeded"
@@ -360,12 +418,20 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
           return defects.has("deprovision-missing-404") ? error(404, "no such instance") : reply(410, {})
         }
         if (instance.state === "deprovisioning") return reply(202, { operation: instance.operation?.id })
-        if (instance.state === "updating") return error(422, "the instance is being updated", "ConcurrencyError")
+        if (instance.state === "updating") {
+          return defects.has("concurrency-without-code-deprovision")
+            ? error(422, "the instance is being updated")
+            : error(422, "the instance is being updated", "ConcurrencyError")
+        }
         if (!planOf(instance.planId)?.async) {
           removeInstance(id)
           return reply(200, {})
         }
-        if (!acceptsIncomplete) return error(422, "this plan is deleted asynchronously only", "AsyncRequired")
+        if (!acceptsIncomplete) {
+          return defects.has("async-required-without-code-deprovision")
+            ? error(422, "this plan is deleted asynchronously only")
+            : error(422, "this plan is deleted asynchronously only", "AsyncRequired")
+        }
         // a delete during the provision stops the provision and starts deleting (DEP-4)
         if (instance.operation?.timer !== undefined) {
           clearTimeout(instance.operation.timer)
@@ -384,7 +450,8 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
       case "instanceOperation": {
         const instance = instances.get(route.instanceId)
         if (instance === undefined) {
-          return deletedInstances.has(route.instanceId) ? reply(410, {}) : error(404, "no such instance")
+          if (!deletedInstances.has(route.instanceId)) return error(404, "no such instance")
+          return defects.has("empty-description-last-operation-410") ? reply(410, { description: "" }) : reply(410, {})
         }
         const state = instance.operation?.state ?? "succeeded"
         return reply(200, {

@@ -25,7 +25,8 @@ const overNode = (
   const start = async () => {
     const port = await freePort()
     const runtime = ManagedRuntime.make(
-      Server.layer({ ...options, host: "127.0.0.1", port }).pipe(Layer.provide(layer))
+      // the router tests send hundreds of wrong credentials on purpose; test/security/ tests the login throttle
+      Server.layer({ loginThrottle: false, ...options, host: "127.0.0.1", port }).pipe(Layer.provide(layer))
     )
     await runtime.runPromise(Effect.void)
     return { url: `http://127.0.0.1:${port}`, dispose: () => runtime.dispose() }

@@ -1,0 +1,456 @@
+/**
+ * The runner: the imperative shell around the decisions. It takes a decision in the instance's store transaction
+ * (under a per-instance lock of this process), starts the work the decision asks for (inline, or in a supervised
+ * background fiber), and records how the work ended in a second transaction.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberMap from "effect/FiberMap"
+import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type { BrokerStoreService, Change, InstanceSnapshot, OperationRecord } from "../../BrokerStore.js"
+import { applyChanges, StoreError, StoreUnavailable } from "../../BrokerStore.js"
+import type { OfferingWork } from "../../ManagedBroker.js"
+import { makeKeyedLock } from "../keyedLock.js"
+import type { Observer } from "../observe.js"
+import { bindingOutputProblem, finishBind } from "./bind.js"
+import type { Decision, Env, Failure, Outcome, StepName, Work } from "./decision.js"
+import { bindingKey, failed, instanceKey, succeeded } from "./decision.js"
+import { finishDeprovision } from "./deprovision.js"
+import { finishProvision } from "./provision.js"
+import { finishUnbind } from "./unbind.js"
+import { finishUpdate } from "./update.js"
+
+class TimedOut extends Schema.TaggedError<TimedOut>("effect-osb/ManagedBroker/TimedOut")("TimedOut", {
+  seconds: Schema.Number
+}) {}
+
+/**
+ * How a decided request went: nothing to do, an identical operation running, an async operation started, or a
+ * synchronous one finished with the work's output.
+ *
+ * @internal
+ */
+export type Ran<S> =
+  | { readonly _tag: "Done"; readonly value: S }
+  | { readonly _tag: "Running"; readonly operationId: string }
+  | { readonly _tag: "Accepted"; readonly operationId: string }
+  | { readonly _tag: "Completed"; readonly output: unknown }
+
+/** What a decision's transaction hands on: the decision, and for sync work the work once it has been started. */
+type Decided<S> =
+  | { readonly _tag: "Decided"; readonly decision: Decision<S, Work>; readonly prepared: Prepared | undefined }
+  | { readonly _tag: "Completed"; readonly output: unknown }
+
+/** Work already started while deciding: its outcome (it finished at once), or its fiber (it is still running). */
+type Prepared = Effect.Effect<unknown, unknown>
+
+/** How to run the work of one operation. */
+interface Program {
+  readonly key: string
+  readonly run: () => Effect.Effect<unknown, unknown>
+  readonly maxSeconds: number | undefined
+  /** A problem with the work's output makes it a defect of the work (bind: VAL-5, the binding schema). */
+  readonly check: ((output: unknown) => string | undefined) | undefined
+}
+
+/** What each kind of operation is called in failure descriptions. */
+const what: Record<OperationRecord["kind"], string> = {
+  provision: "provisioning",
+  update: "update",
+  deprovision: "deprovisioning",
+  bind: "binding",
+  unbind: "unbinding"
+}
+
+/**
+ * The runner's service.
+ *
+ * @internal
+ */
+export interface Runner {
+  /** A store transaction; a store failure is a defect. */
+  readonly transact: <A, E>(
+    instanceId: string,
+    f: (snapshot: InstanceSnapshot) => Effect.Effect<readonly [A, ReadonlyArray<Change>], E>
+  ) => Effect.Effect<A, E>
+  readonly read: (instanceId: string) => Effect.Effect<InstanceSnapshot>
+  readonly withLock: <A, E, R>(instanceId: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * Decides in the instance's transaction and runs what the decision starts. `validate` runs on the work of a
+   * started operation, in the transaction, before anything is written.
+   */
+  readonly decideAndRun: <S, E, V>(
+    instanceId: string,
+    decide: (snapshot: InstanceSnapshot, now: number) => Either.Either<Decision<S, Work>, E>,
+    validate: (work: Work) => Effect.Effect<void, V> | undefined
+  ) => Effect.Effect<Ran<S>, E | V | unknown>
+  /** Forks the work of an async operation in a supervised fiber (an operation taken over). */
+  readonly launch: (work: Work, operation: OperationRecord) => Effect.Effect<void>
+  /** Records how an operation ended (ignored when it was superseded). */
+  readonly finish: (operation: OperationRecord, exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>
+  readonly interrupt: (key: string) => Effect.Effect<void>
+  /** Async operations running in this process: operation id -> fiber key and instance. */
+  readonly local: ReadonlyMap<string, { readonly key: string; readonly instanceId: string }>
+  readonly fibers: FiberMap.FiberMap<string>
+}
+
+/**
+ * Builds the runner. `stepFor` resolves the author's step for an offering and plan; `observer` (metrics, traces)
+ * wraps the work of every operation when configured.
+ *
+ * @internal
+ */
+export const makeRunner = (
+  store: BrokerStoreService,
+  observer: Observer | undefined,
+  env: Env,
+  stepFor: <K extends StepName>(serviceId: string, planId: string, name: K) => OfferingWork[K] | undefined
+): Effect.Effect<Runner, never, Scope.Scope> =>
+  Effect.map(FiberMap.make<string>(), (fibers) => {
+    const locks = makeKeyedLock()
+    const local = new Map<string, { readonly key: string; readonly instanceId: string }>()
+
+    const transact = <A, E>(
+      instanceId: string,
+      f: (snapshot: InstanceSnapshot) => Effect.Effect<readonly [A, ReadonlyArray<Change>], E>
+    ): Effect.Effect<A, E> =>
+      // the store's own failures are defects here; the HTTP edge answers StoreUnavailable with 503
+      Effect.catchAll(
+        store.transact(instanceId, f),
+        (e) => e instanceof StoreError || e instanceof StoreUnavailable ? Effect.die(e) : Effect.fail(e as E)
+      )
+
+    /** The work of an operation, as the observer (if any) watches it. */
+    const observed = (operation: OperationRecord, work: Effect.Effect<unknown, unknown>) =>
+      observer?.operation === undefined ? work : observer.operation(operation, work)
+
+    const read = (instanceId: string) => Effect.orDie(store.read(instanceId))
+
+    const interrupt = (key: string): Effect.Effect<void> =>
+      Effect.flatMap(
+        Effect.option(FiberMap.get(fibers, key)),
+        (fiber) => Option.isSome(fiber) ? Effect.asVoid(Fiber.interrupt(fiber.value)) : Effect.void
+      )
+
+    const program = (work: Work): Program => {
+      switch (work.kind) {
+        case "provision": {
+          const { ctx } = work
+          const s = stepFor(ctx.offering.id, ctx.target.plan.id, "provision")
+          return {
+            key: instanceKey(ctx.instanceId),
+            run: () => s === undefined ? Effect.dieMessage("no provision work") : s.run(ctx),
+            maxSeconds: ctx.target.plan.maximum_polling_duration,
+            check: undefined
+          }
+        }
+        case "update": {
+          const { ctx } = work
+          const s = stepFor(ctx.instance.serviceId, ctx.target.plan.id, "update")
+          return {
+            key: instanceKey(ctx.instanceId),
+            run: () => s === undefined ? Effect.dieMessage("no update work") : s.run(ctx),
+            maxSeconds: ctx.target.plan.maximum_polling_duration,
+            check: undefined
+          }
+        }
+        case "deprovision": {
+          const { ctx } = work
+          const s = stepFor(ctx.instance.serviceId, ctx.instance.planId, "deprovision")
+          return {
+            key: instanceKey(ctx.instanceId),
+            run: () => s === undefined ? Effect.dieMessage("no deprovision work") : s.run(ctx),
+            maxSeconds: env.plan(ctx.instance.planId).plan.maximum_polling_duration,
+            check: undefined
+          }
+        }
+        case "bind": {
+          const { ctx } = work
+          const s = stepFor(ctx.target.offering.id, ctx.target.plan.id, "bind")
+          return {
+            key: bindingKey(ctx.instanceId, ctx.bindingId),
+            run: () => s === undefined ? Effect.dieMessage("no bind work") : s.run(ctx),
+            maxSeconds: ctx.target.plan.maximum_polling_duration,
+            check: (output) => bindingOutputProblem(ctx, output as never)
+          }
+        }
+        case "unbind": {
+          const { ctx } = work
+          const s = stepFor(ctx.binding.serviceId, ctx.binding.planId, "unbind")
+          return {
+            key: bindingKey(ctx.instanceId, ctx.bindingId),
+            run: () => s === undefined ? Effect.dieMessage("no unbind work") : s.run(ctx),
+            maxSeconds: env.plan(ctx.binding.planId).plan.maximum_polling_duration,
+            check: undefined
+          }
+        }
+      }
+    }
+
+    /** What an operation's outcome writes, by its kind (pure, see the decision modules). */
+    const finishChanges = (
+      snapshot: InstanceSnapshot,
+      operation: OperationRecord,
+      outcome: Outcome<never>,
+      now: number
+    ): ReadonlyArray<Change> => {
+      switch (operation.kind) {
+        case "provision":
+          return finishProvision(snapshot, operation, outcome, now)
+        case "update":
+          return finishUpdate(env, snapshot, operation, outcome, now)
+        case "deprovision":
+          return finishDeprovision(snapshot, operation, outcome, now)
+        case "bind":
+          return finishBind(snapshot, operation.bindingId ?? "", operation, outcome, now)
+        case "unbind":
+          return finishUnbind(snapshot, operation.bindingId ?? "", operation, outcome, now)
+      }
+    }
+
+    const failureOf = (cause: Cause.Cause<unknown>, name: string): Effect.Effect<Failure> => {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure)) {
+        const error = failure.value
+        if (error instanceof TimedOut) {
+          return Effect.succeed({
+            description: `The ${name} did not finish within the plan's maximum_polling_duration of ${error.seconds} s.`
+          })
+        }
+        if (typeof error === "object" && error !== null && "description" in error) {
+          const e = error as { description: string; instanceUsable?: boolean; updateRepeatable?: boolean }
+          return Effect.succeed({
+            description: e.description,
+            instanceUsable: e.instanceUsable,
+            updateRepeatable: e.updateRepeatable
+          })
+        }
+      }
+      return Effect.as(
+        Effect.logError(`the ${name} failed with an unexpected error`, cause),
+        { description: `The ${name} failed because of an internal error.` }
+      )
+    }
+
+    const finish = Effect.fnUntraced(function*(operation: OperationRecord, exit: Exit.Exit<unknown, unknown>) {
+      const now = yield* Clock.currentTimeMillis
+      const outcome: Outcome<never> = Exit.isSuccess(exit)
+        ? succeeded(exit.value as never)
+        : failed(yield* failureOf(exit.cause, what[operation.kind]))
+      yield* transact(
+        operation.instanceId,
+        (snapshot) => Exit.succeed([undefined, finishChanges(snapshot, operation, outcome, now)] as const)
+      )
+    })
+
+    /** The work of a program, with its output checked. */
+    const checked = (p: Program, work: Effect.Effect<unknown, unknown>): Effect.Effect<unknown, unknown> => {
+      const check = p.check
+      return check === undefined ? work : Effect.flatMap(work, (out) => {
+        const problem = check(out)
+        return problem === undefined ? Effect.succeed(out) : Effect.dieMessage(problem)
+      })
+    }
+
+    /**
+     * Runs the work of an operation inline (its failure is returned) or forks it in the background; records the
+     * outcome either way.
+     */
+    const execute = (
+      p: Program,
+      operation: OperationRecord,
+      prepared: Prepared | undefined
+    ): Effect.Effect<unknown, unknown> => {
+      const work = checked(p, prepared ?? observed(operation, p.run()))
+      if (!operation.async) {
+        return Effect.flatMap(Effect.exit(work), (exit) =>
+          Effect.zipRight(Effect.uninterruptible(finish(operation, exit)), exit))
+      }
+      const max = p.maxSeconds
+      const bounded = max === undefined ? work : Effect.timeoutFail(work, {
+        duration: Duration.seconds(max),
+        onTimeout: () =>
+          new TimedOut({ seconds: max })
+      })
+      const background = Effect.flatMap(
+        Effect.exit(bounded),
+        (exit) =>
+          Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+            ? Effect.void
+            : Effect.uninterruptible(finish(operation, exit))
+      ).pipe(Effect.ensuring(Effect.sync(() => local.delete(operation.id))))
+      return Effect.sync(() => local.set(operation.id, { key: p.key, instanceId: operation.instanceId })).pipe(
+        Effect.zipRight(FiberMap.run(fibers, p.key, background)),
+        Effect.asVoid
+      )
+    }
+
+    const launch = (work: Work, operation: OperationRecord): Effect.Effect<void> =>
+      Effect.asVoid(Effect.ignore(execute(program(work), operation, undefined)))
+
+    /**
+     * Synchronous work that is done without waiting (e.g. `Effect.succeed`, or a log line and a value) finishes in
+     * its deciding transaction: one store transaction instead of two (measured: see README, Performance). Work that
+     * waits goes on in its fiber and is joined after the transaction, as usual.
+     */
+    const tryAtOnce = <S>(
+      fiber: Fiber.RuntimeFiber<unknown, unknown>,
+      snapshot: InstanceSnapshot,
+      start: Extract<Decision<S, Work>, { _tag: "Start" }>,
+      now: number
+    ): readonly [Decided<S>, ReadonlyArray<Change>] => {
+      const p = program(start.work)
+      const work = observed(start.operation, p.run())
+      // work that already is its outcome (`Effect.succeed`) needs no fiber; other work runs on one that shares the
+      // request fiber's context and fiber refs (logger, log annotations, spans) until it has to wait
+      const exit = Exit.isExit(work) ? work : Runtime.runSyncExit(
+        Runtime.make({
+          context: fiber.currentContext,
+          fiberRefs: fiber.getFiberRefs(),
+          runtimeFlags: Runtime.defaultRuntime.runtimeFlags
+        }),
+        work
+      )
+      if (Exit.isSuccess(exit) && p.check?.(exit.value) === undefined) {
+        const after = applyChanges(snapshot, start.changes)
+        const finished = finishChanges(after, start.operation, succeeded(exit.value as never), now)
+        return [{ _tag: "Completed", output: exit.value }, squash([...start.changes, ...finished])]
+      }
+      const running = Exit.isFailure(exit) ? asyncFiber(exit.cause) : undefined
+      const prepared: Prepared = running === undefined
+        ? exit
+        : Effect.onInterrupt(Fiber.join(running), () => Fiber.interrupt(running))
+      return [{ _tag: "Decided", decision: start, prepared }, start.changes]
+    }
+
+    const decideAndRun = <S, E, V>(
+      instanceId: string,
+      decide: (snapshot: InstanceSnapshot, now: number) => Either.Either<Decision<S, Work>, E>,
+      validate: (work: Work) => Effect.Effect<void, V> | undefined
+    ): Effect.Effect<Ran<S>, E | V | unknown> =>
+      Effect.withFiberRuntime<Ran<S>, E | V | unknown>((fiber) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const decideIn = (snapshot: InstanceSnapshot): Effect.Effect<
+            readonly [Decided<S>, ReadonlyArray<Change>],
+            E | V
+          > => {
+            const decided = decide(snapshot, now)
+            if (Either.isLeft(decided)) return Exit.fail(decided.left)
+            const decision = decided.right
+            if (decision._tag !== "Start") return Exit.succeed([{ _tag: "Decided", decision, prepared: undefined }, []])
+            const record = (): readonly [Decided<S>, ReadonlyArray<Change>] =>
+              !decision.operation.async && Option.isNone(decision.interrupt)
+                ? tryAtOnce(fiber, snapshot, decision, now)
+                : [{ _tag: "Decided", decision, prepared: undefined }, decision.changes]
+            const validation = validate(decision.work)
+            return validation === undefined ? Exit.succeed(record()) : Effect.map(validation, record)
+          }
+          return Effect.flatMap(
+            locks.withLock(
+              instanceId,
+              Effect.tap(transact(instanceId, decideIn), (decided) => {
+                // async work is forked while the lock is held (after any interruption the decision asks for), so a
+                // concurrent DELETE always finds it to interrupt
+                if (decided._tag !== "Decided" || decided.decision._tag !== "Start") return Effect.void
+                const { interrupt: stop, operation, work } = decided.decision
+                const launching = operation.async ? execute(program(work), operation, undefined) : Effect.void
+                return Option.isSome(stop) ? Effect.zipRight(interrupt(stop.value), launching) : launching
+              })
+            ),
+            (decided): Effect.Effect<Ran<S>, unknown> => {
+              if (decided._tag === "Completed") return Effect.succeed(decided)
+              const decision = decided.decision
+              switch (decision._tag) {
+                case "Done":
+                  return Effect.succeed(decision)
+                case "Running":
+                  return Effect.succeed(decision)
+                case "Start":
+                  // sync work runs after the lock is released, and fails with its error
+                  return decision.operation.async
+                    ? Effect.succeed({ _tag: "Accepted", operationId: decision.operation.id })
+                    : Effect.map(
+                      execute(program(decision.work), decision.operation, decided.prepared),
+                      (output) => ({ _tag: "Completed", output })
+                    )
+              }
+            }
+          )
+        })
+      )
+
+    return {
+      transact,
+      read,
+      withLock: locks.withLock,
+      decideAndRun,
+      launch,
+      finish,
+      interrupt,
+      local,
+      fibers
+    }
+  })
+
+/** The fiber of work that did not finish synchronously (`Runtime.runSyncExit` hands it back in its cause). */
+const asyncFiber = (cause: Cause.Cause<unknown>): Fiber.RuntimeFiber<unknown, unknown> | undefined => {
+  const defect = Cause.dieOption(cause)
+  return Option.isSome(defect) && Runtime.isAsyncFiberException(defect.value) ? defect.value.fiber : undefined
+}
+
+/**
+ * The changes of a decision followed by the changes of its finished operation, with the writes the later ones
+ * replace left out (the same end state, fewer writes).
+ *
+ * @internal
+ */
+export const squash = (changes: ReadonlyArray<Change>): ReadonlyArray<Change> =>
+  // a handful of changes: a quadratic scan allocates less than a map
+  changes.filter((change, at) => {
+    if (change._tag === "ForgetInstance") return true
+    for (let later = at + 1; later < changes.length; later++) {
+      if (sameTarget(change, changes[later]!)) return false
+    }
+    return true
+  })
+
+/** What a change writes: 0 the instance, 1 a binding, 2 an operation, 3 everything. */
+const targetOf = (change: Change): number => {
+  switch (change._tag) {
+    case "PutInstance":
+    case "DeleteInstance":
+      return 0
+    case "PutBinding":
+    case "DeleteBinding":
+      return 1
+    case "PutOperation":
+      return 2
+    case "ForgetInstance":
+      return 3
+  }
+}
+
+const idOf = (change: Change): string | undefined => {
+  switch (change._tag) {
+    case "PutBinding":
+      return change.record.bindingId
+    case "DeleteBinding":
+      return change.bindingId
+    case "PutOperation":
+      return change.record.id
+    default:
+      return undefined
+  }
+}
+
+const sameTarget = (a: Change, b: Change): boolean => targetOf(a) === targetOf(b) && idOf(a) === idOf(b)
