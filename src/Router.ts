@@ -36,6 +36,14 @@ import type { ServiceBroker } from "./ServiceBroker.js"
 export type RouterOptions = Core.RouterOptions
 
 /**
+ * The router option `validateParameters`: `true` (default), `false`, or a predicate on the plan.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type { ValidateParameters } from "./internal/parameters.js"
+
+/**
  * The router could not be built: the catalog promises an endpoint the broker does not implement.
  *
  * @since 0.1.0

@@ -239,7 +239,7 @@ const describeError = (error: ErrorObject, data: unknown): string => {
 // -----------------------------------------------------------------------------
 
 /** Parameters with more values than this get only their first problem named. */
-const maxValuesForAllProblems = 2000
+const maxValuesForAllProblems = 500
 
 const countValuesUpTo = (value: unknown, limit: number): number => {
   let count = 0
@@ -336,6 +336,51 @@ const schemaPathOf = (schemaPointer: string, schema: unknown): string =>
 
 const unknownFormat = /^unknown format "(.*)" ignored in schema at path "(.*)"$/
 
+/** Largest `maxItems` that makes a quadratic `uniqueItems` check acceptable (1000 objects: ~50 ms at worst). */
+const maxItemsForQuadraticUnique = 1000
+
+/** Values that are data, not schemas: not searched for keywords. */
+const dataKeywords = new Set(["enum", "const", "default", "examples"])
+
+const isSchemaObject = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+/**
+ * `uniqueItems: true` on items that are not all of one scalar type compares every pair of items (Ajv's check for
+ * objects and arrays): a 224 KiB array of 20,000 small objects took 22 s on this machine, with the event loop
+ * blocked. Such a `uniqueItems` needs a `maxItems` of at most 1000.
+ */
+const quadraticUniqueItems = (schema: unknown, problems: Array<SchemaProblem>): void => {
+  const stack: Array<readonly [unknown, string]> = [[schema, ""]]
+  while (stack.length > 0) {
+    const [current, at] = stack.pop()!
+    if (Array.isArray(current)) {
+      current.forEach((item, i) => stack.push([item, `${at}[${i}]`]))
+      continue
+    }
+    if (!isSchemaObject(current)) continue
+    if (current.uniqueItems === true) {
+      const items = current.items
+      const types = isSchemaObject(items)
+        ? (typeof items.type === "string" ? [items.type] : Array.isArray(items.type) ? items.type : [])
+        : []
+      const hashed = types.length > 0 && !types.some((t) => t === "object" || t === "array")
+      const bounded = typeof current.maxItems === "number" && current.maxItems <= maxItemsForQuadraticUnique
+      if (!hashed && !bounded) {
+        problems.push({
+          path: at === "" ? "uniqueItems" : `${at}.uniqueItems`,
+          message: "uniqueItems on items that are not all strings, numbers or booleans compares every pair of " +
+            `items (20,000 objects: 22 s of blocked event loop); give the array a maxItems of at most ${maxItemsForQuadraticUnique}`,
+          severity: "error"
+        })
+      }
+    }
+    for (const [key, child] of Object.entries(current)) {
+      if (!dataKeywords.has(key)) stack.push([child, at === "" ? key : `${at}.${key}`])
+    }
+  }
+}
+
 /** Compiles the parameter schemas of catalogs; one per catalog build. @internal */
 export interface SchemaCompiler {
   /**
@@ -379,6 +424,9 @@ export const makeCompiler = (options: ParametersOptions = {}): SchemaCompiler =>
         }
         return undefined
       }
+      const before = problems.length
+      quadraticUniqueItems(normalized, problems)
+      if (problems.length > before) return undefined
       const warnings: Array<string> = []
       try {
         warningSink = warnings
