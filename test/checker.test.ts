@@ -194,6 +194,12 @@ const deviationCases: ReadonlyArray<DefectCase> = [
     requirement: "PRV-4",
     endpoints: ["E2"],
     shows: /plan sync .*an identical repeat answers 200 \| 201 /
+  },
+  {
+    defect: "no-parameters-validation",
+    requirement: "SCH-5",
+    endpoints: ["E2"],
+    shows: /plan sync .*parameters that break the plan's create schema answer 400 .*\| 201 /
   }
 ]
 

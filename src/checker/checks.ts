@@ -35,6 +35,7 @@ export type Requirement =
   | "PRV-3"
   | "PRV-4"
   | "PRV-7"
+  | "SCH-5"
   | "ASY-1"
   | "ASY-3"
   | "ASY-4"
@@ -352,6 +353,14 @@ export const checks = spec({
     section: "Provisioning: Response (409)",
     rule: "A repeat with other `parameters` counts as different (409) when the broker compares parameters, as " +
       "effect-osb does; the spec does not say which attributes make a request identical."
+  },
+  "provision.parameters-schema": {
+    requirements: ["SCH-5"],
+    level: "SHOULD",
+    section: "Catalog Management: Schemas; Provisioning: Request",
+    rule: "The broker SHOULD validate `parameters` against the schema the plan declares for them; parameters that " +
+      "violate it are refused with 400 and a description (the checker sends a provision whose parameters break " +
+      "one keyword of the plan's create schema)."
   },
   "instance.unknown": {
     requirements: ["GI-1"],

@@ -221,6 +221,8 @@ export const make = (client: OsbClientService, options: CheckOptions, created: C
   const echoFailures = new Set<Endpoint>()
   const errorBodyProblems = new Set<Endpoint>()
   const retryAfterPassed = new Set<Endpoint>()
+  /** The endpoints whose operation reached a final state in time (LO-9 passes once per endpoint). */
+  const inTimePassed = new Set<Endpoint>()
   const answered = new Set<Endpoint>()
   const accepted = new Set<Endpoint>()
   const errorsSeen = new Set<Endpoint>()
@@ -510,7 +512,13 @@ export const make = (client: OsbClientService, options: CheckOptions, created: C
             got: show(response)
           })
         }
-        if (body.right.state !== "in progress") return body.right.state
+        if (body.right.state !== "in progress") {
+          if (!inTimePassed.has(endpoint)) {
+            inTimePassed.add(endpoint)
+            yield* pass("operation.in-time", endpoint, `${label}: the operation finishes within the time limit`)
+          }
+          return body.right.state
+        }
         const retryAfter = response.headers["retry-after"]?.trim()
         const seconds = retryAfter !== undefined && /^\d+$/.test(retryAfter)
         if (seconds && !retryAfterPassed.has(endpoint)) {

@@ -4,8 +4,11 @@
  * @since 0.2.0
  */
 import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
 import { FetchInstanceBody, ProvisionResponseBody } from "../Model.js"
 import type { RawResponse } from "../OsbClient.js"
+import type { InvalidParameters } from "../testing/InvalidParameters.js"
+import { invalidParametersFor } from "../testing/InvalidParameters.js"
 import type { Context } from "./context.js"
 import { field, instanceOperationPath, instancePath, newId, sentOf, show, status } from "./context.js"
 import { E } from "./model.js"
@@ -98,10 +101,55 @@ const learnMode = (ctx: Context, target: PlanTarget, path: string, body: unknown
     return { first, learned: retry.status === status.created ? { async: false, answer: retry } : undefined, retry }
   })
 
+/** The seed of the invalid parameters the checker sends: the same parameters on every run. */
+const parametersSeed = 20261206
+
+/**
+ * Parameters that break one keyword of the plan's create schema (the test kit's generator, a fixed seed): undefined
+ * when the plan declares no create schema, a reason when none can be generated for it.
+ */
+const invalidCreateParameters = (target: PlanTarget): InvalidParameters | string | undefined => {
+  try {
+    const arbitrary = invalidParametersFor(target.plan, "create")
+    if (arbitrary === undefined) return undefined
+    const [sample] = FastCheck.sample(arbitrary, { seed: parametersSeed, numRuns: 1 })
+    return sample ?? "the generator gave no value"
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
+  }
+}
+
+/** A provision whose parameters break the plan's create schema answers 400 (SCH-5; a SHOULD, so a warning). */
+const parametersSchema = (ctx: Context, target: PlanTarget) =>
+  Effect.gen(function*() {
+    const invalid = invalidCreateParameters(target)
+    if (invalid === undefined) return
+    const title = `${target.label}: parameters that break the plan's create schema answer 400`
+    if (typeof invalid === "string") {
+      return yield* ctx.skip("provision.parameters-schema", E.provision, title, `no invalid parameters: ${invalid}`)
+    }
+    const instanceId = newId()
+    const body = { ...provisionBody(target), parameters: invalid.parameters }
+    ctx.created.instances.set(instanceId, { serviceId: target.offering.id, planId: target.plan.id })
+    const answer = yield* ctx.send(E.provision, "PUT", instancePath(instanceId), {
+      body,
+      query: { accepts_incomplete: "true" }
+    }, { operation: "provision" })
+    yield* ctx.expectStatus(
+      "provision.parameters-schema",
+      E.provision,
+      `${title} (${invalid.keyword} at ${invalid.path})`,
+      answer,
+      [status.badRequest],
+      body
+    )
+  })
+
 /** Provisions a fresh instance of the plan and checks everything up to its fetch; undefined when it did not. */
 export const provision = (ctx: Context, target: PlanTarget): Effect.Effect<Provisioned | undefined> =>
   Effect.gen(function*() {
     const { label, offering, plan } = target
+    yield* parametersSchema(ctx, target)
     const instanceId = newId()
     const path = instancePath(instanceId)
     const body = provisionBody(target)

@@ -63,6 +63,7 @@ export const requirements: ReadonlyArray<readonly [id: string, title: string]> =
   ["PRV-3", "unknown ids answer 400"],
   ["PRV-4", "identical provision repeats"],
   ["PRV-7", "maintenance_info conflicts"],
+  ["SCH-5", "parameters that break the plan's schema answer 400"],
   ["PRV", "provision answers"],
   ["EXT-1", "unknown fields are ignored"],
   ["ASY-1", "accepts_incomplete and AsyncRequired"],

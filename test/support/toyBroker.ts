@@ -36,7 +36,7 @@ export const violationNames = [
 ] as const
 
 /** Deviations from a SHOULD the toy broker can make, one each. */
-export const deviationNames = ["no-request-identity-echo", "identical-repeat-201"] as const
+export const deviationNames = ["no-request-identity-echo", "identical-repeat-201", "no-parameters-validation"] as const
 
 /** Every departure the toy broker can make. */
 export const defectNames = [...violationNames, ...deviationNames] as const
@@ -119,9 +119,28 @@ interface Plan {
   readonly name: string
   readonly async: boolean
   readonly version?: string
+  /** The plan declares a create parameters schema (`sizeSchema`), which the broker checks. */
+  readonly schemas?: boolean
 }
 
 type Json = Record<string, unknown>
+
+/** The sync plan's create parameters schema: an optional integer `size` from 1 to 100, other properties allowed. */
+const sizeSchema = {
+  $schema: "http://json-schema.org/draft-04/schema#",
+  type: "object",
+  properties: { size: { type: "integer", minimum: 1, maximum: 100 } }
+}
+
+/** What is wrong with `parameters` for `sizeSchema` (checked by hand: the toy uses no validator library). */
+const sizeProblem = (parameters: Json): string | undefined => {
+  if (!("size" in parameters)) return undefined
+  const size = parameters["size"]
+  if (typeof size !== "number" || !Number.isInteger(size)) return "parameters.size: must be an integer"
+  if (size < 1) return "parameters.size: must be >= 1"
+  if (size > 100) return "parameters.size: must be <= 100"
+  return undefined
+}
 
 const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
 
@@ -154,7 +173,7 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
   }`
 
   const plans: ReadonlyArray<Plan> = [
-    { id: SYNC_PLAN_ID, name: "sync", async: false },
+    { id: SYNC_PLAN_ID, name: "sync", async: false, schemas: true },
     {
       id: defects.has("duplicate-plan-ids") ? SYNC_PLAN_ID : ASYNC_PLAN_ID,
       name: "async",
@@ -175,7 +194,8 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
         id: p.id,
         name: p.name,
         description: p.async ? `Created asynchronously in about ${delay} ms` : "Created synchronously",
-        ...(p.version === undefined ? {} : { maintenance_info: { version: p.version } })
+        ...(p.version === undefined ? {} : { maintenance_info: { version: p.version } }),
+        ...(p.schemas === true ? { schemas: { service_instance: { create: { parameters: sizeSchema } } } } : {})
       }))
     }]
   }
@@ -316,6 +336,10 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
             return error(422, "the plan's maintenance_info changed", "MaintenanceInfoConflict")
           }
           const parameters = isObject(body["parameters"]) ? body["parameters"] : {}
+          const invalid = plan.schemas === true && !defects.has("no-parameters-validation")
+            ? sizeProblem(parameters)
+            : undefined
+          if (invalid !== undefined) return error(400, invalid)
           if (instance !== undefined) {
             const identical = instance.serviceId === service_id && instance.planId === plan_id &&
               same(instance.organizationGuid, organization_guid) && same(instance.spaceGuid, space_guid) &&
