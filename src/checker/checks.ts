@@ -104,7 +104,7 @@ export interface CheckSpec {
   readonly rule: string
 }
 
-const spec = <const T extends Record<string, CheckSpec>>(table: T): T => table
+const spec = <const T extends Record<string, CheckSpec>>(table: T): { readonly [K in keyof T]: CheckSpec } => table
 
 /**
  * Every check, by name.
