@@ -1,8 +1,8 @@
 /**
- * A synchronous operation whose work finishes without waiting (`Effect.succeed`, or `Effect.sync` and a log line
- * as the README's example) is written finished in its deciding store transaction; work that waits (here on a
- * promise) takes two transactions. Every way answers the same (PRV-1, BND-1, UNB-1, DEP-1, LO-4) and leaves the
- * same state behind.
+ * A synchronous operation whose work is already done when it is created (`Effect.succeed`, `Effect.void`: an
+ * `Exit`) is written finished in its deciding store transaction; any other work (`Effect.sync` and a log line as
+ * the README's example, or work that waits on a promise) runs after that transaction, never inside it, and takes
+ * two. Every way answers the same (PRV-1, BND-1, UNB-1, DEP-1, LO-4) and leaves the same state behind.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
@@ -98,7 +98,7 @@ const lifecycle = (work: ManagedBroker.OfferingWork) =>
     }
   })
 
-describe("synchronous work that finishes without waiting finishes in one store transaction", () => {
+describe("synchronous work that is already done finishes in one store transaction", () => {
   it.scoped("PRV-1 BND-1 UNB-1 DEP-1: same answers every way; one transaction per operation instead of two", () =>
     Effect.gen(function*() {
       const done = yield* lifecycle(doneWork)
@@ -110,7 +110,7 @@ describe("synchronous work that finishes without waiting finishes in one store t
       expect(done.answers[1]![1]).toEqual({ state: "succeeded" })
       expect(done.answers[4]![1]).toEqual({ state: "succeeded" })
       expect(done.transactions).toEqual([1, 1, 1, 1])
-      expect(later.transactions).toEqual([1, 1, 1, 1])
+      expect(later.transactions).toEqual([2, 2, 2, 2])
       expect(waiting.transactions).toEqual([2, 2, 2, 2])
     }))
 })

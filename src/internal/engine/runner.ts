@@ -14,7 +14,6 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberMap from "effect/FiberMap"
 import * as Option from "effect/Option"
-import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { BrokerStoreService, Change, InstanceSnapshot, OperationRecord } from "../../BrokerStore.js"
@@ -299,38 +298,25 @@ export const makeRunner = (
       Effect.asVoid(Effect.ignore(execute(program(work), operation, undefined)))
 
     /**
-     * Synchronous work that is done without waiting (e.g. `Effect.succeed`, or a log line and a value) finishes in
-     * its deciding transaction: one store transaction instead of two (measured: see README, Performance). Work that
-     * waits goes on in its fiber and is joined after the transaction, as usual.
+     * Synchronous work that already is its outcome (`Effect.succeed`, `Effect.void`: an `Exit`) finishes in its
+     * deciding transaction: one store transaction instead of two (measured: see README, Performance). Any other work
+     * runs after the transaction, never inside it: work run there would see the store's transaction in its context
+     * (an `@effect/sql` client of the author's then sends its statements into the store's transaction, as the
+     * PostgreSQL example's tests showed) and work that waits would outlive a commit that may still fail.
      */
     const tryAtOnce = <S>(
-      fiber: Fiber.RuntimeFiber<unknown, unknown>,
       snapshot: InstanceSnapshot,
       start: Extract<Decision<S, Work>, { _tag: "Start" }>,
       now: number
     ): readonly [Decided<S>, ReadonlyArray<Change>] => {
       const p = program(start.work)
       const work = observed(start.operation, p.run())
-      // work that already is its outcome (`Effect.succeed`) needs no fiber; other work runs on one that shares the
-      // request fiber's context and fiber refs (logger, log annotations, spans) until it has to wait
-      const exit = Exit.isExit(work) ? work : Runtime.runSyncExit(
-        Runtime.make({
-          context: fiber.currentContext,
-          fiberRefs: fiber.getFiberRefs(),
-          runtimeFlags: Runtime.defaultRuntime.runtimeFlags
-        }),
-        work
-      )
-      if (Exit.isSuccess(exit) && p.check?.(exit.value) === undefined) {
+      if (Exit.isExit(work) && Exit.isSuccess(work) && p.check?.(work.value) === undefined) {
         const after = applyChanges(snapshot, start.changes)
-        const finished = finishChanges(after, start.operation, succeeded(exit.value as never), now)
-        return [{ _tag: "Completed", output: exit.value }, squash([...start.changes, ...finished])]
+        const finished = finishChanges(after, start.operation, succeeded(work.value as never), now)
+        return [{ _tag: "Completed", output: work.value }, squash([...start.changes, ...finished])]
       }
-      const running = Exit.isFailure(exit) ? asyncFiber(exit.cause) : undefined
-      const prepared: Prepared = running === undefined
-        ? exit
-        : Effect.onInterrupt(Fiber.join(running), () => Fiber.interrupt(running))
-      return [{ _tag: "Decided", decision: start, prepared }, start.changes]
+      return [{ _tag: "Decided", decision: start, prepared: work }, start.changes]
     }
 
     const decideAndRun = <S, E, V>(
@@ -338,56 +324,54 @@ export const makeRunner = (
       decide: (snapshot: InstanceSnapshot, now: number) => Either.Either<Decision<S, Work>, E>,
       validate: (work: Work) => Effect.Effect<void, V> | undefined
     ): Effect.Effect<Ran<S>, E | V | unknown> =>
-      Effect.withFiberRuntime<Ran<S>, E | V | unknown>((fiber) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const decideIn = (snapshot: InstanceSnapshot): Effect.Effect<
-            readonly [Decided<S>, ReadonlyArray<Change>],
-            E | V
-          > => {
-            const decided = decide(snapshot, now)
-            if (Either.isLeft(decided)) return Exit.fail(decided.left)
-            const decision = decided.right
-            if (decision._tag !== "Start") return Exit.succeed([{ _tag: "Decided", decision, prepared: undefined }, []])
-            const record = (): readonly [Decided<S>, ReadonlyArray<Change>] =>
-              !decision.operation.async && Option.isNone(decision.interrupt)
-                ? tryAtOnce(fiber, snapshot, decision, now)
-                : [{ _tag: "Decided", decision, prepared: undefined }, decision.changes]
-            const validation = validate(decision.work)
-            return validation === undefined ? Exit.succeed(record()) : Effect.map(validation, record)
-          }
-          return Effect.flatMap(
-            locks.withLock(
-              instanceId,
-              Effect.tap(transact(instanceId, decideIn), (decided) => {
-                // async work is forked while the lock is held (after any interruption the decision asks for), so a
-                // concurrent DELETE always finds it to interrupt
-                if (decided._tag !== "Decided" || decided.decision._tag !== "Start") return Effect.void
-                const { interrupt: stop, operation, work } = decided.decision
-                const launching = operation.async ? execute(program(work), operation, undefined) : Effect.void
-                return Option.isSome(stop) ? Effect.zipRight(interrupt(stop.value), launching) : launching
-              })
-            ),
-            (decided): Effect.Effect<Ran<S>, unknown> => {
-              if (decided._tag === "Completed") return Effect.succeed(decided)
-              const decision = decided.decision
-              switch (decision._tag) {
-                case "Done":
-                  return Effect.succeed(decision)
-                case "Running":
-                  return Effect.succeed(decision)
-                case "Start":
-                  // sync work runs after the lock is released, and fails with its error
-                  return decision.operation.async
-                    ? Effect.succeed({ _tag: "Accepted", operationId: decision.operation.id })
-                    : Effect.map(
-                      execute(program(decision.work), decision.operation, decided.prepared),
-                      (output) => ({ _tag: "Completed", output })
-                    )
-              }
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const decideIn = (snapshot: InstanceSnapshot): Effect.Effect<
+          readonly [Decided<S>, ReadonlyArray<Change>],
+          E | V
+        > => {
+          const decided = decide(snapshot, now)
+          if (Either.isLeft(decided)) return Exit.fail(decided.left)
+          const decision = decided.right
+          if (decision._tag !== "Start") return Exit.succeed([{ _tag: "Decided", decision, prepared: undefined }, []])
+          const record = (): readonly [Decided<S>, ReadonlyArray<Change>] =>
+            !decision.operation.async && Option.isNone(decision.interrupt)
+              ? tryAtOnce(snapshot, decision, now)
+              : [{ _tag: "Decided", decision, prepared: undefined }, decision.changes]
+          const validation = validate(decision.work)
+          return validation === undefined ? Exit.succeed(record()) : Effect.map(validation, record)
+        }
+        return Effect.flatMap(
+          locks.withLock(
+            instanceId,
+            Effect.tap(transact(instanceId, decideIn), (decided) => {
+              // async work is forked while the lock is held (after any interruption the decision asks for), so a
+              // concurrent DELETE always finds it to interrupt
+              if (decided._tag !== "Decided" || decided.decision._tag !== "Start") return Effect.void
+              const { interrupt: stop, operation, work } = decided.decision
+              const launching = operation.async ? execute(program(work), operation, undefined) : Effect.void
+              return Option.isSome(stop) ? Effect.zipRight(interrupt(stop.value), launching) : launching
+            })
+          ),
+          (decided): Effect.Effect<Ran<S>, unknown> => {
+            if (decided._tag === "Completed") return Effect.succeed(decided)
+            const decision = decided.decision
+            switch (decision._tag) {
+              case "Done":
+                return Effect.succeed(decision)
+              case "Running":
+                return Effect.succeed(decision)
+              case "Start":
+                // sync work runs after the lock is released, and fails with its error
+                return decision.operation.async
+                  ? Effect.succeed({ _tag: "Accepted", operationId: decision.operation.id })
+                  : Effect.map(
+                    execute(program(decision.work), decision.operation, decided.prepared),
+                    (output) => ({ _tag: "Completed", output })
+                  )
             }
-          )
-        })
-      )
+          }
+        )
+      })
 
     return {
       transact,
@@ -401,12 +385,6 @@ export const makeRunner = (
       fibers
     }
   })
-
-/** The fiber of work that did not finish synchronously (`Runtime.runSyncExit` hands it back in its cause). */
-const asyncFiber = (cause: Cause.Cause<unknown>): Fiber.RuntimeFiber<unknown, unknown> | undefined => {
-  const defect = Cause.dieOption(cause)
-  return Option.isSome(defect) && Runtime.isAsyncFiberException(defect.value) ? defect.value.fiber : undefined
-}
 
 /**
  * The changes of a decision followed by the changes of its finished operation, with the writes the later ones
