@@ -94,6 +94,10 @@ describe("store unavailable over HTTP (PostgreSQL stopped and restarted)", () =>
     expect(back.status).toBe(200)
     expect(back.body.parameters).toEqual({ size: 1 })
     expect((await broker.call("PUT", instancePath("out-2"), provisionBody(SMALL_PLAN_ID))).status).toBe(201)
+    // the broker's log lines are written in batches after the answers: wait (up to 5 s) for the "store back" line
+    for (let waited = 0; waited < 5000 && lines(broker.output(), "store back").length === 0; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
     const after = broker.output()
     expect(lines(after, "store down")).toHaveLength(1)
     const backLines = lines(after, "store back")
