@@ -115,6 +115,12 @@ export const migrations: ReadonlyArray<readonly [id: number, name: string, state
       PRIMARY KEY (instance_id, operation_id)
     )`,
     `CREATE INDEX IF NOT EXISTS osb_operations_running ON osb_operations (state, lease_expires_at)`
+  ]],
+  // rows an earlier version encrypted field by field ({"$encrypted":"v1..."} values inside plain JSON) are marked, so
+  // only they have such values decrypted (anything else is data, never ciphertext); `store rekey` seals them whole
+  [2, "mark_legacy_encrypted_rows", [
+    `UPDATE osb_instances SET record = 'legacy:' || record WHERE record LIKE '%"$encrypted":"v1.%'`,
+    `UPDATE osb_bindings SET record = 'legacy:' || record WHERE record LIKE '%"$encrypted":"v1.%'`
   ]]
 ]
 
