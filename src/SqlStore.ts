@@ -368,6 +368,11 @@ export interface RekeyReport {
   readonly current: number
   /** The records that could not be read, one message each (ids and key id, never contents or keys). */
   readonly unreadable: ReadonlyArray<string>
+  /**
+   * What is left to do to erase the old versions of the rows from the database files (PostgreSQL: a `VACUUM FULL`
+   * of the tables); SQLite's files are rebuilt by the rekey itself.
+   */
+  readonly advice?: string | undefined
 }
 
 /**

@@ -272,7 +272,7 @@ const rekey = Effect.gen(function*() {
     process.stdout.write("the memory store keeps nothing at rest: nothing to rekey\n")
     return
   }
-  const { current, keyId, rewritten, unreadable } = report.value
+  const { advice, current, keyId, rewritten, unreadable } = report.value
   for (const line of unreadable) process.stderr.write(`effect-osb: ${line}\n`)
   process.stdout.write(
     `rekeyed ${rewritten} records under key ${keyId} (${current} already were)` +
@@ -280,6 +280,7 @@ const rekey = Effect.gen(function*() {
         ? "; every record is now under this key\n"
         : `; ${unreadable.length} records could not be read and still need the key that wrote them\n`)
   )
+  if (advice !== undefined) process.stdout.write(`${advice}\n`)
   if (unreadable.length > 0) exitCode = 1
 }).pipe(
   Effect.catchAll((error) =>

@@ -26,6 +26,8 @@ export interface RekeyCounts {
   current: number
   /** The records that could not be read (named by ids and key id), left as they were. */
   readonly unreadable: Array<string>
+  /** What the operator must still do to erase old versions of the rows, if anything. */
+  advice?: string | undefined
 }
 
 interface Row {
@@ -117,7 +119,10 @@ export const rekeyRows = (
         ) ids WHERE instance_id > ${after} ORDER BY instance_id LIMIT 200`
       for (const { instance_id } of page) yield* rekeyInstance(sql, dialect, encryption, instance_id, counts)
       const last = page[page.length - 1]
-      if (last === undefined || page.length < 200) return counts
+      if (last === undefined || page.length < 200) {
+        counts.advice = yield* dialect.eraseOldRows(sql)
+        return counts
+      }
       after = last.instance_id
     }
   })
