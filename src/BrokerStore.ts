@@ -7,6 +7,7 @@
  * lock; a SQL store with a transaction and a row lock. So idempotency and per-instance concurrency never race.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"

@@ -2,6 +2,7 @@
  * One tagged error per OSB outcome, and the ONE table that maps each of them to its HTTP status and JSON body.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Schema from "effect/Schema"
 import type { ErrorBody } from "./Model.js"

@@ -4,6 +4,7 @@
  * returns; the broker never sees HTTP.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
