@@ -30,7 +30,7 @@ import { RequestLogSink } from "../RequestLog.js"
 import type { ServiceBrokerService } from "../ServiceBroker.js"
 import { ServiceBroker } from "../ServiceBroker.js"
 import type { EndpointContext, Route } from "./endpoints.js"
-import { endpointHandlers } from "./endpoints.js"
+import { endpointRoute } from "./endpoints.js"
 import type { Envelope } from "./envelope.js"
 import { makeEnvelope, minimumVersion } from "./envelope.js"
 import * as Fast from "./fast.js"
@@ -150,7 +150,7 @@ const dispatchTable = (context: EndpointContext): { readonly [K in RouteName]: R
     bindingLastOperation: {}
   }
   for (const name of endpointNames) {
-    table[endpoints[name].route][endpoints[name].method] = endpointHandlers[name](context)
+    table[endpoints[name].route][endpoints[name].method] = endpointRoute(name, context)
   }
   return table
 }
