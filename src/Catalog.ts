@@ -3,6 +3,7 @@
  * with lookups, effective per-plan values and the pre-serialised `GET /v2/catalog` body.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"

@@ -6,6 +6,7 @@
  * running create by a delete, `maximum_polling_duration`, binding rotation, and fetch from the store.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"

@@ -7,6 +7,7 @@
  * loaded on first use).
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"

@@ -6,6 +6,7 @@
  * It knows no server code: a platform can use it against any broker.
  *
  * @since 0.1.0
+ * @module
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"

@@ -9,6 +9,7 @@
  * handles it.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Schema from "effect/Schema"
 import {
