@@ -9,7 +9,11 @@ import type { ErrorBody } from "./Model.js"
 import * as Protocol from "./Protocol.js"
 
 const Description = Schema.String.pipe(Schema.minLength(1))
-const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
+const optional = <S extends Schema.Schema.All>(schema: S) =>
+  Schema.optionalWith(schema, {
+    /** The key may be absent, but when present its value must match: an explicit `undefined` is rejected. */
+    exact: true
+  })
 
 /**
  * 400: the request is malformed or names ids the catalog does not know.
