@@ -225,6 +225,7 @@ const observeHandler = (handler: Handler): Handler => {
   }
   return {
     maxBodyBytes: handler.maxBodyBytes,
+    admit: handler.admit,
     handle: (request) => {
       const started = performance.now()
       return Fast.map(handler.handle(request), record(labelsOf(endpointOf(request.method, request.url)), started))
