@@ -5,6 +5,7 @@
  * the first key so an old key can be dropped.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -21,7 +22,9 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
  * @category models
  */
 export interface EncryptionKey {
+  /** The key's id, written into every value it encrypts so the right key decrypts it after a rotation. */
   readonly id: string
+  /** The 32 bytes of the AES-256-GCM key; `Redacted` so it never reaches a log. */
   readonly key: Redacted.Redacted<Uint8Array>
 }
 
@@ -32,6 +35,9 @@ export interface EncryptionKey {
  * @category models
  */
 export interface Encryption {
+  /**
+   * Every configured key, newest first: the first encrypts, all of them decrypt (rotation: put the new key first).
+   */
   readonly keys: readonly [EncryptionKey, ...Array<EncryptionKey>]
 }
 
@@ -112,7 +118,9 @@ export const envelopePrefix = "enc1."
  * @category models
  */
 export interface OpenProblem {
+  /** The id of the key the envelope names (never the key). */
   readonly keyId: string
+  /** No configured key has that id; the ciphertext, tag or associated data do not match; or not an envelope. */
   readonly reason: "unknown key" | "does not authenticate" | "malformed"
 }
 
