@@ -158,7 +158,9 @@ describe("SQL store migrations (Migrator)", () => {
     )
     const exits = await Promise.all(opens)
     expect(exits.map((exit) => exit._tag)).toEqual(["Success", "Success", "Success", "Success", "Success"])
-    expect(await query(url, "SELECT migration_id FROM osb_migrations")).toEqual([{ migration_id: 1 }, { migration_id: 2 }])
+    expect(await query(url, "SELECT migration_id FROM osb_migrations")).toEqual([{ migration_id: 1 }, {
+      migration_id: 2
+    }])
     // and a restart on a migrated database applies nothing
     expect(Exit.isSuccess(await Effect.runPromiseExit(Effect.scoped(Layer.build(SqlStore.layerPg(url)))))).toBe(true)
     expect(await query(url, "SELECT count(*)::int AS n FROM osb_migrations")).toEqual([{ n: 2 }])
