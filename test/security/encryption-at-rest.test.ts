@@ -13,16 +13,23 @@
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { exercise, keyEntry, onSqlite, pgRows, runNode, sqliteBytes, sqliteRecords } from "../support/atRest.js"
+import { describe, expect, it } from "vitest"
+import {
+  exercise,
+  keyEntry,
+  onSqlite,
+  pgRows,
+  quickstartFixture,
+  runNode,
+  sqliteBytes,
+  sqliteRecords
+} from "../support/atRest.js"
 import {
   AI,
   bindingPath,
-  buildQuickstart,
   freePort,
   instancePath,
   kill9,
-  killAll,
   LARGE_PLAN_ID,
   lastOperationPath,
   PASSWORD,
@@ -30,30 +37,14 @@ import {
   SERVICE_ID,
   settle,
   SMALL_PLAN_ID,
-  startBroker,
   USERNAME
 } from "../support/brokerProcess.js"
 import { freshDatabase } from "../support/pg.js"
 
-let built: ReturnType<typeof buildQuickstart>
-beforeAll(() => {
-  built = buildQuickstart()
-}, 300_000)
-afterAll(() => built?.remove())
-afterEach(() => killAll())
+const { script, start } = quickstartFixture()
 
 const dir = mkdtempSync(join(tmpdir(), "osb-at-rest-"))
 const K1 = keyEntry("k1")
-const start = (name: string, store: string, env: Record<string, string> = {}, delayMs = 100) =>
-  startBroker({
-    name,
-    script: built.script,
-    store,
-    delayMs,
-    leaseTtlMs: 1_000,
-    takeoverIntervalMs: 200,
-    env: { BROKER_REQUEST_LOG: "false", ...env }
-  })
 
 /** The quick start's environment without BROKER_ENCRYPTION_KEYS. */
 const plainEnv = async (store: string) => ({
@@ -227,7 +218,7 @@ describe("item 3: restarted without keys, a store holding encrypted records refu
     expect((await broker.call("PUT", instancePath("i"), small({ secret: "x" }))).status).toBe(201)
     expect((await broker.call("PUT", bindingPath("i", "b"), small(undefined))).status).toBe(201)
     await kill9(broker)
-    const result = await runNode(built.script, [], await plainEnv(`sqlite:${file}`), 20_000)
+    const result = await runNode(script(), [], await plainEnv(`sqlite:${file}`), 20_000)
     expect(result.code).toBe(1)
     expect(result.stdout + result.stderr).not.toContain("Listening on")
     const lines = result.stderr.trim().split("\n")
@@ -240,7 +231,7 @@ describe("item 3: restarted without keys, a store holding encrypted records refu
     const broker = await start("with-keys-pg", url, { BROKER_ENCRYPTION_KEYS: K1 })
     expect((await broker.call("PUT", instancePath("i"), small({ secret: "x" }))).status).toBe(201)
     await kill9(broker)
-    const result = await runNode(built.script, [], await plainEnv(url), 20_000)
+    const result = await runNode(script(), [], await plainEnv(url), 20_000)
     expect(result.code).toBe(1)
     const lines = result.stderr.trim().split("\n")
     expect(lines).toHaveLength(1)

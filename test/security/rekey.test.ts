@@ -6,45 +6,26 @@
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { exercise, keyEntry, pgRows, runCli, sqliteBytes, sqliteRecords } from "../support/atRest.js"
+import { describe, expect, it } from "vitest"
+import { exercise, keyEntry, pgRows, quickstartFixture, runCli, sqliteBytes, sqliteRecords } from "../support/atRest.js"
 import {
   bindingPath,
   type BrokerProcess,
-  buildQuickstart,
   instancePath,
   kill9,
-  killAll,
   SERVICE_ID,
-  SMALL_PLAN_ID,
-  startBroker
+  SMALL_PLAN_ID
 } from "../support/brokerProcess.js"
 import { freshDatabase, query } from "../support/pg.js"
 
-let built: ReturnType<typeof buildQuickstart>
-beforeAll(() => {
-  built = buildQuickstart()
-}, 300_000)
-afterAll(() => built?.remove())
-afterEach(() => killAll())
+const { script, start } = quickstartFixture()
 
 const dir = mkdtempSync(join(tmpdir(), "osb-rekey-"))
 const K1 = keyEntry("k1")
 const K2 = keyEntry("k2")
 
-const start = (name: string, store: string, env: Record<string, string>) =>
-  startBroker({
-    name,
-    script: built.script,
-    store,
-    delayMs: 100,
-    leaseTtlMs: 1_000,
-    takeoverIntervalMs: 200,
-    env: { BROKER_REQUEST_LOG: "false", ...env }
-  })
-
 const rekey = (store: string, keys?: string) =>
-  runCli(built.script, ["store", "rekey"], {
+  runCli(script(), ["store", "rekey"], {
     BROKER_STORE: store,
     ...(keys === undefined ? {} : { BROKER_ENCRYPTION_KEYS: keys })
   })

@@ -9,20 +9,48 @@ import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { expect } from "vitest"
+import { afterAll, afterEach, beforeAll, expect } from "vitest"
 import {
   AI,
   bindingLastOperationPath,
   bindingPath,
   type BrokerProcess,
+  buildQuickstart,
   instancePath,
+  killAll,
   LARGE_PLAN_ID,
   lastOperationPath,
   SERVICE_ID,
   settle,
-  SMALL_PLAN_ID
+  SMALL_PLAN_ID,
+  startBroker
 } from "./brokerProcess.js"
 import { query } from "./pg.js"
+
+/**
+ * The compiled quick start of a test file (built before its tests, removed after) and a `start` that spawns it
+ * on a store (leases of 1 s, takeover every 200 ms, no request log); every broker is killed after each test.
+ */
+export const quickstartFixture = () => {
+  let built: ReturnType<typeof buildQuickstart> | undefined
+  beforeAll(() => {
+    built = buildQuickstart()
+  }, 300_000)
+  afterAll(() => built?.remove())
+  afterEach(() => killAll())
+  const script = () => built!.script
+  const start = (name: string, store: string, env: Record<string, string> = {}, delayMs = 100) =>
+    startBroker({
+      name,
+      script: script(),
+      store,
+      delayMs,
+      leaseTtlMs: 1_000,
+      takeoverIntervalMs: 200,
+      env: { BROKER_REQUEST_LOG: "false", ...env }
+    })
+  return { script, start }
+}
 
 /** A fresh key entry for BROKER_ENCRYPTION_KEYS. */
 export const keyEntry = (id: string) => `${id}:${randomBytes(32).toString("base64")}`
