@@ -239,13 +239,23 @@ export const queryParameters = {
 export type QueryParameter = keyof typeof queryParameters
 
 /**
+ * The body of a success answer that has none (the catalog's 304).
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const NoBody: Schema.Schema<undefined> = Schema.Undefined
+
+/**
  * One success answer of an endpoint: the tag the client gives it and the schema of its body.
  *
  * @since 0.1.0
  * @category endpoints
  */
 export interface SuccessSpec {
+  /** The tag of the client's `Answer`. */
   readonly answer: string
+  /** The body's schema ({@link NoBody} for an answer without one). */
   readonly body: Schema.Schema.AnyNoContext
 }
 
@@ -289,7 +299,8 @@ export const endpoints = {
     method: "GET",
     route: "catalog",
     query: {},
-    successes: ok(CatalogBody),
+    // 304: a GET whose If-None-Match names the catalog's ETag (or `*`)
+    successes: { ...ok(CatalogBody), 304: { answer: "NotModified", body: NoBody } },
     successHeaders: ["etag"],
     errors: []
   },
