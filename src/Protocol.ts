@@ -366,8 +366,16 @@ export const endpoints = {
     method: "GET",
     route: "catalog",
     query: {},
-    // 304: a GET whose If-None-Match names the catalog's ETag (or `*`)
-    successes: { ...ok(CatalogBody), 304: { answer: "NotModified", body: NoBody } },
+    successes: {
+      ...ok(CatalogBody),
+      /** A GET whose `If-None-Match` names the catalog's ETag (or `*`). */
+      304: {
+        /** The tag of the client's answer. */
+        answer: "NotModified",
+        /** No body. */
+        body: NoBody
+      }
+    },
     successHeaders: ["etag"],
     errors: []
   },
