@@ -147,7 +147,12 @@ export const errors = {
  * @since 0.1.0
  * @category errors
  */
-export type ErrorTable = { readonly [K in ErrorTag]: ErrorSpec & { readonly code?: K } }
+export type ErrorTable = {
+  readonly [K in ErrorTag]: ErrorSpec & {
+    /** The body's `error` code: when the error has one, it is the error's own tag. */
+    readonly code?: K
+  }
+}
 
 /**
  * The `error` codes of the spec (§3), derived from {@link errors}.
@@ -156,7 +161,11 @@ export type ErrorTable = { readonly [K in ErrorTag]: ErrorSpec & { readonly code
  * @category errors
  */
 export type ErrorCode = {
-  readonly [K in ErrorTag]: (typeof errors)[K] extends { readonly code: infer C } ? C : never
+  readonly [K in ErrorTag]: (typeof errors)[K] extends {
+    /** The entry's `error` code, when it has one. */
+    readonly code: infer C
+  } ? C
+    : never
 }[ErrorTag]
 
 /**
@@ -529,7 +538,10 @@ export type ErrorTagOf<K extends EndpointName> = (typeof endpoints)[K]["errors"]
  * @since 0.1.0
  * @category endpoints
  */
-export type ErrorOf<K extends EndpointName> = Extract<OsbError, { readonly _tag: ErrorTagOf<K> }>
+export type ErrorOf<K extends EndpointName> = Extract<OsbError, {
+  /** One of the error tags the endpoint's operation may fail with. */
+  readonly _tag: ErrorTagOf<K>
+}>
 
 /**
  * The path template of an endpoint.
@@ -642,5 +654,8 @@ export const answerableStatuses = (name: EndpointName): ReadonlyArray<number> =>
  * @since 0.1.0
  * @category endpoints
  */
-export type RequestBodyOf<K extends EndpointName> = (typeof endpoints)[K] extends
-  { readonly body: infer S extends Schema.Schema.AnyNoContext } ? Schema.Schema.Type<S> : never
+export type RequestBodyOf<K extends EndpointName> = (typeof endpoints)[K] extends {
+  /** The endpoint's request body schema. */
+  readonly body: infer S extends Schema.Schema.AnyNoContext
+} ? Schema.Schema.Type<S>
+  : never
