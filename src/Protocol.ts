@@ -291,6 +291,14 @@ export const queryParameters = {
 export type QueryParameter = keyof typeof queryParameters
 
 /**
+ * The body of a success answer that has none (the catalog's 304).
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const NoBody: Schema.Schema<undefined> = Schema.Undefined
+
+/**
  * One success answer of an endpoint: the tag the client gives it and the schema of its body.
  *
  * @since 0.1.0
@@ -299,7 +307,7 @@ export type QueryParameter = keyof typeof queryParameters
 export interface SuccessSpec {
   /** The tag of the answer in the client's result and the broker's result type (`Created`, `Accepted`, ...). */
   readonly answer: string
-  /** The schema the body of this answer must match. */
+  /** The schema the body of this answer must match ({@link NoBody} for an answer without one). */
   readonly body: Schema.Schema.AnyNoContext
 }
 
@@ -368,7 +376,16 @@ export const endpoints = {
     method: "GET",
     route: "catalog",
     query: {},
-    successes: ok(CatalogBody),
+    successes: {
+      ...ok(CatalogBody),
+      /** A GET whose `If-None-Match` names the catalog's ETag (or `*`). */
+      304: {
+        /** The tag of the client's answer. */
+        answer: "NotModified",
+        /** No body. */
+        body: NoBody
+      }
+    },
     successHeaders: ["etag"],
     errors: []
   },
