@@ -3,6 +3,7 @@
  * a custom verifier, or an explicit "none". The router runs it before anything else (decision 1).
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"

@@ -9,6 +9,7 @@
  * The checks live in `src/checker/`, one file per endpoint group.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import { requiresAppUndeclared } from "./checker/bind.js"

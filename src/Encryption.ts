@@ -4,6 +4,7 @@
  * every key decrypts, so keys can be rotated without rewriting the store.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"

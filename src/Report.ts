@@ -2,6 +2,7 @@
  * Rendering checker results: a human report grouped by endpoint, or JSON.
  *
  * @since 0.1.0
+ * @module
  */
 import type { CheckResult, CheckSpec, Summary } from "./Checker.js"
 import { checks, endpoints, skipReasons, summarize } from "./Checker.js"

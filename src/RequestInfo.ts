@@ -3,6 +3,7 @@
  * identity. Pure parsing, no HTTP.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"

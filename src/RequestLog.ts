@@ -8,6 +8,7 @@
  * interval instead of one line each, so a flood cannot fill a disk.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"

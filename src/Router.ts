@@ -5,6 +5,7 @@
  * handler on `node:http` directly.
  *
  * @since 0.1.0
+ * @module
  */
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"

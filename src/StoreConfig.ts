@@ -4,6 +4,7 @@
  * of secrets at rest (SQL stores).
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"

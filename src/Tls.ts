@@ -4,6 +4,7 @@
  * when they change on disk; new connections get the new certificate, open connections are kept.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"

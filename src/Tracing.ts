@@ -7,6 +7,7 @@
  * loaded only when tracing is on.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"

@@ -142,6 +142,67 @@ describe("the router dispatches every endpoint of the table", () => {
 })
 
 // -----------------------------------------------------------------------------
+// the router checks each endpoint's query as the table says
+// -----------------------------------------------------------------------------
+
+/** A request to the endpoint with its query's valid values, one parameter replaced (`null`: left out). */
+const callWithQuery = (name: Protocol.EndpointName, parameter: string, value: ReadonlyArray<string> | null) => {
+  const valid = new URLSearchParams(query(name))
+  valid.delete(parameter)
+  for (const v of value ?? []) valid.append(parameter, v)
+  const body = bodies[name]
+  const search = valid.toString()
+  return router.call(
+    Protocol.endpoints[name].method,
+    `${Protocol.buildPath(name, ["inst-1", "bind-1"])}${search.length === 0 ? "" : `?${search}`}`,
+    body === undefined ? {} : { body }
+  )
+}
+
+/** Values each kind of parameter refuses, with what the 400 says. */
+const refusedValues: {
+  readonly [K in Protocol.QueryParameter]: ReadonlyArray<readonly [ReadonlyArray<string>, string]>
+} = {
+  accepts_incomplete: [[["maybe"], "must be either true or false"], [["true", "true"], "must be either true or false"]],
+  service_id: [[[""], "must not be empty"], [[OFFERING, OFFERING], "must be given at most once"]],
+  plan_id: [[[""], "must not be empty"], [[PLAN_MI, PLAN_MI], "must be given at most once"]],
+  operation: [[["a", "b"], "must be given at most once"]]
+}
+
+describe("the router checks each endpoint's query as the table says (Protocol.endpoints[].query)", () => {
+  const parameters = Object.keys(Protocol.queryParameters) as ReadonlyArray<Protocol.QueryParameter>
+  for (const name of Protocol.endpointNames) {
+    const spec: Protocol.EndpointSpec = Protocol.endpoints[name]
+    for (const parameter of parameters) {
+      const presence = spec.query[parameter]
+      if (presence === undefined) {
+        it(`${Protocol.label(name)}: ${parameter} is not its parameter, so any value of it is ignored`, async () => {
+          for (const [value] of refusedValues[parameter]) {
+            const reply = await callWithQuery(name, parameter, value)
+            expect(Object.keys(spec.successes).map(Number), reply.text).toContain(reply.status)
+          }
+        })
+        continue
+      }
+      it(`${Protocol.label(name)}: ${parameter} (${presence}) is checked, a bad value is a 400 naming it`, async () => {
+        for (const [value, says] of refusedValues[parameter]) {
+          const reply = await callWithQuery(name, parameter, value)
+          expect(reply.status, `${parameter}=${value.join("&")}`).toBe(400)
+          expect(reply.body.description).toBe(`The query parameter ${parameter} ${says}.`)
+        }
+        const absent = await callWithQuery(name, parameter, null)
+        if (presence === "required") {
+          expect(absent.status).toBe(400)
+          expect(absent.body.description).toBe(`The query parameter ${parameter} is required.`)
+        } else {
+          expect(Object.keys(spec.successes).map(Number), absent.text).toContain(absent.status)
+        }
+      })
+    }
+  }
+})
+
+// -----------------------------------------------------------------------------
 // every error renders from the table and decodes back
 // -----------------------------------------------------------------------------
 

@@ -115,6 +115,7 @@ const traced = (
 
 const observeHandler = (handler: Handler): Handler => ({
   maxBodyBytes: handler.maxBodyBytes,
+  admit: handler.admit,
   handle: (request) => traced(request, endpointOf(request.method, request.url), handler.handle(peekingBody(request))),
   handleRoute: (name, ids, request) =>
     traced(request, endpointOf(request.method, request.url), handler.handleRoute(name, ids, peekingBody(request)))
