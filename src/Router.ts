@@ -191,7 +191,9 @@ export const toWebHandler = <E>(
   layer: Layer.Layer<Catalog | ServiceBroker | BrokerAuth, E>,
   options?: RouterOptions
 ): {
+  /** Answers one web `Request` (Deno, Bun, Cloudflare Workers, a test...). */
   readonly handler: (request: Request) => Promise<Response>
+  /** Releases the layer (its scope, background work included). */
   readonly dispose: () => Promise<void>
 } =>
   HttpApp.toWebHandlerLayerWith(Layer.merge(layer, HttpServer.layerContext), {
