@@ -139,6 +139,7 @@ export const checks = spec({
     section: "Catalog Management: Service Offering Object, Service Plan Object",
     rule: "Offering and plan names are RECOMMENDED to be CLI-friendly (letters, digits, `.` and `-`)."
   },
+  /** effect-osb's own catalog suggestions (warnings only). */
   "catalog.suggestions": {
     requirements: ["VAL-2", "SCH-1"],
     level: "LIB",
@@ -409,6 +410,7 @@ export const checks = spec({
     rule: "A parameter-only update (platforms send them whatever plan_updateable says) MUST answer 200 when " +
       "applied or without effect, 202 when it runs asynchronously, or 422 when the change is not supported."
   },
+  /** A change to another plan of the offering, where the catalog allows it. */
   "update.plan-change": {
     requirements: ["UPD", "UPD-1", "UPD-2"],
     level: "MUST",
@@ -418,6 +420,7 @@ export const checks = spec({
       "runs asynchronously (its operation then succeeds), or 422 when the change is not supported. Where it is " +
       "false, Platforms MUST NOT request a plan change, so the checker sends none."
   },
+  /** A refused plan change says why. */
   "update.plan-change-described": {
     requirements: ["UPD"],
     level: "SHOULD",
@@ -474,6 +477,7 @@ export const checks = spec({
     section: "Binding: Response",
     rule: "400 Bad Request MUST be returned if the request is malformed (a body that is not JSON)."
   },
+  /** RequiresApp for a bind without an app, on plans declared with --requires-app. */
   "bind.requires-app": {
     requirements: ["BND-1"],
     level: "MUST",
