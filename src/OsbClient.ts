@@ -579,6 +579,11 @@ export const make = (config: OsbClientConfig): Effect.Effect<OsbClientService, n
       const success: Protocol.SuccessSpec | undefined =
         (Protocol.endpoints[name].successes as Protocol.EndpointSpec["successes"])[response.status]
       if (success !== undefined) {
+        if (success.body === Protocol.NoBody) {
+          return Effect.succeed(
+            { _tag: success.answer, status: response.status, body: undefined, headers: response.headers } as AnswerOf<K>
+          )
+        }
         if (typeof response.json !== "object" || response.json === null || Array.isArray(response.json)) {
           return Effect.fail(unexpected("the body is not a JSON object"))
         }
@@ -638,7 +643,20 @@ export const make = (config: OsbClientConfig): Effect.Effect<OsbClientService, n
 
     return {
       raw,
-      catalog: (options) => Effect.map(send("catalog", [], options), (answer) => answer.body),
+      catalog: (options) =>
+        Effect.flatMap(
+          send("catalog", [], options),
+          (answer) =>
+            answer._tag === "Ok" ? Effect.succeed(answer.body) : Effect.fail(
+              new UnexpectedResponse({
+                method: "GET",
+                path: Protocol.routes.catalog,
+                status: answer.status,
+                body: "",
+                reason: "304 Not Modified: the request carried If-None-Match, and this client keeps no catalog to reuse"
+              })
+            )
+        ),
       provision: (instanceId, body, options) =>
         send("provision", [instanceId], options, { query: query(options), body: bodyOf("provision", body) }),
       getInstance: (instanceId, options) =>

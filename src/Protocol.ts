@@ -147,7 +147,12 @@ export const errors = {
  * @since 0.1.0
  * @category errors
  */
-export type ErrorTable = { readonly [K in ErrorTag]: ErrorSpec & { readonly code?: K } }
+export type ErrorTable = {
+  readonly [K in ErrorTag]: ErrorSpec & {
+    /** The body's `error` code: when the error has one, it is the error's own tag. */
+    readonly code?: K
+  }
+}
 
 /**
  * The `error` codes of the spec (§3), derived from {@link errors}.
@@ -156,7 +161,11 @@ export type ErrorTable = { readonly [K in ErrorTag]: ErrorSpec & { readonly code
  * @category errors
  */
 export type ErrorCode = {
-  readonly [K in ErrorTag]: (typeof errors)[K] extends { readonly code: infer C } ? C : never
+  readonly [K in ErrorTag]: (typeof errors)[K] extends {
+    /** The entry's `error` code, when it has one. */
+    readonly code: infer C
+  } ? C
+    : never
 }[ErrorTag]
 
 /**
@@ -282,6 +291,14 @@ export const queryParameters = {
 export type QueryParameter = keyof typeof queryParameters
 
 /**
+ * The body of a success answer that has none (the catalog's 304).
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const NoBody: Schema.Schema<undefined> = Schema.Undefined
+
+/**
  * One success answer of an endpoint: the tag the client gives it and the schema of its body.
  *
  * @since 0.1.0
@@ -290,7 +307,7 @@ export type QueryParameter = keyof typeof queryParameters
 export interface SuccessSpec {
   /** The tag of the answer in the client's result and the broker's result type (`Created`, `Accepted`, ...). */
   readonly answer: string
-  /** The schema the body of this answer must match. */
+  /** The schema the body of this answer must match ({@link NoBody} for an answer without one). */
   readonly body: Schema.Schema.AnyNoContext
 }
 
@@ -353,15 +370,29 @@ const ok = <S extends Schema.Schema.AnyNoContext>(body: S) =>
  * @category endpoints
  */
 export const endpoints = {
+  /** E1 `GET /v2/catalog`: the offerings and plans; 200 with the catalog and an `ETag` (CAT-1, CAT-2). */
   catalog: {
     id: "E1",
     method: "GET",
     route: "catalog",
     query: {},
-    successes: ok(CatalogBody),
+    successes: {
+      ...ok(CatalogBody),
+      /** A GET whose `If-None-Match` names the catalog's ETag (or `*`). */
+      304: {
+        /** The tag of the client's answer. */
+        answer: "NotModified",
+        /** No body. */
+        body: NoBody
+      }
+    },
     successHeaders: ["etag"],
     errors: []
   },
+  /**
+   * E2 `PUT /v2/service_instances/:instance_id`: creates an instance; 201 created, 200 identical instance exists, 202
+   * accepted (asynchronous).
+   */
   provision: {
     id: "E2",
     method: "PUT",
@@ -369,13 +400,19 @@ export const endpoints = {
     query: async,
     body: ProvisionRequestBody,
     successes: {
+      /** An identical instance already exists (the request was repeated): nothing new was created. */
       200: { answer: "AlreadyExists", body: ProvisionResponseBody },
+      /** The instance was created. */
       201: { answer: "Created", body: ProvisionResponseBody },
+      /** The provision was accepted and runs asynchronously; poll `last_operation`. */
       202: { answer: "Accepted", body: ProvisionResponseBody }
     },
     successHeaders: [],
     errors: ["BadRequest", "Conflict", "AsyncRequired", "MaintenanceInfoConflict", "ConcurrencyError", "BrokerFailure"]
   },
+  /**
+   * E3 `GET /v2/service_instances/:instance_id`: the instance, when the offering has `instances_retrievable` (GI-1).
+   */
   getInstance: {
     id: "E3",
     method: "GET",
@@ -385,6 +422,10 @@ export const endpoints = {
     successHeaders: [],
     errors: ["NotFound", "ConcurrencyError", "BrokerFailure"]
   },
+  /**
+   * E4 `PATCH /v2/service_instances/:instance_id`: changes plan, parameters, context or maintenance version; 200
+   * done, 202 accepted.
+   */
   update: {
     id: "E4",
     method: "PATCH",
@@ -392,7 +433,9 @@ export const endpoints = {
     query: async,
     body: UpdateRequestBody,
     successes: {
+      /** The update is done, or changed nothing. */
       200: { answer: "Updated", body: UpdateResponseBody },
+      /** The update was accepted and runs asynchronously; poll `last_operation`. */
       202: { answer: "Accepted", body: UpdateResponseBody }
     },
     successHeaders: [],
@@ -407,18 +450,27 @@ export const endpoints = {
       "UpdateFailure"
     ]
   },
+  /**
+   * E5 `DELETE /v2/service_instances/:instance_id`: deletes the instance; 200 deleted, 202 accepted, 410 when there
+   * is none (OM-1).
+   */
   deprovision: {
     id: "E5",
     method: "DELETE",
     route: "instance",
     query: { ...async, ...ids },
     successes: {
+      /** The instance is deleted; the body is `{}`. */
       200: { answer: "Deleted", body: AsyncOperationBody },
+      /** The deprovision was accepted and runs asynchronously; poll `last_operation` until `succeeded` or 410. */
       202: { answer: "Accepted", body: AsyncOperationBody }
     },
     successHeaders: [],
     errors: ["BadRequest", "Gone", "AsyncRequired", "ConcurrencyError", "BrokerFailure", "DeprovisionFailure"]
   },
+  /**
+   * E6 `GET /v2/service_instances/:instance_id/last_operation`: the state of the instance's asynchronous operation.
+   */
   lastOperation: {
     id: "E6",
     method: "GET",
@@ -428,6 +480,10 @@ export const endpoints = {
     successHeaders: ["retry-after"],
     errors: ["BadRequest", "NotFound", "Gone", "BrokerFailure"]
   },
+  /**
+   * E7 `PUT .../service_bindings/:binding_id`: creates a binding; 201 created, 200 identical binding exists, 202
+   * accepted (no credentials yet).
+   */
   bind: {
     id: "E7",
     method: "PUT",
@@ -435,13 +491,17 @@ export const endpoints = {
     query: async,
     body: BindRequestBody,
     successes: {
+      /** An identical binding already exists: the same credentials again. */
       200: { answer: "AlreadyExists", body: BindingResponseBody },
+      /** The binding was created; the body carries its credentials. */
       201: { answer: "Created", body: BindingResponseBody },
+      /** The bind was accepted and runs asynchronously; fetch the binding once `last_operation` says `succeeded`. */
       202: { answer: "Accepted", body: AsyncOperationBody }
     },
     successHeaders: [],
     errors: ["BadRequest", "NotFound", "Conflict", "AsyncRequired", "RequiresApp", "ConcurrencyError", "BrokerFailure"]
   },
+  /** E8 `GET .../service_bindings/:binding_id`: the binding, when the offering has `bindings_retrievable` (GB-1). */
   getBinding: {
     id: "E8",
     method: "GET",
@@ -451,18 +511,25 @@ export const endpoints = {
     successHeaders: [],
     errors: ["NotFound", "BrokerFailure"]
   },
+  /**
+   * E9 `DELETE .../service_bindings/:binding_id`: deletes the binding; 200 deleted, 202 accepted, 410 when there is
+   * none.
+   */
   unbind: {
     id: "E9",
     method: "DELETE",
     route: "binding",
     query: { ...async, ...ids },
     successes: {
+      /** The binding is deleted; the body is `{}`. */
       200: { answer: "Deleted", body: AsyncOperationBody },
+      /** The unbind was accepted and runs asynchronously; poll `last_operation` until `succeeded` or 410. */
       202: { answer: "Accepted", body: AsyncOperationBody }
     },
     successHeaders: [],
     errors: ["BadRequest", "Gone", "AsyncRequired", "ConcurrencyError", "BrokerFailure"]
   },
+  /** E10 `GET .../service_bindings/:binding_id/last_operation`: the state of the binding's asynchronous operation. */
   lastBindingOperation: {
     id: "E10",
     method: "GET",
@@ -512,7 +579,10 @@ export type ErrorTagOf<K extends EndpointName> = (typeof endpoints)[K]["errors"]
  * @since 0.1.0
  * @category endpoints
  */
-export type ErrorOf<K extends EndpointName> = Extract<OsbError, { readonly _tag: ErrorTagOf<K> }>
+export type ErrorOf<K extends EndpointName> = Extract<OsbError, {
+  /** One of the error tags the endpoint's operation may fail with. */
+  readonly _tag: ErrorTagOf<K>
+}>
 
 /**
  * The path template of an endpoint.
@@ -625,5 +695,8 @@ export const answerableStatuses = (name: EndpointName): ReadonlyArray<number> =>
  * @since 0.1.0
  * @category endpoints
  */
-export type RequestBodyOf<K extends EndpointName> = (typeof endpoints)[K] extends
-  { readonly body: infer S extends Schema.Schema.AnyNoContext } ? Schema.Schema.Type<S> : never
+export type RequestBodyOf<K extends EndpointName> = (typeof endpoints)[K] extends {
+  /** The endpoint's request body schema. */
+  readonly body: infer S extends Schema.Schema.AnyNoContext
+} ? Schema.Schema.Type<S>
+  : never

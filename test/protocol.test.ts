@@ -77,7 +77,7 @@ describe("the protocol table's content", () => {
   })
 
   it("the statuses each endpoint may answer", () => {
-    expect(Protocol.answerableStatuses("catalog")).toEqual([200, 400, 401, 412, 500, 503])
+    expect(Protocol.answerableStatuses("catalog")).toEqual([200, 304, 400, 401, 412, 500, 503])
     expect(Protocol.answerableStatuses("provision")).toEqual([200, 201, 202, 400, 401, 409, 412, 413, 422, 500, 503])
     expect(Protocol.answerableStatuses("getBinding")).toEqual([200, 400, 401, 404, 412, 500, 503])
     expect(Protocol.answerableStatuses("unbind")).toEqual([200, 202, 400, 401, 410, 412, 422, 500, 503])
@@ -336,6 +336,36 @@ describe("the client decodes real answers with the table", () => {
         limit: 256,
         description: "The request body is larger than the limit of 256 bytes."
       })
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  })
+
+  it("304 from the router (If-None-Match with the catalog's ETag) is the table's NotModified success", async () => {
+    const port = await freePort()
+    const layer = Server.layer({ port, requestLog: false }).pipe(
+      Layer.provide(scripted()),
+      Layer.provide(BrokerAuth.layerBasic([{ username: USER, password: redacted(PASSWORD) }]))
+    )
+    const scope = Effect.runSync(Scope.make())
+    await Effect.runPromise(Layer.buildWithScope(layer, scope))
+    try {
+      const url = `http://127.0.0.1:${port}`
+      const first = await withClient(url, (client) => client.raw("GET", Protocol.routes.catalog))
+      const etag = Exit.isSuccess(first) ? first.value.headers["etag"] : undefined
+      expect(etag).toBeDefined()
+      const conditional = await withClient(
+        url,
+        (client) => client.raw("GET", Protocol.routes.catalog, { headers: { "if-none-match": etag! } })
+      )
+      const status = Exit.isSuccess(conditional) ? conditional.value.status : 0
+      expect(status).toBe(304)
+      expect(Protocol.endpoints.catalog.successes[304]).toEqual({ answer: "NotModified", body: Protocol.NoBody })
+      // the client decodes it as the table's success, and `catalog` (which returns a body) says why it has none
+      const viaClient = await withClient(url, (client) => client.catalog({ headers: { "if-none-match": etag! } }))
+      const error = failureOf(viaClient)
+      expect(error).toBeInstanceOf(OsbClient.UnexpectedResponse)
+      expect(error).toMatchObject({ status: 304, reason: expect.stringContaining("If-None-Match") })
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))
     }
