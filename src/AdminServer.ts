@@ -7,6 +7,7 @@
  * Nothing of it is loaded while it is not configured.
  *
  * @since 0.1.0
+ * @module
  */
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Config from "effect/Config"

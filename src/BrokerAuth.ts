@@ -3,6 +3,7 @@
  * a custom verifier, or an explicit "none". The router runs it before anything else (decision 1).
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -26,7 +27,9 @@ import { Unauthorized } from "./OsbError.js"
  * @category models
  */
 export interface BasicCredential {
+  /** The user name the platform must send. */
   readonly username: string
+  /** The password the platform must send; `Redacted` so it never reaches a log. */
   readonly password: Redacted.Redacted<string>
 }
 
@@ -38,7 +41,12 @@ export interface BasicCredential {
  * @category models
  */
 export interface AuthRequest {
+  /** The request headers by lower-case name (`authorization` is the one Basic reads). */
   readonly headers: Readonly<Record<string, string | undefined>>
+  /**
+   * The connection the request came on, when served by `Server.layer`; a `TLSSocket` over HTTPS, whose peer
+   * certificate `clientCertificate` checks.
+   */
   readonly socket?: Socket | undefined
 }
 
@@ -49,7 +57,15 @@ export interface AuthRequest {
  * @category models
  */
 export interface BrokerAuthService {
+  /**
+   * Which verifier this is: `basic`, `client-certificate`, `custom`, `none`, or a combination made with `either` or
+   * `both`.
+   */
   readonly kind: "basic" | "custom" | "none" | "client-certificate" | "either" | "both"
+  /**
+   * Accepts the request (succeeds) or refuses it with `Unauthorized` (a 401 with a `WWW-Authenticate: Basic`
+   * challenge). Runs before the body is read.
+   */
   readonly authenticate: (request: AuthRequest) => Effect.Effect<void, Unauthorized>
 }
 
@@ -69,7 +85,12 @@ const digest = (value: string): Buffer => createHash("sha256").update(value, "ut
  * @since 0.1.0
  * @category parsing
  */
-export const parseBasic = (header: string | undefined): Option.Option<{ username: string; password: string }> => {
+export const parseBasic = (header: string | undefined): Option.Option<{
+  /** The text before the first `:` of the decoded credentials. */
+  username: string
+  /** The text after the first `:` (it may itself contain `:`). */
+  password: string
+}> => {
   if (header === undefined) return Option.none()
   const match = /^basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header)
   if (match === null) return Option.none()

@@ -4,6 +4,7 @@
  * released so another replica (or this one after a restart) takes them over at once.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"

@@ -3,6 +3,7 @@
  * with lookups, effective per-plan values and the pre-serialised `GET /v2/catalog` body.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -25,7 +26,9 @@ import { CatalogBody } from "./Model.js"
  * @category models
  */
 export class CatalogProblem extends Schema.Class<CatalogProblem>("effect-osb/CatalogProblem")({
+  /** Where the offending value is, e.g. `services[0].plans[1].id`. */
   path: Schema.String,
+  /** What is wrong with it and, where it helps, the rule it breaks. */
   message: Schema.String
 }) {}
 
@@ -36,8 +39,10 @@ export class CatalogProblem extends Schema.Class<CatalogProblem>("effect-osb/Cat
  * @category errors
  */
 export class CatalogError extends Schema.TaggedError<CatalogError>("effect-osb/CatalogError")("CatalogError", {
+  /** Every problem found, in catalog order; never empty. */
   problems: Schema.Array(CatalogProblem)
 }) {
+  /** Every problem, one line each with its path, under a line that counts them. */
   override get message(): string {
     return `The catalog is invalid (${this.problems.length} problem${this.problems.length === 1 ? "" : "s"}):\n` +
       this.problems.map((p) => `  - ${p.path}: ${p.message}`).join("\n")
@@ -51,9 +56,13 @@ export class CatalogError extends Schema.TaggedError<CatalogError>("effect-osb/C
  * @category models
  */
 export interface EffectivePlan {
+  /** Whether instances of the plan can be bound: the plan's `bindable`, else the offering's. */
   readonly bindable: boolean
+  /** Whether instances may move to another plan: the plan's `plan_updateable`, else the offering's, else `false`. */
   readonly planUpdateable: boolean
+  /** Whether the plan is free: the plan's `free`, else `true`. */
   readonly free: boolean
+  /** Whether bindings may be rotated with `predecessor_binding_id`: the plan's `binding_rotatable`, else `false`. */
   readonly bindingRotatable: boolean
 }
 
@@ -64,8 +73,11 @@ export interface EffectivePlan {
  * @category models
  */
 export interface ResolvedPlan {
+  /** The offering the plan belongs to. */
   readonly offering: ServiceOffering
+  /** The plan, as the catalog declares it. */
   readonly plan: ServicePlan
+  /** The plan's values after the offering's defaults (VAL-6). */
   readonly effective: EffectivePlan
 }
 
@@ -93,8 +105,11 @@ export const effectivePlan = (
  * @category utils
  */
 export const bindingRequirements = {
+  /** A binding may return `syslog_drain_url` only if the offering `requires` `syslog_drain`. */
   syslog_drain_url: "syslog_drain",
+  /** A binding may return `route_service_url` only if the offering `requires` `route_forwarding`. */
   route_service_url: "route_forwarding",
+  /** A binding may return `volume_mounts` only if the offering `requires` `volume_mount`. */
   volume_mounts: "volume_mount"
 } as const satisfies { readonly [K in keyof BindingResponseBody & keyof FetchBindingBody]?: string }
 
@@ -108,7 +123,12 @@ export const bindingRequirements = {
 export const undeclaredRequirement = (
   offering: ServiceOffering,
   binding: BindingResponseBody | FetchBindingBody
-): { readonly field: keyof typeof bindingRequirements; readonly requirement: string } | undefined => {
+): {
+  /** The binding field the offering may not return. */
+  readonly field: keyof typeof bindingRequirements
+  /** The `requires` value the offering would need to declare for it. */
+  readonly requirement: string
+} | undefined => {
   const requires: ReadonlyArray<string> = offering.requires ?? []
   for (const field of Object.keys(bindingRequirements) as ReadonlyArray<keyof typeof bindingRequirements>) {
     const requirement = bindingRequirements[field]
@@ -368,7 +388,9 @@ const analyse = (input: unknown, options: CatalogOptions): SchemaAnalysis => {
  * @category validation
  */
 export const validate = (input: unknown, options: CatalogOptions = {}): {
+  /** What makes the catalog invalid; empty when it is valid. */
   readonly problems: ReadonlyArray<CatalogProblem>
+  /** What is allowed but discouraged (VAL-3: names that are not CLI-friendly). */
   readonly warnings: ReadonlyArray<CatalogProblem>
 } => {
   const { problems, warnings } = analyse(input, options)

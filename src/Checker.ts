@@ -9,6 +9,7 @@
  * The checks live in `src/checker/`, one file per endpoint group.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as CatalogChecks from "./checker/catalog.js"
@@ -85,7 +86,12 @@ export const summarize = (results: ReadonlyArray<CheckResult>): Summary => ({
  */
 export const skipReasons = (
   results: ReadonlyArray<CheckResult>
-): ReadonlyArray<{ readonly reason: string; readonly count: number }> => {
+): ReadonlyArray<{
+  /** Why the checks were skipped (their `note`). */
+  readonly reason: string
+  /** How many checks that reason skipped. */
+  readonly count: number
+}> => {
   const counts = new Map<string, number>()
   for (const r of results) {
     if (r.outcome === "skip") counts.set(r.note ?? "", (counts.get(r.note ?? "") ?? 0) + 1)

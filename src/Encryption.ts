@@ -4,6 +4,7 @@
  * every key decrypts, so keys can be rotated without rewriting the store.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -20,7 +21,9 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
  * @category models
  */
 export interface EncryptionKey {
+  /** The key's id, written into every value it encrypts so the right key decrypts it after a rotation. */
   readonly id: string
+  /** The 32 bytes of the AES-256-GCM key; `Redacted` so it never reaches a log. */
   readonly key: Redacted.Redacted<Uint8Array>
 }
 
@@ -31,6 +34,9 @@ export interface EncryptionKey {
  * @category models
  */
 export interface Encryption {
+  /**
+   * Every configured key, newest first: the first encrypts, all of them decrypt (rotation: put the new key first).
+   */
   readonly keys: readonly [EncryptionKey, ...Array<EncryptionKey>]
 }
 
@@ -109,7 +115,13 @@ export const fromConfig: Effect.Effect<Option.Option<Encryption>, ConfigError.Co
  * @since 0.1.0
  * @category encryption
  */
-export const encryptValue = (encryption: Encryption, value: unknown): { readonly [marker]: string } => {
+export const encryptValue = (encryption: Encryption, value: unknown): {
+  /**
+   * `v1.<key id>.<iv>.<tag>.<ciphertext>` (base64url): the JSON of the value encrypted with AES-256-GCM under the
+   * first key.
+   */
+  readonly [marker]: string
+} => {
   const key = encryption.keys[0]
   const iv = randomBytes(12)
   const cipher = createCipheriv("aes-256-gcm", Redacted.value(key.key), iv)

@@ -6,6 +6,7 @@
  * running create by a delete, `maximum_polling_duration`, binding rotation, and fetch from the store.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
@@ -68,6 +69,7 @@ export type Mode = "sync" | "async" | "either"
  * @category models
  */
 export interface Step<Ctx, Out, E, V = never> {
+  /** How the step runs: `sync`, `async` or `either` (see {@link Mode}). */
   readonly mode: Mode
   /** The work. Runs inline (sync) or in a supervised background fiber (async); interruptible. */
   readonly run: (ctx: Ctx) => Effect.Effect<Out, E>
@@ -84,7 +86,12 @@ export interface Step<Ctx, Out, E, V = never> {
  * @category models
  */
 export interface InstanceOutput {
+  /**
+   * The instance's dashboard URL, or `null`; stored and answered as `dashboard_url` (overrides
+   * `OfferingWork.dashboardUrl`).
+   */
   readonly dashboardUrl?: string | null
+  /** The instance's `labels` and `attributes` (2.16/2.17), stored and answered as `metadata`. */
   readonly metadata?: InstanceMetadata
   /** Any JSON the author wants kept with the instance (handed to later steps as `instance.data`). */
   readonly data?: unknown
@@ -96,20 +103,32 @@ export interface InstanceOutput {
  * @since 0.1.0
  * @category models
  */
-export type BindingOutput = BindingResponseBody & { readonly data?: unknown }
+export type BindingOutput = BindingResponseBody & {
+  /** Any JSON the author wants kept with the binding (handed to the unbind as `binding.data`); never sent. */
+  readonly data?: unknown
+}
 
 /**
  * @since 0.1.0
  * @category models
  */
 export interface ProvisionContext {
+  /** The `instance_id` of the request. */
   readonly instanceId: string
+  /** The offering the request names. */
   readonly offering: ServiceOffering
+  /** The plan to provision, with its offering and effective values. */
   readonly target: ResolvedPlan
+  /**
+   * The request's `parameters` (`{}` when it had none), already checked against the plan's
+   * `schemas.service_instance.create` by the router when the plan declares one.
+   */
   readonly parameters: JsonObject
   /** The platform context the provision carried. */
   readonly context: Option.Option<RequestContext>
+  /** The deprecated Cloud Foundry `organization_guid`, if sent. */
   readonly organizationGuid: Option.Option<string>
+  /** The deprecated Cloud Foundry `space_guid`, if sent. */
   readonly spaceGuid: Option.Option<string>
   /** Who asked (the `X-Broker-API-Originating-Identity` the provision carried; kept for a resumed step). */
   readonly originatingIdentity: Option.Option<OriginatingIdentity>
@@ -120,7 +139,9 @@ export interface ProvisionContext {
  * @category models
  */
 export interface UpdateContext {
+  /** The `instance_id` of the request. */
   readonly instanceId: string
+  /** The instance as recorded before the update. */
   readonly instance: InstanceRecord
   /** The plan after the update (the current one when the request changes no plan). */
   readonly target: ResolvedPlan
@@ -143,7 +164,9 @@ export interface UpdateContext {
  * @category models
  */
 export interface DeprovisionContext {
+  /** The `instance_id` of the request. */
   readonly instanceId: string
+  /** The instance as recorded. */
   readonly instance: InstanceRecord
   /** Bindings still recorded (they go with the instance, decision 31). */
   readonly bindings: ReadonlyArray<BindingRecord>
@@ -156,15 +179,24 @@ export interface DeprovisionContext {
  * @category models
  */
 export interface BindContext {
+  /** The `instance_id` of the request. */
   readonly instanceId: string
+  /** The `binding_id` of the request. */
   readonly bindingId: string
+  /** The instance the binding is for, as recorded. */
   readonly instance: InstanceRecord
+  /** The instance's plan, with its offering and effective values. */
   readonly target: ResolvedPlan
   /** The request's parameters, or the predecessor's when rotating without parameters. */
   readonly parameters: JsonObject
+  /**
+   * The bound application: `bind_resource.app_guid`, else the deprecated `app_guid`; `None` for a service key. Fail
+   * with `RequiresApp` in `validate` if you need one.
+   */
   readonly appGuid: Option.Option<string>
   /** The binding being rotated (2.17 `predecessor_binding_id`). */
   readonly predecessor: Option.Option<BindingRecord>
+  /** The request's whole `bind_resource` (app, route, Cloud Foundry extras), if sent. */
   readonly bindResource: Option.Option<typeof BindResource.Type>
   /** The platform context the bind carried. */
   readonly context: Option.Option<RequestContext>
@@ -177,9 +209,13 @@ export interface BindContext {
  * @category models
  */
 export interface UnbindContext {
+  /** The `instance_id` of the request. */
   readonly instanceId: string
+  /** The `binding_id` of the request. */
   readonly bindingId: string
+  /** The instance as recorded; `None` when it is already gone. */
   readonly instance: Option.Option<InstanceRecord>
+  /** The binding as recorded, with the `data` your bind returned. */
   readonly binding: BindingRecord
   /** Who asked (kept with the operation for a resumed step). */
   readonly originatingIdentity: Option.Option<OriginatingIdentity>
@@ -192,12 +228,21 @@ export interface UnbindContext {
  * @category models
  */
 export interface OfferingWork {
+  /** Creates the instance on your infrastructure. Required. */
   readonly provision: Step<ProvisionContext, InstanceOutput, BrokerFailure, BadRequest>
   /** The dashboard URL, known before the provision work runs, so the first (even 202) answer carries it. */
   readonly dashboardUrl?: (ctx: ProvisionContext) => string
+  /** Removes the instance and everything its provision created. Required. */
   readonly deprovision: Step<DeprovisionContext, void, DeprovisionFailure | BrokerFailure>
+  /**
+   * Applies a plan, parameter, context or maintenance change. Without it an update is answered 422 (not supported).
+   */
   readonly update?: Step<UpdateContext, InstanceOutput, UpdateFailure | BrokerFailure, BadRequest | UpdateNotSupported>
+  /**
+   * Creates a binding and returns its credentials and other data. Required when a plan of the offering is bindable.
+   */
   readonly bind?: Step<BindContext, BindingOutput, BrokerFailure, BadRequest | RequiresApp>
+  /** Revokes a binding. Required when a plan of the offering is bindable. */
   readonly unbind?: Step<UnbindContext, void, BrokerFailure>
   /**
    * What "identical" means for this offering's requests (default: see the README). Per kind, the value compared
@@ -208,6 +253,7 @@ export interface OfferingWork {
   readonly fetchInstance?: (instance: InstanceRecord) => Effect.Effect<FetchInstanceBody, BrokerFailure>
   /** Shapes the fetch-binding answer from the record. */
   readonly fetchBinding?: (binding: BindingRecord) => Effect.Effect<FetchBindingBody, BrokerFailure>
+  /** Steps that differ for some plans, keyed by plan id or name; a step not given here is the offering's. */
   readonly plans?: {
     readonly [planIdOrName: string]: Partial<
       Pick<OfferingWork, "provision" | "deprovision" | "update" | "bind" | "unbind">
@@ -284,6 +330,7 @@ export const optionsFromConfig: Config.Config<ManagedOptions> = Config.all({
  * @category models
  */
 export interface ManagedBrokerService extends ServiceBrokerService {
+  /** Drains the broker on shutdown: refuses new changes and waits for running operations. */
   readonly lifecycle: BrokerLifecycleService
   /** Runs one takeover round now (normally periodic): resumes or fails operations whose owner is gone. */
   readonly takeover: Effect.Effect<void>
@@ -297,8 +344,15 @@ export interface ManagedBrokerService extends ServiceBrokerService {
  */
 export class ManagedBrokerError extends Schema.TaggedError<ManagedBrokerError>("effect-osb/ManagedBrokerError")(
   "ManagedBrokerError",
-  { problems: Schema.Array(Schema.String) }
+  {
+    /**
+     * Each mismatch between the work and the catalog, in words (an unknown offering or plan, a bindable plan
+     * without bind work...).
+     */
+    problems: Schema.Array(Schema.String)
+  }
 ) {
+  /** The problems on one line, separated by `;`. */
   override get message(): string {
     return `The managed broker does not fit the catalog: ${this.problems.join("; ")}`
   }
@@ -352,8 +406,17 @@ export type UpdateAttributes = Identity.UpdateAttributes
  * @category identity
  */
 export const defaultIdentity: {
+  /** The default for provisions: `service_id`, `plan_id`, `parameters`, `organization_guid` and `space_guid`. */
   readonly provision: (attributes: ProvisionAttributes) => { readonly [key: string]: unknown }
+  /**
+   * The default for binds: `service_id`, `plan_id`, `parameters`, the app guid, `bind_resource.route` and
+   * `predecessor_binding_id`.
+   */
   readonly bind: (attributes: BindAttributes) => { readonly [key: string]: unknown }
+  /**
+   * The default for an update repeated while it runs: `plan_id`, `parameters`, `maintenance_info.version` and
+   * `context`.
+   */
   readonly update: (attributes: UpdateAttributes) => { readonly [key: string]: unknown }
 } = { provision: Identity.defaultProvision, bind: Identity.defaultBind, update: Identity.defaultUpdate }
 

@@ -7,6 +7,7 @@
  * loaded on first use).
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -231,6 +232,7 @@ const observeHandler = (handler: Handler): Handler => {
   }
   return {
     maxBodyBytes: handler.maxBodyBytes,
+    admit: handler.admit,
     handle: (request) => {
       const started = performance.now()
       return Fast.map(handler.handle(request), record(labelsOf(endpointOf(request.method, request.url)), started))

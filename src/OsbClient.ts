@@ -6,6 +6,7 @@
  * It knows no server code: a platform can use it against any broker.
  *
  * @since 0.1.0
+ * @module
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
@@ -68,7 +69,9 @@ import { formatOriginatingIdentity } from "./RequestInfo.js"
 export interface OsbClientConfig {
   /** The broker's base URL, e.g. `http://127.0.0.1:8080` (paths start with `/v2`). */
   readonly url: string
+  /** The HTTP Basic user name. No `Authorization` header is sent without it (AUTH-1). */
   readonly username?: string
+  /** The HTTP Basic password; a `Redacted` keeps it out of logs. */
   readonly password?: Redacted.Redacted<string> | string
   /** `X-Broker-API-Version`. Default `2.17`. */
   readonly apiVersion?: string
@@ -83,10 +86,16 @@ export interface OsbClientConfig {
  * @category models
  */
 export interface CallOptions {
+  /**
+   * Sends `accepts_incomplete=true`, allowing the broker to answer 202 (provision, update, deprovision, bind,
+   * unbind). Default `false`.
+   */
   readonly acceptsIncomplete?: boolean
+  /** Sent as `X-Broker-API-Originating-Identity`: the platform and the user who caused the request (OID-1). */
   readonly originatingIdentity?: OriginatingIdentity
   /** `X-Broker-API-Request-Identity`; a random UUID when not given. */
   readonly requestIdentity?: string
+  /** Extra headers for this request only, added after the configured ones. */
   readonly headers?: Readonly<Record<string, string>>
 }
 
@@ -97,10 +106,15 @@ export interface CallOptions {
  * @category models
  */
 export interface RawResponse {
+  /** The request's HTTP method. */
   readonly method: string
+  /** The request's path and query string, as sent. */
   readonly path: string
+  /** The HTTP status of the answer. */
   readonly status: number
+  /** The answer's headers, with lower-case names. */
   readonly headers: Readonly<Record<string, string>>
+  /** The answer's body as text (empty when there is none). */
   readonly text: string
   /** The body parsed as JSON, or `undefined` when it is not JSON. */
   readonly json: unknown
@@ -115,13 +129,22 @@ export interface RawResponse {
 export class UnexpectedResponse extends Schema.TaggedError<UnexpectedResponse>("effect-osb/UnexpectedResponse")(
   "UnexpectedResponse",
   {
+    /** The request's HTTP method. */
     method: Schema.String,
+    /** The request's path. */
     path: Schema.String,
+    /** The status the broker answered. */
     status: Schema.Number,
+    /** The body the broker answered, as text. */
     body: Schema.String,
+    /**
+     * What the protocol does not allow about it (a status the endpoint cannot answer, a body that breaks its
+     * schema...).
+     */
     reason: Schema.String
   }
 ) {
+  /** One line: the request, the reason, the status and the first 200 characters of the body. */
   override get message(): string {
     return `${this.method} ${this.path}: ${this.reason} (status ${this.status}, body ${this.body.slice(0, 200)})`
   }
@@ -142,9 +165,16 @@ export type ClientError = OsbError | UnexpectedResponse | HttpClientError.HttpCl
  * @category models
  */
 export interface Answer<Tag extends string, A> {
+  /**
+   * Which success it is (`Created`, `AlreadyExists`, `Accepted`, `Updated`, `Deleted`, `Ok`), from
+   * `Protocol.endpoints`.
+   */
   readonly _tag: Tag
+  /** The HTTP status (200, 201 or 202). */
   readonly status: number
+  /** The decoded and validated body. */
   readonly body: A
+  /** The answer's headers, with lower-case names. */
   readonly headers: Readonly<Record<string, string>>
 }
 
@@ -155,6 +185,10 @@ export interface Answer<Tag extends string, A> {
  * @category models
  */
 export interface LastOperation extends LastOperationBody {
+  /**
+   * How long the broker asks the platform to wait before polling again, from `Retry-After` (seconds or an HTTP date);
+   * `None` when absent (LO-5).
+   */
   readonly retryAfter: Option.Option<Duration.Duration>
 }
 
@@ -176,7 +210,16 @@ export interface OsbClientService {
       readonly headers?: Readonly<Record<string, string | undefined>>
     }
   ) => Effect.Effect<RawResponse, HttpClientError.HttpClientError>
+  /**
+   * `GET /v2/catalog` (E1): the decoded catalog. Error answers fail with the matching `OsbError`; an answer the spec
+   * does not allow fails with `UnexpectedResponse`.
+   */
   readonly catalog: (options?: CallOptions) => Effect.Effect<CatalogBody, ClientError>
+  /**
+   * `PUT /v2/service_instances/:instance_id` (E2): 201 `Created`, 200 `AlreadyExists` or, with `acceptsIncomplete`,
+   * 202 `Accepted` with the operation to poll. Error answers fail with the matching `OsbError`; an answer the spec
+   * does not allow fails with `UnexpectedResponse`.
+   */
   readonly provision: (
     instanceId: string,
     body: ProvisionRequestBody,
@@ -185,24 +228,47 @@ export interface OsbClientService {
     Answer<"Created" | "AlreadyExists" | "Accepted", ProvisionResponseBody>,
     ClientError
   >
+  /**
+   * `GET /v2/service_instances/:instance_id` (E3), with the optional `service_id`/`plan_id` hints. Error answers fail
+   * with the matching `OsbError`; an answer the spec does not allow fails with `UnexpectedResponse`.
+   */
   readonly getInstance: (
     instanceId: string,
     options?: CallOptions & { readonly serviceId?: string; readonly planId?: string }
   ) => Effect.Effect<FetchInstanceBody, ClientError>
+  /**
+   * `PATCH /v2/service_instances/:instance_id` (E4): 200 `Updated` or 202 `Accepted`. Error answers fail with the
+   * matching `OsbError`; an answer the spec does not allow fails with `UnexpectedResponse`.
+   */
   readonly update: (
     instanceId: string,
     body: UpdateRequestBody,
     options?: CallOptions
   ) => Effect.Effect<Answer<"Updated" | "Accepted", UpdateResponseBody>, ClientError>
+  /**
+   * `DELETE /v2/service_instances/:instance_id` (E5) with the required `service_id` and `plan_id`: 200 `Deleted` or
+   * 202 `Accepted`; an unknown instance fails with `Gone`. Error answers fail with the matching `OsbError`; an answer
+   * the spec does not allow fails with `UnexpectedResponse`.
+   */
   readonly deprovision: (
     instanceId: string,
     ids: { readonly serviceId: string; readonly planId: string },
     options?: CallOptions
   ) => Effect.Effect<Answer<"Deleted" | "Accepted", AsyncOperationBody>, ClientError>
+  /**
+   * `GET /v2/service_instances/:instance_id/last_operation` (E6) with the optional `operation` (percent-encoded for
+   * you) and hints: the state and `Retry-After`. See {@link pollUntilDone}. Error answers fail with the matching
+   * `OsbError`; an answer the spec does not allow fails with `UnexpectedResponse`.
+   */
   readonly lastOperation: (
     instanceId: string,
     options?: CallOptions & { readonly operation?: string; readonly serviceId?: string; readonly planId?: string }
   ) => Effect.Effect<LastOperation, ClientError>
+  /**
+   * `PUT .../service_bindings/:binding_id` (E7): 201 `Created` or 200 `AlreadyExists` with the binding, or 202
+   * `Accepted` with the operation to poll. Error answers fail with the matching `OsbError`; an answer the spec does
+   * not allow fails with `UnexpectedResponse`.
+   */
   readonly bind: (
     instanceId: string,
     bindingId: string,
@@ -212,17 +278,30 @@ export interface OsbClientService {
     Answer<"Created" | "AlreadyExists", BindingResponseBody> | Answer<"Accepted", AsyncOperationBody>,
     ClientError
   >
+  /**
+   * `GET .../service_bindings/:binding_id` (E8): the binding with its parameters. Error answers fail with the
+   * matching `OsbError`; an answer the spec does not allow fails with `UnexpectedResponse`.
+   */
   readonly getBinding: (
     instanceId: string,
     bindingId: string,
     options?: CallOptions & { readonly serviceId?: string; readonly planId?: string }
   ) => Effect.Effect<FetchBindingBody, ClientError>
+  /**
+   * `DELETE .../service_bindings/:binding_id` (E9) with the required `service_id` and `plan_id`: 200 `Deleted` or 202
+   * `Accepted`; an unknown binding fails with `Gone`. Error answers fail with the matching `OsbError`; an answer the
+   * spec does not allow fails with `UnexpectedResponse`.
+   */
   readonly unbind: (
     instanceId: string,
     bindingId: string,
     ids: { readonly serviceId: string; readonly planId: string },
     options?: CallOptions
   ) => Effect.Effect<Answer<"Deleted" | "Accepted", AsyncOperationBody>, ClientError>
+  /**
+   * `GET .../service_bindings/:binding_id/last_operation` (E10): the state of an asynchronous bind or unbind. Error
+   * answers fail with the matching `OsbError`; an answer the spec does not allow fails with `UnexpectedResponse`.
+   */
   readonly lastBindingOperation: (
     instanceId: string,
     bindingId: string,
@@ -409,7 +488,9 @@ const decodeSuccess = (schema: Schema.Schema.AnyNoContext) => {
 export type AnswerOf<K extends Protocol.EndpointName> = {
   readonly [S in keyof (typeof Protocol.endpoints)[K]["successes"]]:
     (typeof Protocol.endpoints)[K]["successes"][S] extends {
+      /** The success's tag in `Protocol.endpoints`. */
       readonly answer: infer Tag extends string
+      /** The success's body schema in `Protocol.endpoints`. */
       readonly body: infer Body extends Schema.Schema.AnyNoContext
     } ? Answer<Tag, Schema.Schema.Type<Body>>
       : never
@@ -498,6 +579,11 @@ export const make = (config: OsbClientConfig): Effect.Effect<OsbClientService, n
       const success: Protocol.SuccessSpec | undefined =
         (Protocol.endpoints[name].successes as Protocol.EndpointSpec["successes"])[response.status]
       if (success !== undefined) {
+        if (success.body === Protocol.NoBody) {
+          return Effect.succeed(
+            { _tag: success.answer, status: response.status, body: undefined, headers: response.headers } as AnswerOf<K>
+          )
+        }
         if (typeof response.json !== "object" || response.json === null || Array.isArray(response.json)) {
           return Effect.fail(unexpected("the body is not a JSON object"))
         }
@@ -557,7 +643,20 @@ export const make = (config: OsbClientConfig): Effect.Effect<OsbClientService, n
 
     return {
       raw,
-      catalog: (options) => Effect.map(send("catalog", [], options), (answer) => answer.body),
+      catalog: (options) =>
+        Effect.flatMap(
+          send("catalog", [], options),
+          (answer) =>
+            answer._tag === "Ok" ? Effect.succeed(answer.body) : Effect.fail(
+              new UnexpectedResponse({
+                method: "GET",
+                path: Protocol.routes.catalog,
+                status: answer.status,
+                body: "",
+                reason: "304 Not Modified: the request carried If-None-Match, and this client keeps no catalog to reuse"
+              })
+            )
+        ),
       provision: (instanceId, body, options) =>
         send("provision", [instanceId], options, { query: query(options), body: bodyOf("provision", body) }),
       getInstance: (instanceId, options) =>

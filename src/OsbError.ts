@@ -2,13 +2,18 @@
  * One tagged error per OSB outcome, and the ONE table that maps each of them to its HTTP status and JSON body.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Schema from "effect/Schema"
 import type { ErrorBody } from "./Model.js"
 import * as Protocol from "./Protocol.js"
 
 const Description = Schema.String.pipe(Schema.minLength(1))
-const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
+const optional = <S extends Schema.Schema.All>(schema: S) =>
+  Schema.optionalWith(schema, {
+    /** The key may be absent, but when present its value must match: an explicit `undefined` is rejected. */
+    exact: true
+  })
 
 /**
  * 400: the request is malformed or names ids the catalog does not know.
@@ -17,6 +22,10 @@ const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith
  * @category errors
  */
 export class BadRequest extends Schema.TaggedError<BadRequest>("effect-osb/BadRequest")("BadRequest", {
+  /**
+   * What is wrong with the request, sent as `description`; for a schema failure, the path of the failing field and
+   * why.
+   */
   description: Description
 }) {}
 
@@ -27,6 +36,10 @@ export class BadRequest extends Schema.TaggedError<BadRequest>("effect-osb/BadRe
  * @category errors
  */
 export class Unauthorized extends Schema.TaggedError<Unauthorized>("effect-osb/Unauthorized")("Unauthorized", {
+  /**
+   * Text for the platform's user, sent as `description`; absent, the spec's suggested text is sent ("Authentication
+   * failed.").
+   */
   description: optional(Description)
 }) {}
 
@@ -37,6 +50,10 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>("effect-osb/U
  * @category errors
  */
 export class NotFound extends Schema.TaggedError<NotFound>("effect-osb/NotFound")("NotFound", {
+  /**
+   * Text for the platform's user, sent as `description`; absent, the spec's suggested text is sent ("The resource
+   * does not exist.").
+   */
   description: optional(Description)
 }) {}
 
@@ -48,6 +65,7 @@ export class NotFound extends Schema.TaggedError<NotFound>("effect-osb/NotFound"
  */
 export class MethodNotAllowed
   extends Schema.TaggedError<MethodNotAllowed>("effect-osb/MethodNotAllowed")("MethodNotAllowed", {
+    /** The methods the path does answer, sent in the `Allow` header and listed in the description. */
     allowed: Schema.Array(Schema.String)
   })
 {}
@@ -59,6 +77,10 @@ export class MethodNotAllowed
  * @category errors
  */
 export class Conflict extends Schema.TaggedError<Conflict>("effect-osb/Conflict")("Conflict", {
+  /**
+   * Text for the platform's user, sent as `description`; absent, the spec's suggested text is sent ("A resource with
+   * this id already exists with different attributes.").
+   */
   description: optional(Description)
 }) {}
 
@@ -78,6 +100,7 @@ export class Gone extends Schema.TaggedError<Gone>("effect-osb/Gone")("Gone", {}
  */
 export class PreconditionFailed
   extends Schema.TaggedError<PreconditionFailed>("effect-osb/PreconditionFailed")("PreconditionFailed", {
+    /** Which API version the request sent and which the broker needs, sent as `description`. */
     description: Description
   })
 {}
@@ -92,6 +115,7 @@ export class PayloadTooLarge
   extends Schema.TaggedError<PayloadTooLarge>("effect-osb/PayloadTooLarge")("PayloadTooLarge", {
     /** The limit in bytes, when known (a client decoding another broker's answer may not learn it). */
     limit: optional(Schema.Int.pipe(Schema.nonNegative())),
+    /** Text sent as `description`; absent, one naming `limit` is sent. */
     description: optional(Description)
   })
 {}
@@ -103,6 +127,10 @@ export class PayloadTooLarge
  * @category errors
  */
 export class AsyncRequired extends Schema.TaggedError<AsyncRequired>("effect-osb/AsyncRequired")("AsyncRequired", {
+  /**
+   * Text for the platform's user, sent as `description`; absent, the spec's suggested text is sent ("This service
+   * plan requires client support for asynchronous service operations.").
+   */
   description: optional(Description)
 }) {}
 
@@ -114,6 +142,10 @@ export class AsyncRequired extends Schema.TaggedError<AsyncRequired>("effect-osb
  */
 export class ConcurrencyError
   extends Schema.TaggedError<ConcurrencyError>("effect-osb/ConcurrencyError")("ConcurrencyError", {
+    /**
+     * Text for the platform's user, sent as `description`; absent, the spec's suggested text is sent ("Another
+     * operation for this service instance is in progress.").
+     */
     description: optional(Description)
   })
 {}
@@ -125,6 +157,10 @@ export class ConcurrencyError
  * @category errors
  */
 export class RequiresApp extends Schema.TaggedError<RequiresApp>("effect-osb/RequiresApp")("RequiresApp", {
+  /**
+   * Text for the platform's user, sent as `description`; absent, the spec's suggested text is sent ("This service
+   * supports generation of credentials through binding an application only.").
+   */
   description: optional(Description)
 }) {}
 
@@ -137,7 +173,13 @@ export class RequiresApp extends Schema.TaggedError<RequiresApp>("effect-osb/Req
 export class MaintenanceInfoConflict
   extends Schema.TaggedError<MaintenanceInfoConflict>("effect-osb/MaintenanceInfoConflict")(
     "MaintenanceInfoConflict",
-    { description: optional(Description) }
+    {
+      /**
+       * Text sent as `description`; absent, the spec's suggested text saying the request's
+       * `maintenance_info.version` does not match the catalog's is sent.
+       */
+      description: optional(Description)
+    }
   )
 {}
 
@@ -149,8 +191,20 @@ export class MaintenanceInfoConflict
  */
 export class UpdateNotSupported
   extends Schema.TaggedError<UpdateNotSupported>("effect-osb/UpdateNotSupported")("UpdateNotSupported", {
+    /**
+     * Why the update cannot be done (a plan change that is not allowed, usage above the new plan's quota...), sent as
+     * `description`.
+     */
     description: Description,
+    /**
+     * Sent as `instance_usable`: whether the instance still works after the failure. Absent means the platform
+     * assumes `true`.
+     */
     instanceUsable: optional(Schema.Boolean),
+    /**
+     * Sent as `update_repeatable`: whether repeating the same update may succeed. Absent means the platform assumes
+     * `true`.
+     */
     updateRepeatable: optional(Schema.Boolean)
   })
 {}
@@ -162,6 +216,7 @@ export class UpdateNotSupported
  * @category errors
  */
 export class BrokerFailure extends Schema.TaggedError<BrokerFailure>("effect-osb/BrokerFailure")("BrokerFailure", {
+  /** What failed, sent as `description`. Write it for the platform's user: it reaches them. */
   description: Description
 }) {}
 
@@ -172,8 +227,17 @@ export class BrokerFailure extends Schema.TaggedError<BrokerFailure>("effect-osb
  * @category errors
  */
 export class UpdateFailure extends Schema.TaggedError<UpdateFailure>("effect-osb/UpdateFailure")("UpdateFailure", {
+  /** What failed, sent as `description`. */
   description: Description,
+  /**
+   * Sent as `instance_usable`: whether the instance still works after the failure. Absent means the platform assumes
+   * `true`.
+   */
   instanceUsable: optional(Schema.Boolean),
+  /**
+   * Sent as `update_repeatable`: whether repeating the same update may succeed. Absent means the platform assumes
+   * `true`.
+   */
   updateRepeatable: optional(Schema.Boolean)
 }) {}
 
@@ -185,7 +249,12 @@ export class UpdateFailure extends Schema.TaggedError<UpdateFailure>("effect-osb
  */
 export class DeprovisionFailure
   extends Schema.TaggedError<DeprovisionFailure>("effect-osb/DeprovisionFailure")("DeprovisionFailure", {
+    /** What failed, sent as `description`. */
     description: Description,
+    /**
+     * Sent as `instance_usable`: whether the instance still works after the failure. Absent means the platform
+     * assumes `true`.
+     */
     instanceUsable: optional(Schema.Boolean)
   })
 {}
@@ -198,6 +267,7 @@ export class DeprovisionFailure
  */
 export class ServiceUnavailable
   extends Schema.TaggedError<ServiceUnavailable>("effect-osb/ServiceUnavailable")("ServiceUnavailable", {
+    /** Why the broker cannot take the request now (draining, store unreachable...), sent as `description`. */
     description: Description,
     /** The `Retry-After` seconds; absent when not known (a client decoding an answer without the header). */
     retryAfterSeconds: optional(Schema.Int.pipe(Schema.nonNegative()))
@@ -246,8 +316,13 @@ export type OsbError = typeof OsbError.Type
  * @category models
  */
 export interface ErrorResponse {
+  /** The HTTP status code, from `Protocol.errors`. */
   readonly status: number
+  /** The JSON body: `error` code, `description` and the flags the spec allows for this error. */
   readonly body: ErrorBody
+  /**
+   * Extra response headers by lower-case name (`www-authenticate`, `allow`, `retry-after`), when the error has any.
+   */
   readonly headers?: Readonly<Record<string, string>>
 }
 

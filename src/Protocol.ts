@@ -9,6 +9,7 @@
  * handles it.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Schema from "effect/Schema"
 import {
@@ -81,17 +82,38 @@ export interface ErrorSpec {
  * @category errors
  */
 export const errors = {
+  /**
+   * The request is malformed: a body that is not JSON or breaks its schema, a missing required query parameter,
+   * unknown catalog ids (PRV-1, PRV-3).
+   */
   BadRequest: { status: 400, description: true, flags: [], headers: [] },
+  /** The credentials are missing or wrong (AUTH-2); answered with a `WWW-Authenticate: Basic` challenge. */
   Unauthorized: { status: 401, description: true, flags: [], headers: ["www-authenticate"] },
+  /**
+   * The instance or binding does not exist (GET, PATCH, bind on an unknown instance, `last_operation` of an unknown
+   * resource).
+   */
   NotFound: { status: 404, description: true, flags: [], headers: [] },
+  /** The path exists but not with this method; the `Allow` header lists the methods it answers. */
   MethodNotAllowed: { status: 405, description: true, flags: [], headers: ["allow"] },
+  /** A resource with this id exists, or is being created, with different attributes (ASY-5). */
   Conflict: { status: 409, description: true, flags: [], headers: [] },
+  /** The resource to delete does not exist (OM-1), or the polled delete has finished (LO-7). The body is `{}`. */
   Gone: { status: 410, description: false, flags: [], headers: [] },
+  /** The `X-Broker-API-Version` is older than the broker needs (VER-2). */
   PreconditionFailed: { status: 412, description: true, flags: [], headers: [] },
+  /** The request body is over the server's limit. */
   PayloadTooLarge: { status: 413, description: true, flags: [], headers: [] },
+  /** The operation can only run asynchronously and the request lacked `accepts_incomplete=true` (ASY-1). */
   AsyncRequired: { status: 422, code: "AsyncRequired", description: true, flags: [], headers: [] },
+  /**
+   * Another operation on the resource is in progress and the broker refuses to run both (ASY-6); the platform waits
+   * and retries, with no orphan mitigation (ERR-2).
+   */
   ConcurrencyError: { status: 422, code: "ConcurrencyError", description: true, flags: [], headers: [] },
+  /** The bind needs an application and the request has no `app_guid` (BND-1). */
   RequiresApp: { status: 422, code: "RequiresApp", description: true, flags: [], headers: [] },
+  /** The request's `maintenance_info.version` differs from the plan's (PRV-7). */
   MaintenanceInfoConflict: {
     status: 422,
     code: "MaintenanceInfoConflict",
@@ -99,15 +121,23 @@ export const errors = {
     flags: [],
     headers: []
   },
+  /**
+   * The update is not possible: a plan change the broker does not allow, or one the instance's state forbids (a 422
+   * without a code, spec §7.3).
+   */
   UpdateNotSupported: {
     status: 422,
     description: true,
     flags: ["instance_usable", "update_repeatable"],
     headers: []
   },
+  /** The broker failed; allowed on every operation, without flags. */
   BrokerFailure: { status: 500, description: true, flags: [], headers: [] },
+  /** The update failed; `instance_usable` and `update_repeatable` tell the platform what state it left (UPD-4). */
   UpdateFailure: { status: 500, description: true, flags: ["instance_usable", "update_repeatable"], headers: [] },
+  /** The deprovision failed; `instance_usable` tells the platform whether the instance still works (DEP-5). */
   DeprovisionFailure: { status: 500, description: true, flags: ["instance_usable"], headers: [] },
+  /** The broker cannot take the request now (draining, store unreachable); `Retry-After` says when to try again. */
   ServiceUnavailable: { status: 503, description: true, flags: [], headers: ["retry-after"] }
 } as const satisfies ErrorTable
 
@@ -117,7 +147,12 @@ export const errors = {
  * @since 0.1.0
  * @category errors
  */
-export type ErrorTable = { readonly [K in ErrorTag]: ErrorSpec & { readonly code?: K } }
+export type ErrorTable = {
+  readonly [K in ErrorTag]: ErrorSpec & {
+    /** The body's `error` code: when the error has one, it is the error's own tag. */
+    readonly code?: K
+  }
+}
 
 /**
  * The `error` codes of the spec (§3), derived from {@link errors}.
@@ -126,7 +161,11 @@ export type ErrorTable = { readonly [K in ErrorTag]: ErrorSpec & { readonly code
  * @category errors
  */
 export type ErrorCode = {
-  readonly [K in ErrorTag]: (typeof errors)[K] extends { readonly code: infer C } ? C : never
+  readonly [K in ErrorTag]: (typeof errors)[K] extends {
+    /** The entry's `error` code, when it has one. */
+    readonly code: infer C
+  } ? C
+    : never
 }[ErrorTag]
 
 /**
@@ -166,10 +205,15 @@ export const errorTags: ReadonlyArray<ErrorTag> = Object.keys(errors) as Array<E
  * @category paths
  */
 export const routes = {
+  /** `GET /v2/catalog`: the catalog (E1). */
   catalog: "/v2/catalog",
+  /** A service instance: provision (PUT), fetch (GET), update (PATCH), deprovision (DELETE). */
   instance: "/v2/service_instances/:instance_id",
+  /** The state of the instance's last asynchronous operation (E6). */
   instanceLastOperation: "/v2/service_instances/:instance_id/last_operation",
+  /** A service binding: bind (PUT), fetch (GET), unbind (DELETE). */
   binding: "/v2/service_instances/:instance_id/service_bindings/:binding_id",
+  /** The state of the binding's last asynchronous operation (E10). */
   bindingLastOperation: "/v2/service_instances/:instance_id/service_bindings/:binding_id/last_operation"
 } as const
 
@@ -196,10 +240,15 @@ export type PathParameter = "instance_id" | "binding_id"
  * @category paths
  */
 export const routeParameters = {
+  /** No path parameters. */
   catalog: [],
+  /** The `instance_id` the platform chose. */
   instance: ["instance_id"],
+  /** The `instance_id` whose operation is polled. */
   instanceLastOperation: ["instance_id"],
+  /** The `instance_id`, then the `binding_id` the platform chose. */
   binding: ["instance_id", "binding_id"],
+  /** The `instance_id`, then the `binding_id` whose operation is polled. */
   bindingLastOperation: ["instance_id", "binding_id"]
 } as const satisfies { readonly [K in RouteName]: ReadonlyArray<PathParameter> }
 
@@ -223,9 +272,13 @@ export type Method = "GET" | "PUT" | "PATCH" | "DELETE"
  * @category endpoints
  */
 export const queryParameters = {
+  /** `true` when the platform accepts an asynchronous answer (202); absent or `false` otherwise (ASY-1). */
   accepts_incomplete: "boolean",
+  /** A catalog offering id: required on DELETE (DEP-1, UNB-1), an optional hint on GET and `last_operation`. */
   service_id: "id",
+  /** A catalog plan id: required on DELETE, an optional hint on GET and `last_operation`. */
   plan_id: "id",
+  /** The `operation` string of the 202 being polled, percent-encoded (LO-3). */
   operation: "operation"
 } as const
 
@@ -238,13 +291,23 @@ export const queryParameters = {
 export type QueryParameter = keyof typeof queryParameters
 
 /**
+ * The body of a success answer that has none (the catalog's 304).
+ *
+ * @since 0.1.0
+ * @category endpoints
+ */
+export const NoBody: Schema.Schema<undefined> = Schema.Undefined
+
+/**
  * One success answer of an endpoint: the tag the client gives it and the schema of its body.
  *
  * @since 0.1.0
  * @category endpoints
  */
 export interface SuccessSpec {
+  /** The tag of the answer in the client's result and the broker's result type (`Created`, `Accepted`, ...). */
   readonly answer: string
+  /** The schema the body of this answer must match ({@link NoBody} for an answer without one). */
   readonly body: Schema.Schema.AnyNoContext
 }
 
@@ -257,10 +320,12 @@ export interface SuccessSpec {
 export interface EndpointSpec {
   /** The endpoint's number in the requirement list (E1..E10). */
   readonly id: string
+  /** The HTTP method. */
   readonly method: Method
+  /** The path template, by route name (see {@link routes}). */
   readonly route: RouteName
   /** Query parameters: required or optional. */
-  readonly query: { readonly [K in QueryParameter]?: "required" | "optional" }
+  readonly query: { readonly [K in keyof typeof queryParameters]?: "required" | "optional" }
   /** The request body's schema, for PUT and PATCH. */
   readonly body?: Schema.Schema.AnyNoContext
   /** Success statuses. */
@@ -271,10 +336,32 @@ export interface EndpointSpec {
   readonly errors: ReadonlyArray<ErrorTag>
 }
 
-const hints = { service_id: "optional", plan_id: "optional" } as const
-const ids = { service_id: "required", plan_id: "required" } as const
-const async = { accepts_incomplete: "optional" } as const
-const ok = <S extends Schema.Schema.AnyNoContext>(body: S) => ({ 200: { answer: "Ok", body } }) as const
+const hints = {
+  /** An optional hint: the offering of the resource, which the broker may use to find it (GI-2). */
+  service_id: "optional",
+  /** An optional hint: the plan of the resource (for `last_operation` after a plan change, the previous plan). */
+  plan_id: "optional"
+} as const
+const ids = {
+  /** Required: the offering of the resource to delete; missing is a 400 (DEP-1, UNB-1). */
+  service_id: "required",
+  /** Required: the plan of the resource to delete; missing is a 400 (DEP-1, UNB-1). */
+  plan_id: "required"
+} as const
+const async = {
+  /** Optional: `true` allows the broker to answer 202 and finish asynchronously (ASY-1). */
+  accepts_incomplete: "optional"
+} as const
+const ok = <S extends Schema.Schema.AnyNoContext>(body: S) =>
+  ({
+    /** 200 OK with the body. */
+    200: {
+      /** The client's tag for the answer. */
+      answer: "Ok",
+      /** The schema of the body. */
+      body
+    }
+  }) as const
 
 /**
  * THE endpoint table: the ten OSB endpoints, by operation name.
@@ -288,7 +375,16 @@ export const endpoints = {
     method: "GET",
     route: "catalog",
     query: {},
-    successes: ok(CatalogBody),
+    successes: {
+      ...ok(CatalogBody),
+      /** A GET whose `If-None-Match` names the catalog's ETag (or `*`). */
+      304: {
+        /** The tag of the client's answer. */
+        answer: "NotModified",
+        /** No body. */
+        body: NoBody
+      }
+    },
     successHeaders: ["etag"],
     errors: []
   },
@@ -442,7 +538,10 @@ export type ErrorTagOf<K extends EndpointName> = (typeof endpoints)[K]["errors"]
  * @since 0.1.0
  * @category endpoints
  */
-export type ErrorOf<K extends EndpointName> = Extract<OsbError, { readonly _tag: ErrorTagOf<K> }>
+export type ErrorOf<K extends EndpointName> = Extract<OsbError, {
+  /** One of the error tags the endpoint's operation may fail with. */
+  readonly _tag: ErrorTagOf<K>
+}>
 
 /**
  * The path template of an endpoint.
@@ -555,5 +654,8 @@ export const answerableStatuses = (name: EndpointName): ReadonlyArray<number> =>
  * @since 0.1.0
  * @category endpoints
  */
-export type RequestBodyOf<K extends EndpointName> = (typeof endpoints)[K] extends
-  { readonly body: infer S extends Schema.Schema.AnyNoContext } ? Schema.Schema.Type<S> : never
+export type RequestBodyOf<K extends EndpointName> = (typeof endpoints)[K] extends {
+  /** The endpoint's request body schema. */
+  readonly body: infer S extends Schema.Schema.AnyNoContext
+} ? Schema.Schema.Type<S>
+  : never

@@ -2,6 +2,7 @@
  * Rendering checker results: a human report grouped by endpoint, or JSON.
  *
  * @since 0.1.0
+ * @module
  */
 import type { CheckResult, CheckSpec, Summary } from "./Checker.js"
 import { checks, endpoints, skipReasons, summarize } from "./Checker.js"
@@ -95,11 +96,22 @@ export interface JsonReport {
   readonly apiVersion: string
   /** Whether warnings counted as failures. */
   readonly strict: boolean
+  /** How many checks passed, failed, warned and were skipped. */
   readonly summary: Summary
   /** Why checks were skipped, and how many each reason skipped. */
-  readonly skips: ReadonlyArray<{ readonly reason: string; readonly count: number }>
+  readonly skips: ReadonlyArray<{
+    /** Why the checks were skipped. */
+    readonly reason: string
+    /** How many checks it skipped. */
+    readonly count: number
+  }>
   /** Every result; failures and warnings carry `rule`. */
-  readonly results: ReadonlyArray<CheckResult & { readonly rule?: string }>
+  readonly results: ReadonlyArray<
+    CheckResult & {
+      /** The rule the broker broke, in words with the spec's keyword (failures and warnings only). */
+      readonly rule?: string
+    }
+  >
 }
 
 /**

@@ -3,6 +3,7 @@
  * identity. Pure parsing, no HTTP.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -17,7 +18,9 @@ import { OriginatingIdentity } from "./Model.js"
  * @category models
  */
 export interface ApiVersion {
+  /** The major version (`2` for every OSB v2 API). */
   readonly major: number
+  /** The minor version, e.g. `17` for 2.17. */
   readonly minor: number
 }
 
@@ -67,9 +70,26 @@ export const latestApiVersion: ApiVersion = { major: 2, minor: 17 }
  * @category models
  */
 export type OriginatingIdentityHeader =
-  | { readonly _tag: "Absent" }
-  | { readonly _tag: "Decoded"; readonly raw: string; readonly identity: OriginatingIdentity }
-  | { readonly _tag: "Malformed"; readonly raw: string; readonly reason: string }
+  | {
+    /** The request had no `X-Broker-API-Originating-Identity` header. */
+    readonly _tag: "Absent"
+  }
+  | {
+    /** The header is well formed. */
+    readonly _tag: "Decoded"
+    /** The header's value as sent. */
+    readonly raw: string
+    /** The platform and its decoded identity object. */
+    readonly identity: OriginatingIdentity
+  }
+  | {
+    /** The header is present but not `<platform> <base64 of a JSON object>`. */
+    readonly _tag: "Malformed"
+    /** The header's value as sent. */
+    readonly raw: string
+    /** What is wrong with it. */
+    readonly reason: string
+  }
 
 const absent: OriginatingIdentityHeader = { _tag: "Absent" }
 const decodeIdentity = Schema.decodeUnknownEither(OriginatingIdentity)

@@ -8,6 +8,7 @@
  * interval instead of one line each, so a flood cannot fill a disk.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -22,10 +23,17 @@ import * as Layer from "effect/Layer"
  * @category models
  */
 export interface RequestLogEntry {
+  /** The request's HTTP method. */
   readonly method: string
+  /**
+   * The path template the request matched (e.g. `/v2/service_instances/:instance_id`), so ids never reach the log.
+   */
   readonly route: string
+  /** The HTTP status answered. */
   readonly status: number
+  /** How long the request took, in milliseconds (one decimal). */
   readonly ms: number
+  /** The `X-Broker-API-Request-Identity` the platform sent (RID-3), or the empty string when none. */
   readonly requestIdentity: string
   /** The client's address, when the server knows it; logged only on the aggregated line of refused requests. */
   readonly address?: string
@@ -114,10 +122,15 @@ const jsonLine = (entry: RequestLogEntry, timestamp: string): string =>
  * @category models
  */
 export interface RefusedSummary {
+  /** How many requests were refused in the interval. */
   readonly count: number
+  /** How many of them were refused with 401 (bad or missing credentials). */
   readonly unauthorized: number
+  /** How many of them were refused with 429 (too many failed logins from the address). */
   readonly throttled: number
+  /** The client address of the last refused request. */
   readonly lastAddress: string
+  /** The length of the interval the line covers, in milliseconds. */
   readonly intervalMs: number
 }
 

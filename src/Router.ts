@@ -5,6 +5,7 @@
  * handler on `node:http` directly.
  *
  * @since 0.1.0
+ * @module
  */
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
@@ -193,7 +194,9 @@ export const toWebHandler = <E>(
   layer: Layer.Layer<Catalog | ServiceBroker | BrokerAuth, E>,
   options?: RouterOptions
 ): {
+  /** Answers one web `Request` (Deno, Bun, Cloudflare Workers, a test...). */
   readonly handler: (request: Request) => Promise<Response>
+  /** Releases the layer (its scope, background work included). */
   readonly dispose: () => Promise<void>
 } =>
   HttpApp.toWebHandlerLayerWith(Layer.merge(layer, HttpServer.layerContext), {

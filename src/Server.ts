@@ -5,6 +5,7 @@
  * tracing span unless asked for. `serve` runs the same handler on any `@effect/platform` `HttpServer` instead.
  *
  * @since 0.1.0
+ * @module
  */
 import type * as HttpServer from "@effect/platform/HttpServer"
 import type { ServeError } from "@effect/platform/HttpServerError"

@@ -4,6 +4,7 @@
  * returns; the broker never sees HTTP.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -37,8 +38,14 @@ import type { RequestInfo } from "./RequestInfo.js"
  * @category models
  */
 export interface ResolvedTarget {
+  /** The catalog offering the request's `service_id` names. */
   readonly offering: ServiceOffering
+  /** The catalog plan the request's `plan_id` names, a plan of `offering`. */
   readonly plan: ServicePlan
+  /**
+   * The plan's values after the offering's defaults are applied (`bindable`, `plan_updateable`, `free`,
+   * `binding_rotatable`; VAL-6).
+   */
   readonly effective: EffectivePlan
 }
 
@@ -49,8 +56,14 @@ export interface ResolvedTarget {
  * @category requests
  */
 export interface ProvisionRequest extends RequestInfo, ResolvedTarget {
+  /** The `instance_id` from the request path. */
   readonly instanceId: string
+  /**
+   * Whether the request had `accepts_incomplete=true`: only then may the operation answer 202 and finish
+   * asynchronously (ASY-1).
+   */
   readonly acceptsIncomplete: boolean
+  /** The decoded and validated request body. */
   readonly body: ProvisionRequestBody
 }
 
@@ -62,11 +75,20 @@ export interface ProvisionRequest extends RequestInfo, ResolvedTarget {
  * @category requests
  */
 export interface UpdateRequest extends RequestInfo {
+  /** The `instance_id` from the request path. */
   readonly instanceId: string
+  /**
+   * Whether the request had `accepts_incomplete=true`: only then may the operation answer 202 and finish
+   * asynchronously (ASY-1).
+   */
   readonly acceptsIncomplete: boolean
+  /** The decoded and validated request body. */
   readonly body: UpdateRequestBody
+  /** The catalog offering the body's `service_id` names. */
   readonly offering: ServiceOffering
+  /** The target plan, when the body has a `plan_id`; `None` when the update keeps the plan. */
   readonly plan: Option.Option<ResolvedTarget>
+  /** The plan of `previous_values.plan_id`, when sent and known to the catalog. */
   readonly previousPlan: Option.Option<ResolvedTarget>
 }
 
@@ -77,7 +99,12 @@ export interface UpdateRequest extends RequestInfo {
  * @category requests
  */
 export interface DeprovisionRequest extends RequestInfo, ResolvedTarget {
+  /** The `instance_id` from the request path. */
   readonly instanceId: string
+  /**
+   * Whether the request had `accepts_incomplete=true`: only then may the operation answer 202 and finish
+   * asynchronously (ASY-1).
+   */
   readonly acceptsIncomplete: boolean
 }
 
@@ -88,8 +115,11 @@ export interface DeprovisionRequest extends RequestInfo, ResolvedTarget {
  * @category requests
  */
 export interface GetInstanceRequest extends RequestInfo {
+  /** The `instance_id` from the request path. */
   readonly instanceId: string
+  /** The offering of the optional `service_id` query hint (GI-2); `None` when the platform sent none. */
   readonly offering: Option.Option<ServiceOffering>
+  /** The plan of the optional `plan_id` query hint; `None` when the platform sent none. */
   readonly plan: Option.Option<ResolvedTarget>
 }
 
@@ -111,9 +141,16 @@ export interface LastOperationRequest extends GetInstanceRequest {
  * @category requests
  */
 export interface BindRequest extends RequestInfo, ResolvedTarget {
+  /** The `instance_id` from the request path. */
   readonly instanceId: string
+  /** The `binding_id` from the request path. */
   readonly bindingId: string
+  /**
+   * Whether the request had `accepts_incomplete=true`: only then may the operation answer 202 and finish
+   * asynchronously (ASY-1).
+   */
   readonly acceptsIncomplete: boolean
+  /** The decoded and validated request body. */
   readonly body: BindRequestBody
 }
 
@@ -124,8 +161,14 @@ export interface BindRequest extends RequestInfo, ResolvedTarget {
  * @category requests
  */
 export interface UnbindRequest extends RequestInfo, ResolvedTarget {
+  /** The `instance_id` from the request path. */
   readonly instanceId: string
+  /** The `binding_id` from the request path. */
   readonly bindingId: string
+  /**
+   * Whether the request had `accepts_incomplete=true`: only then may the operation answer 202 and finish
+   * asynchronously (ASY-1).
+   */
   readonly acceptsIncomplete: boolean
 }
 
@@ -136,6 +179,7 @@ export interface UnbindRequest extends RequestInfo, ResolvedTarget {
  * @category requests
  */
 export interface GetBindingRequest extends GetInstanceRequest {
+  /** The `binding_id` from the request path. */
   readonly bindingId: string
 }
 
@@ -146,6 +190,9 @@ export interface GetBindingRequest extends GetInstanceRequest {
  * @category requests
  */
 export interface LastBindingOperationRequest extends GetBindingRequest {
+  /**
+   * The percent-decoded `operation` query value: the string the bind or unbind 202 returned, when it returned one.
+   */
   readonly operation: Option.Option<string>
 }
 
@@ -160,7 +207,12 @@ export interface LastBindingOperationRequest extends GetBindingRequest {
  * @category models
  */
 export interface InstanceAnswer {
+  /**
+   * Sent as `dashboard_url`: the instance's dashboard, or `null`. If the broker has one it must be in the first
+   * answer, the 202 included.
+   */
   readonly dashboardUrl?: string | null
+  /** Sent as `metadata`: the instance's `labels` and `attributes` (2.16/2.17). */
   readonly metadata?: InstanceMetadata
 }
 
@@ -171,9 +223,26 @@ export interface InstanceAnswer {
  * @category results
  */
 export type ProvisionResult =
-  | { readonly _tag: "Created"; readonly answer: InstanceAnswer }
-  | { readonly _tag: "AlreadyExists"; readonly answer: InstanceAnswer }
-  | { readonly _tag: "Accepted"; readonly answer: InstanceAnswer; readonly operation?: string }
+  | {
+    /** 201 Created: the instance was created by this request. */
+    readonly _tag: "Created"
+    /** The body fields of the answer. */
+    readonly answer: InstanceAnswer
+  }
+  | {
+    /** 200 OK: an identical instance already exists (the same request was repeated). */
+    readonly _tag: "AlreadyExists"
+    /** The body fields of the answer. */
+    readonly answer: InstanceAnswer
+  }
+  | {
+    /** 202 Accepted: the provision goes on asynchronously; only allowed with `accepts_incomplete=true`. */
+    readonly _tag: "Accepted"
+    /** The body fields of the answer (`dashboard_url` must already be here if there is one). */
+    readonly answer: InstanceAnswer
+    /** The operation id the platform will poll `last_operation` with; absent means it polls without one. */
+    readonly operation?: string
+  }
 
 /**
  * The answer to an update: 200 done (or no-op), 202 accepted.
@@ -182,8 +251,20 @@ export type ProvisionResult =
  * @category results
  */
 export type UpdateResult =
-  | { readonly _tag: "Updated"; readonly answer: InstanceAnswer }
-  | { readonly _tag: "Accepted"; readonly answer: InstanceAnswer; readonly operation?: string }
+  | {
+    /** 200 OK: the update is done (or changed nothing). */
+    readonly _tag: "Updated"
+    /** The body fields of the answer. */
+    readonly answer: InstanceAnswer
+  }
+  | {
+    /** 202 Accepted: the update goes on asynchronously; only allowed with `accepts_incomplete=true`. */
+    readonly _tag: "Accepted"
+    /** The body fields of the answer (a changed `dashboard_url` must already be here). */
+    readonly answer: InstanceAnswer
+    /** The operation id the platform will poll `last_operation` with; absent means it polls without one. */
+    readonly operation?: string
+  }
 
 /**
  * The answer to a deprovision or unbind: 200 deleted, 202 accepted. (A missing resource is the `Gone` error.)
@@ -192,8 +273,16 @@ export type UpdateResult =
  * @category results
  */
 export type DeleteResult =
-  | { readonly _tag: "Deleted" }
-  | { readonly _tag: "Accepted"; readonly operation?: string }
+  | {
+    /** 200 OK with `{}`: the resource is gone. */
+    readonly _tag: "Deleted"
+  }
+  | {
+    /** 202 Accepted: the delete goes on asynchronously; only allowed with `accepts_incomplete=true`. */
+    readonly _tag: "Accepted"
+    /** The operation id the platform will poll `last_operation` with; absent means it polls without one. */
+    readonly operation?: string
+  }
 
 /**
  * The answer to a bind: 201 created, 200 identical binding exists, 202 accepted (no binding data allowed).
@@ -202,9 +291,27 @@ export type DeleteResult =
  * @category results
  */
 export type BindResult =
-  | { readonly _tag: "Created"; readonly binding: BindingResponseBody }
-  | { readonly _tag: "AlreadyExists"; readonly binding: BindingResponseBody }
-  | { readonly _tag: "Accepted"; readonly operation?: string }
+  | {
+    /** 201 Created: the binding was created by this request. */
+    readonly _tag: "Created"
+    /** The binding: credentials, endpoints, volume mounts... checked against the offering's `requires` (VAL-5). */
+    readonly binding: BindingResponseBody
+  }
+  | {
+    /** 200 OK: an identical binding already exists (the same request was repeated). */
+    readonly _tag: "AlreadyExists"
+    /** The existing binding, as first returned. */
+    readonly binding: BindingResponseBody
+  }
+  | {
+    /**
+     * 202 Accepted: the bind goes on asynchronously; only allowed with `accepts_incomplete=true`. The platform
+     * fetches the binding with `GET` once `last_operation` reports `succeeded`.
+     */
+    readonly _tag: "Accepted"
+    /** The operation id the platform will poll `last_operation` with; absent means it polls without one. */
+    readonly operation?: string
+  }
 
 /**
  * The state of an instance operation (E6). `instance_usable`/`update_repeatable` can only be given where §3
@@ -215,37 +322,79 @@ export type BindResult =
  */
 export type InstanceOperationState =
   | {
+    /** The operation is still running: the platform keeps polling (sent as `state`). */
     readonly state: "in progress"
+    /** Text for the user about the operation, sent as `description`. */
     readonly description?: string
+    /**
+     * Seconds the platform should wait before polling again, sent as `Retry-After` (LO-5); the router's default
+     * applies when absent.
+     */
     readonly retryAfterSeconds?: number
+    /** Not allowed in this state: the spec sends `instance_usable` only after a failed update or deprovision. */
     readonly instanceUsable?: never
+    /** Not allowed in this state: the spec sends `update_repeatable` only after a failed update. */
     readonly updateRepeatable?: never
   }
   | {
+    /** The operation finished and succeeded: the platform stops polling. */
     readonly state: "succeeded"
+    /** Text for the user about the operation, sent as `description`. */
     readonly description?: string
+    /** Not allowed in this state: the spec sends `instance_usable` only after a failed update or deprovision. */
     readonly instanceUsable?: never
+    /** Not allowed in this state: the spec sends `update_repeatable` only after a failed update. */
     readonly updateRepeatable?: never
   }
   | {
+    /**
+     * The operation finished and failed: the platform stops polling, and after a failed provision or bind starts
+     * orphan mitigation (LO-8).
+     */
     readonly state: "failed"
+    /** The failed operation was a provision. */
     readonly operation: "provision"
+    /** Text for the user about the operation, sent as `description`. */
     readonly description?: string
+    /** Not allowed in this state: the spec sends `instance_usable` only after a failed update or deprovision. */
     readonly instanceUsable?: never
+    /** Not allowed in this state: the spec sends `update_repeatable` only after a failed update. */
     readonly updateRepeatable?: never
   }
   | {
+    /**
+     * The operation finished and failed: the platform stops polling, and after a failed provision or bind starts
+     * orphan mitigation (LO-8).
+     */
     readonly state: "failed"
+    /** The failed operation was an update. */
     readonly operation: "update"
+    /** Text for the user about the operation, sent as `description`. */
     readonly description?: string
+    /**
+     * Whether the instance still works after the failure, sent as `instance_usable`; absent means `true` (UPD-4,
+     * DEP-5).
+     */
     readonly instanceUsable?: boolean
+    /** Whether repeating the same update may succeed, sent as `update_repeatable`; absent means `true` (UPD-4). */
     readonly updateRepeatable?: boolean
   }
   | {
+    /**
+     * The operation finished and failed: the platform stops polling, and after a failed provision or bind starts
+     * orphan mitigation (LO-8).
+     */
     readonly state: "failed"
+    /** The failed operation was a deprovision. */
     readonly operation: "deprovision"
+    /** Text for the user about the operation, sent as `description`. */
     readonly description?: string
+    /**
+     * Whether the instance still works after the failure, sent as `instance_usable`; absent means `true` (UPD-4,
+     * DEP-5).
+     */
     readonly instanceUsable?: boolean
+    /** Not allowed in this state: the spec sends `update_repeatable` only after a failed update. */
     readonly updateRepeatable?: never
   }
 
@@ -257,16 +406,31 @@ export type InstanceOperationState =
  */
 export type BindingOperationState =
   | {
+    /** The operation is still running: the platform keeps polling (sent as `state`). */
     readonly state: "in progress"
+    /** Text for the user about the operation, sent as `description`. */
     readonly description?: string
+    /**
+     * Seconds the platform should wait before polling again, sent as `Retry-After` (LO-5); the router's default
+     * applies when absent.
+     */
     readonly retryAfterSeconds?: number
+    /** Not allowed in this state: the spec sends `instance_usable` only after a failed update or deprovision. */
     readonly instanceUsable?: never
+    /** Not allowed in this state: the spec sends `update_repeatable` only after a failed update. */
     readonly updateRepeatable?: never
   }
   | {
+    /**
+     * The operation finished: `succeeded`, or `failed` (after a failed bind the platform starts orphan mitigation,
+     * LO-8).
+     */
     readonly state: "succeeded" | "failed"
+    /** Text for the user about the operation, sent as `description`. */
     readonly description?: string
+    /** Not allowed in this state: the spec sends `instance_usable` only after a failed update or deprovision. */
     readonly instanceUsable?: never
+    /** Not allowed in this state: the spec sends `update_repeatable` only after a failed update. */
     readonly updateRepeatable?: never
   }
 
@@ -400,16 +564,43 @@ export const allowedErrors: { readonly [K in Protocol.OperationName]: (typeof Pr
  * @category models
  */
 export interface ServiceBrokerService {
+  /** Creates an instance (E2, `PUT /v2/service_instances/:instance_id`). Required. */
   readonly provision: (request: ProvisionRequest) => Effect.Effect<ProvisionResult, ProvisionError>
+  /**
+   * Deletes an instance and everything its provision created (E5, `DELETE /v2/service_instances/:instance_id`).
+   * Required; fail with `Gone` for an instance that does not exist.
+   */
   readonly deprovision: (request: DeprovisionRequest) => Effect.Effect<DeleteResult, DeprovisionError>
+  /**
+   * Changes an instance's plan, parameters, context or maintenance version (E4, `PATCH`). Without it the router
+   * answers 422 `UpdateNotSupported`.
+   */
   readonly update?: (request: UpdateRequest) => Effect.Effect<UpdateResult, UpdateError>
+  /**
+   * Answers `GET /v2/service_instances/:instance_id` (E3). Without it the router answers 404, and refuses to start if
+   * an offering has `instances_retrievable: true`.
+   */
   readonly getInstance?: (request: GetInstanceRequest) => Effect.Effect<FetchInstanceBody, GetInstanceError>
+  /**
+   * Reports the state of an asynchronous provision, update or deprovision (E6, polled by the platform after a 202).
+   * Without it the router answers 404.
+   */
   readonly lastOperation?: (
     request: LastOperationRequest
   ) => Effect.Effect<InstanceOperationState, LastOperationError>
+  /**
+   * Creates a binding, usually credentials for an application (E7). Without it the router refuses to start if a plan
+   * is bindable.
+   */
   readonly bind?: (request: BindRequest) => Effect.Effect<BindResult, BindError>
+  /** Deletes a binding and revokes what it granted (E9). Without it the router answers 410. */
   readonly unbind?: (request: UnbindRequest) => Effect.Effect<DeleteResult, UnbindError>
+  /**
+   * Answers `GET .../service_bindings/:binding_id` (E8). Without it the router answers 404, and refuses to start if
+   * an offering has `bindings_retrievable: true`.
+   */
   readonly getBinding?: (request: GetBindingRequest) => Effect.Effect<FetchBindingBody, GetBindingError>
+  /** Reports the state of an asynchronous bind or unbind (E10). Without it the router answers 404. */
   readonly lastBindingOperation?: (
     request: LastBindingOperationRequest
   ) => Effect.Effect<BindingOperationState, LastOperationError>

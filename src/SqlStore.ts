@@ -5,6 +5,7 @@
  * and binding credentials at rest.
  *
  * @since 0.1.0
+ * @module
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"

@@ -4,6 +4,7 @@
  * of secrets at rest (SQL stores).
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -22,9 +23,22 @@ import * as SqlStore from "./SqlStore.js"
  * @category models
  */
 export type StoreChoice =
-  | { readonly _tag: "Memory" }
-  | { readonly _tag: "Sqlite"; readonly filename: string }
-  | { readonly _tag: "Postgres"; readonly url: Redacted.Redacted<string> }
+  | {
+    /** `BROKER_STORE=memory`: in the process, lost on restart. */
+    readonly _tag: "Memory"
+  }
+  | {
+    /** `BROKER_STORE=sqlite:<file>`: one SQLite file, one process. */
+    readonly _tag: "Sqlite"
+    /** The database file's path. */
+    readonly filename: string
+  }
+  | {
+    /** `BROKER_STORE=postgres://...`: PostgreSQL, shared by replicas. */
+    readonly _tag: "Postgres"
+    /** The connection URL; `Redacted` because it may carry a password. */
+    readonly url: Redacted.Redacted<string>
+  }
 
 /**
  * The default when `BROKER_STORE` is unset.

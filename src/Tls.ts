@@ -4,6 +4,7 @@
  * when they change on disk; new connections get the new certificate, open connections are kept.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -42,9 +43,12 @@ export interface TlsOptions {
  * @category errors
  */
 export class TlsError extends Schema.TaggedError<TlsError>("effect-osb/TlsError")("TlsError", {
+  /** What is wrong, naming the setting (`TLS_CERT_FILE`, `TLS_KEY_FILE`, `TLS_CA_FILE`) or file. */
   reason: Schema.String,
+  /** The underlying error (an unreadable file, a key that does not match the certificate...), when there is one. */
   cause: Schema.optional(Schema.Defect)
 }) {
+  /** The reason. */
   override get message(): string {
     return this.reason
   }

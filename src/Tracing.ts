@@ -8,6 +8,7 @@
  * loaded only when tracing is on.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -23,9 +24,13 @@ import * as Option from "effect/Option"
  * @category models
  */
 export interface SpanProcessor {
+  /** Exports every span it holds now. */
   forceFlush(): Promise<void>
+  /** Exports what it holds and stops; called when the tracing layer is released. */
   shutdown(): Promise<void>
+  /** Called when a span starts. */
   onStart(span: never, parentContext: never): void
+  /** Called when a span ends; an exporting processor queues it here. */
   onEnd(span: never): void
 }
 

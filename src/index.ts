@@ -2,6 +2,7 @@
  * effect-osb: Open Service Broker API v2.17 brokers on Effect.
  *
  * @since 0.1.0
+ * @module
  */
 
 /**

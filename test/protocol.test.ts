@@ -77,7 +77,7 @@ describe("the protocol table's content", () => {
   })
 
   it("the statuses each endpoint may answer", () => {
-    expect(Protocol.answerableStatuses("catalog")).toEqual([200, 400, 401, 412, 500, 503])
+    expect(Protocol.answerableStatuses("catalog")).toEqual([200, 304, 400, 401, 412, 500, 503])
     expect(Protocol.answerableStatuses("provision")).toEqual([200, 201, 202, 400, 401, 409, 412, 413, 422, 500, 503])
     expect(Protocol.answerableStatuses("getBinding")).toEqual([200, 400, 401, 404, 412, 500, 503])
     expect(Protocol.answerableStatuses("unbind")).toEqual([200, 202, 400, 401, 410, 412, 422, 500, 503])
@@ -138,6 +138,67 @@ describe("the router dispatches every endpoint of the table", () => {
         expect(reply.headers.get("allow")).toBe(Protocol.routeMethods[route].join(", "))
       }
     })
+  }
+})
+
+// -----------------------------------------------------------------------------
+// the router checks each endpoint's query as the table says
+// -----------------------------------------------------------------------------
+
+/** A request to the endpoint with its query's valid values, one parameter replaced (`null`: left out). */
+const callWithQuery = (name: Protocol.EndpointName, parameter: string, value: ReadonlyArray<string> | null) => {
+  const valid = new URLSearchParams(query(name))
+  valid.delete(parameter)
+  for (const v of value ?? []) valid.append(parameter, v)
+  const body = bodies[name]
+  const search = valid.toString()
+  return router.call(
+    Protocol.endpoints[name].method,
+    `${Protocol.buildPath(name, ["inst-1", "bind-1"])}${search.length === 0 ? "" : `?${search}`}`,
+    body === undefined ? {} : { body }
+  )
+}
+
+/** Values each kind of parameter refuses, with what the 400 says. */
+const refusedValues: {
+  readonly [K in Protocol.QueryParameter]: ReadonlyArray<readonly [ReadonlyArray<string>, string]>
+} = {
+  accepts_incomplete: [[["maybe"], "must be either true or false"], [["true", "true"], "must be either true or false"]],
+  service_id: [[[""], "must not be empty"], [[OFFERING, OFFERING], "must be given at most once"]],
+  plan_id: [[[""], "must not be empty"], [[PLAN_MI, PLAN_MI], "must be given at most once"]],
+  operation: [[["a", "b"], "must be given at most once"]]
+}
+
+describe("the router checks each endpoint's query as the table says (Protocol.endpoints[].query)", () => {
+  const parameters = Object.keys(Protocol.queryParameters) as ReadonlyArray<Protocol.QueryParameter>
+  for (const name of Protocol.endpointNames) {
+    const spec: Protocol.EndpointSpec = Protocol.endpoints[name]
+    for (const parameter of parameters) {
+      const presence = spec.query[parameter]
+      if (presence === undefined) {
+        it(`${Protocol.label(name)}: ${parameter} is not its parameter, so any value of it is ignored`, async () => {
+          for (const [value] of refusedValues[parameter]) {
+            const reply = await callWithQuery(name, parameter, value)
+            expect(Object.keys(spec.successes).map(Number), reply.text).toContain(reply.status)
+          }
+        })
+        continue
+      }
+      it(`${Protocol.label(name)}: ${parameter} (${presence}) is checked, a bad value is a 400 naming it`, async () => {
+        for (const [value, says] of refusedValues[parameter]) {
+          const reply = await callWithQuery(name, parameter, value)
+          expect(reply.status, `${parameter}=${value.join("&")}`).toBe(400)
+          expect(reply.body.description).toBe(`The query parameter ${parameter} ${says}.`)
+        }
+        const absent = await callWithQuery(name, parameter, null)
+        if (presence === "required") {
+          expect(absent.status).toBe(400)
+          expect(absent.body.description).toBe(`The query parameter ${parameter} is required.`)
+        } else {
+          expect(Object.keys(spec.successes).map(Number), absent.text).toContain(absent.status)
+        }
+      })
+    }
   }
 })
 
@@ -275,6 +336,36 @@ describe("the client decodes real answers with the table", () => {
         limit: 256,
         description: "The request body is larger than the limit of 256 bytes."
       })
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  })
+
+  it("304 from the router (If-None-Match with the catalog's ETag) is the table's NotModified success", async () => {
+    const port = await freePort()
+    const layer = Server.layer({ port, requestLog: false }).pipe(
+      Layer.provide(scripted()),
+      Layer.provide(BrokerAuth.layerBasic([{ username: USER, password: redacted(PASSWORD) }]))
+    )
+    const scope = Effect.runSync(Scope.make())
+    await Effect.runPromise(Layer.buildWithScope(layer, scope))
+    try {
+      const url = `http://127.0.0.1:${port}`
+      const first = await withClient(url, (client) => client.raw("GET", Protocol.routes.catalog))
+      const etag = Exit.isSuccess(first) ? first.value.headers["etag"] : undefined
+      expect(etag).toBeDefined()
+      const conditional = await withClient(
+        url,
+        (client) => client.raw("GET", Protocol.routes.catalog, { headers: { "if-none-match": etag! } })
+      )
+      const status = Exit.isSuccess(conditional) ? conditional.value.status : 0
+      expect(status).toBe(304)
+      expect(Protocol.endpoints.catalog.successes[304]).toEqual({ answer: "NotModified", body: Protocol.NoBody })
+      // the client decodes it as the table's success, and `catalog` (which returns a body) says why it has none
+      const viaClient = await withClient(url, (client) => client.catalog({ headers: { "if-none-match": etag! } }))
+      const error = failureOf(viaClient)
+      expect(error).toBeInstanceOf(OsbClient.UnexpectedResponse)
+      expect(error).toMatchObject({ status: 304, reason: expect.stringContaining("If-None-Match") })
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))
     }

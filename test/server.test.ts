@@ -11,7 +11,7 @@ import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BrokerAuth, Server, ServiceBroker } from "../src/index.js"
+import { BrokerAuth, OsbError, Server, ServiceBroker } from "../src/index.js"
 import { AUTH, PASSWORD, redacted, USER } from "./support/http.js"
 import { freePort } from "./support/net.js"
 import { provisionBody, scripted } from "./support/scripted.js"
@@ -168,6 +168,42 @@ describe("Server.layer: the node:http adapter's edges", () => {
         body: JSON.stringify(provisionBody())
       })
       expect(provisioned.status).toBe(201)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  })
+
+  it("an asynchronous authenticator: bodies of admitted requests are read and decoded, refused ones get 401", async () => {
+    // the adapter learns synchronously whether a body is worth reading; an authenticator that answers later makes
+    // it hand the handler a body read on demand instead: both must behave the same
+    const port = await freePort()
+    const checked: Array<string> = []
+    const auth = BrokerAuth.layerCustom((request) =>
+      Effect.sleep("5 millis").pipe(
+        Effect.zipRight(Effect.sync(() => checked.push(request.headers.authorization ?? ""))),
+        Effect.zipRight(
+          request.headers.authorization === "Bearer good"
+            ? Effect.void
+            : Effect.fail(new OsbError.Unauthorized({ description: "Bad token." }))
+        )
+      )
+    )
+    const layer = Server.layer({ port, requestLog: false }).pipe(Layer.provide(scripted()), Layer.provide(auth))
+    const scope = Effect.runSync(Scope.make())
+    await Effect.runPromise(Layer.buildWithScope(layer, scope))
+    try {
+      const put = (id: string, authorization: string, body: string) =>
+        fetch(`http://127.0.0.1:${port}/v2/service_instances/${id}`, {
+          method: "PUT",
+          headers: { ...headers, authorization },
+          body
+        })
+      expect((await put("async-1", "Bearer good", JSON.stringify(provisionBody()))).status).toBe(201)
+      const malformed = await put("async-2", "Bearer good", "{not json")
+      expect(malformed.status).toBe(400)
+      expect(((await malformed.json()) as { description: string }).description).toMatch(/not valid JSON/)
+      expect((await put("async-3", "Bearer bad", JSON.stringify(provisionBody()))).status).toBe(401)
+      expect(checked).toEqual(["Bearer good", "Bearer good", "Bearer bad"])
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))
     }

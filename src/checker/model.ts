@@ -91,9 +91,13 @@ export interface CheckOptions {
  * @category models
  */
 export interface Summary {
+  /** Checks the broker met. */
   readonly passed: number
+  /** Checks it missed: MUST rules, plus SHOULD, MAY and LIB rules under `strict`. */
   readonly failed: number
+  /** SHOULD, MAY and LIB rules it missed without `strict`. */
   readonly warned: number
+  /** Checks that could not run (a mode the broker does not offer, a newer API version...), each with its reason. */
   readonly skipped: number
 }
 

@@ -30,9 +30,9 @@ import { RequestLogSink } from "../RequestLog.js"
 import type { ServiceBrokerService } from "../ServiceBroker.js"
 import { ServiceBroker } from "../ServiceBroker.js"
 import type { EndpointContext, Route } from "./endpoints.js"
-import { endpointHandlers } from "./endpoints.js"
-import type { Envelope } from "./envelope.js"
-import { makeEnvelope, minimumVersion } from "./envelope.js"
+import { endpointRoute } from "./endpoints.js"
+import type { Envelope, Gate } from "./envelope.js"
+import { makeEnvelope, makeGate, minimumVersion } from "./envelope.js"
 import * as Fast from "./fast.js"
 import { TracingObserver } from "./observe.js"
 import type { ValidateParameters } from "./parameters.js"
@@ -140,6 +140,13 @@ export interface Handler {
     ids: ReadonlyArray<string>,
     request: OsbHttpRequest
   ) => Effect.Effect<OsbHttpResponse>
+  /**
+   * Whether the request's body is worth reading now: `true` when its route and method exist and it passes the
+   * gate (auth, version, draining), so `handle` will read it; `false` when `handle` answers without it. An
+   * effect that is not an `Exit` (an asynchronous authenticator) says: ask `handle` with a lazy body instead. A
+   * server adapter uses it to read a body with plain stream events and still answer in the request callback.
+   */
+  readonly admit: (request: OsbHttpRequest) => Effect.Effect<boolean>
   readonly maxBodyBytes: number
 }
 
@@ -153,7 +160,7 @@ const dispatchTable = (context: EndpointContext): { readonly [K in RouteName]: R
     bindingLastOperation: {}
   }
   for (const name of endpointNames) {
-    table[endpoints[name].route][endpoints[name].method] = endpointHandlers[name](context)
+    table[endpoints[name].route][endpoints[name].method] = endpointRoute(name, context)
   }
   return table
 }
@@ -164,6 +171,25 @@ const guarded = (effect: Effect.Effect<OsbHttpResponse, OsbError>): Effect.Effec
     isOsbError(error)
       ? Exit.fail(error)
       : violation("handler", "failed with an error that is not an OSB error"))
+
+/** The path part of a request URL. */
+const pathOf = (url: string): string => {
+  const queryAt = url.indexOf("?")
+  return queryAt < 0 ? url : url.slice(0, queryAt)
+}
+
+/** Whether a request reaches a route's step (see `Handler.admit`); its failures are left to `handle` to render. */
+const admission = (gate: Gate, table: ReturnType<typeof dispatchTable>) => {
+  const no: Effect.Effect<boolean> = Exit.succeed(false)
+  const yes: Effect.Effect<boolean> = Exit.succeed(true)
+  return (request: OsbHttpRequest): Effect.Effect<boolean> => {
+    const match = matchPath(pathOf(request.url))
+    if (match === undefined || table[match.name][request.method] === undefined) return no
+    const passed = gate(request)
+    if (!Exit.isExit(passed)) return Effect.orElseSucceed(Effect.as(passed, true), () => false)
+    return Exit.isSuccess(passed as Exit.Exit<unknown, unknown>) ? yes : no
+  }
+}
 
 /** Routes a request: the route's handler for its method inside the envelope, 405 or 404 otherwise. */
 const dispatcher = (envelope: Envelope, table: ReturnType<typeof dispatchTable>) => {
@@ -188,8 +214,7 @@ const dispatcher = (envelope: Envelope, table: ReturnType<typeof dispatchTable>)
   }
 
   const handle = (request: OsbHttpRequest): Effect.Effect<OsbHttpResponse> => {
-    const queryAt = request.url.indexOf("?")
-    const match = matchPath(queryAt < 0 ? request.url : request.url.slice(0, queryAt))
+    const match = matchPath(pathOf(request.url))
     if (match === undefined) {
       return envelope(
         request,
@@ -222,7 +247,7 @@ export const make = (
   if (missing.length > 0) return Either.left(new BrokerIncomplete({ missing }))
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024
   const retryAfter = options.retryAfterSeconds ?? 2
-  const envelope = makeEnvelope({
+  const envelopeOptions = {
     auth,
     lifecycle,
     sink,
@@ -231,7 +256,9 @@ export const make = (
     requestLog: options.requestLog ?? true,
     retryAfter,
     traced: traced === true
-  })
+  }
+  const gate = makeGate(envelopeOptions)
+  const envelope = makeEnvelope(envelopeOptions, gate)
   const table = dispatchTable({
     catalog,
     broker,
@@ -241,7 +268,7 @@ export const make = (
     strictDeprecated: options.strictDeprecatedFields ?? false,
     checkParameters: makeEdgeCheck(catalog, options.validateParameters)
   })
-  return Either.right({ ...dispatcher(envelope, table), maxBodyBytes })
+  return Either.right({ ...dispatcher(envelope, table), admit: admission(gate, table), maxBodyBytes })
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * The ten OSB endpoints of the handler, one function each: decode and check the request (query, body, catalog
- * rules), call the broker's operation, render its answer. One record keyed by `Protocol.EndpointName`, so an
- * endpoint added to the protocol table does not compile until it has its handler here.
+ * The ten OSB endpoints of the handler, one function each: check the request (body, catalog rules), call the
+ * broker's operation, render its answer. One record keyed by `Protocol.EndpointName`, so an endpoint added to the
+ * protocol table does not compile until it has its handler here. Each handler gets its query decoded as the table
+ * says (internal/query.ts), typed per endpoint.
  *
  * @internal
  */
@@ -18,6 +19,8 @@ import type { RequestInfo } from "../RequestInfo.js"
 import type { ServiceBrokerService } from "../ServiceBroker.js"
 import * as Fast from "./fast.js"
 import type { EdgeCheck } from "./parameters.js"
+import type { QueryOf } from "./query.js"
+import { queryDecoder } from "./query.js"
 import type { OsbHttpResponse } from "./render.js"
 import {
   renderBind,
@@ -30,11 +33,11 @@ import {
   renderUpdate
 } from "./render.js"
 import type { OsbHttpRequest, Query } from "./request.js"
-import { acceptsIncomplete as parseAcceptsIncomplete, bodyDecoder, readJsonObject } from "./request.js"
+import { bodyDecoder, readJsonObject } from "./request.js"
 import type { Targets } from "./targets.js"
-import { maintenanceConflict, operationQuery } from "./targets.js"
+import { maintenanceConflict } from "./targets.js"
 
-/** What a route handler gets: the request info, the request, its query and its percent-decoded ids. @internal */
+/** What a route gets: the request info, the request, its query (not decoded) and its percent-decoded ids. @internal */
 export interface RouteInput {
   readonly info: RequestInfo
   readonly request: OsbHttpRequest
@@ -42,8 +45,14 @@ export interface RouteInput {
   readonly ids: ReadonlyArray<string>
 }
 
-/** One endpoint's handler. @internal */
+/** One endpoint's route: its query decoded, then its handler. @internal */
 export type Route = (input: RouteInput) => Effect.Effect<OsbHttpResponse, OsbError>
+
+/** One endpoint's handler: the route's input and the query decoded as the endpoint table says. */
+type Handler<K extends EndpointName> = (
+  input: RouteInput,
+  query: QueryOf<K>
+) => Effect.Effect<OsbHttpResponse, OsbError>
 
 /** What the handlers are built from. @internal */
 export interface EndpointContext {
@@ -98,7 +107,7 @@ const readBody = <A>(
 ) => Fast.flatMap(readJsonObject(request, context.maxBodyBytes), (u) => Fast.fromEither(decode(u)))
 
 /** E1: the precomputed catalog body with its ETag; `If-None-Match` gets 304. */
-const catalog = (context: EndpointContext): Route => {
+const catalog = (context: EndpointContext): Handler<"catalog"> => {
   const etag = context.catalog.etag
   const catalogResponse: OsbHttpResponse = {
     status: 200,
@@ -135,9 +144,8 @@ const deprecatedFieldsMissing = (
 }
 
 /** E2 */
-const provision = (context: EndpointContext): Route => (input) => {
-  const accepts = parseAcceptsIncomplete(input.query)
-  if (Either.isLeft(accepts)) return Exit.fail(accepts.left)
+const provision = (context: EndpointContext): Handler<"provision"> => (input, query) => {
+  const accepts = query.accepts_incomplete
   return Fast.flatMap(readBody(context, input.request, decodeProvision), (body) => {
     const target = context.targets.resolve(body.service_id, body.plan_id)
     if (Either.isLeft(target)) return Exit.fail(target.left)
@@ -150,19 +158,19 @@ const provision = (context: EndpointContext): Route => (input) => {
     return Fast.flatMap(
       context.broker.provision({
         instanceId: id(input, 0),
-        acceptsIncomplete: accepts.right,
+        acceptsIncomplete: accepts,
         body: checked.right,
         ...input.info,
         ...target.right
       }),
-      (result) => renderProvision(result, accepts.right)
+      (result) => renderProvision(result, accepts)
     )
   })
 }
 
 /** E3 */
-const getInstance = (context: EndpointContext): Route => (input) => {
-  const hints = context.targets.hints(input.query)
+const getInstance = (context: EndpointContext): Handler<"getInstance"> => (input, query) => {
+  const hints = context.targets.hints(query.service_id, query.plan_id)
   if (Either.isLeft(hints)) return Exit.fail(hints.left)
   const broker = context.broker
   if (broker.getInstance === undefined) {
@@ -193,9 +201,8 @@ const planChangeRefused = (
 }
 
 /** E4 */
-const update = (context: EndpointContext): Route => (input) => {
-  const accepts = parseAcceptsIncomplete(input.query)
-  if (Either.isLeft(accepts)) return Exit.fail(accepts.left)
+const update = (context: EndpointContext): Handler<"update"> => (input, query) => {
+  const accepts = query.accepts_incomplete
   return Fast.flatMap(readBody(context, input.request, decodeUpdate), (body) => {
     const offering = context.targets.offering(body.service_id)
     if (Either.isLeft(offering)) return Exit.fail(offering.left)
@@ -228,47 +235,44 @@ const update = (context: EndpointContext): Route => (input) => {
     return Fast.flatMap(
       broker.update({
         instanceId: id(input, 0),
-        acceptsIncomplete: accepts.right,
+        acceptsIncomplete: accepts,
         body: checked.right,
         offering: offering.right,
         plan,
         previousPlan,
         ...input.info
       }),
-      (result) => renderUpdate(result, accepts.right)
+      (result) => renderUpdate(result, accepts)
     )
   })
 }
 
 /** E5 */
-const deprovision = (context: EndpointContext): Route => (input) => {
-  const accepts = parseAcceptsIncomplete(input.query)
-  if (Either.isLeft(accepts)) return Exit.fail(accepts.left)
-  const target = context.targets.required(input.query)
+const deprovision = (context: EndpointContext): Handler<"deprovision"> => (input, query) => {
+  const accepts = query.accepts_incomplete
+  const target = context.targets.resolve(query.service_id, query.plan_id)
   if (Either.isLeft(target)) return Exit.fail(target.left)
   return Fast.flatMap(
     context.broker.deprovision({
       instanceId: id(input, 0),
-      acceptsIncomplete: accepts.right,
+      acceptsIncomplete: accepts,
       ...input.info,
       ...target.right
     }),
-    (result) => renderDelete("deprovision", result, accepts.right)
+    (result) => renderDelete("deprovision", result, accepts)
   )
 }
 
 /** E6 */
-const lastOperation = (context: EndpointContext): Route => (input) => {
-  const hints = context.targets.hints(input.query)
+const lastOperation = (context: EndpointContext): Handler<"lastOperation"> => (input, query) => {
+  const hints = context.targets.hints(query.service_id, query.plan_id)
   if (Either.isLeft(hints)) return Exit.fail(hints.left)
-  const operation = operationQuery(input.query)
-  if (Either.isLeft(operation)) return Exit.fail(operation.left)
   const broker = context.broker
   if (broker.lastOperation === undefined) {
     return Exit.fail(new NotFound({ description: "This broker has no asynchronous instance operations." }))
   }
   return Fast.map(
-    broker.lastOperation({ instanceId: id(input, 0), operation: operation.right, ...input.info, ...hints.right }),
+    broker.lastOperation({ instanceId: id(input, 0), operation: query.operation, ...input.info, ...hints.right }),
     (state) => renderInstanceState(state, context.retryAfter)
   )
 }
@@ -287,9 +291,8 @@ const bindRefused = (target: ResolvedPlan, rotation: boolean): BadRequest | unde
 }
 
 /** E7 */
-const bind = (context: EndpointContext): Route => (input) => {
-  const accepts = parseAcceptsIncomplete(input.query)
-  if (Either.isLeft(accepts)) return Exit.fail(accepts.left)
+const bind = (context: EndpointContext): Handler<"bind"> => (input, query) => {
+  const accepts = query.accepts_incomplete
   return Fast.flatMap(readBody(context, input.request, decodeBind), (body) => {
     const resolved = context.targets.resolve(body.service_id, body.plan_id)
     if (Either.isLeft(resolved)) return Exit.fail(resolved.left)
@@ -306,19 +309,19 @@ const bind = (context: EndpointContext): Route => (input) => {
       broker.bind({
         instanceId: id(input, 0),
         bindingId: id(input, 1),
-        acceptsIncomplete: accepts.right,
+        acceptsIncomplete: accepts,
         body: checked.right,
         ...input.info,
         ...target
       }),
-      (result) => renderBind(result, accepts.right, target.offering)
+      (result) => renderBind(result, accepts, target.offering)
     )
   })
 }
 
 /** E8 */
-const getBinding = (context: EndpointContext): Route => (input) => {
-  const hints = context.targets.hints(input.query)
+const getBinding = (context: EndpointContext): Handler<"getBinding"> => (input, query) => {
+  const hints = context.targets.hints(query.service_id, query.plan_id)
   if (Either.isLeft(hints)) return Exit.fail(hints.left)
   const broker = context.broker
   if (broker.getBinding === undefined) {
@@ -331,10 +334,9 @@ const getBinding = (context: EndpointContext): Route => (input) => {
 }
 
 /** E9 */
-const unbind = (context: EndpointContext): Route => (input) => {
-  const accepts = parseAcceptsIncomplete(input.query)
-  if (Either.isLeft(accepts)) return Exit.fail(accepts.left)
-  const target = context.targets.required(input.query)
+const unbind = (context: EndpointContext): Handler<"unbind"> => (input, query) => {
+  const accepts = query.accepts_incomplete
+  const target = context.targets.resolve(query.service_id, query.plan_id)
   if (Either.isLeft(target)) return Exit.fail(target.left)
   const broker = context.broker
   if (broker.unbind === undefined) return Exit.fail(new Gone())
@@ -342,20 +344,18 @@ const unbind = (context: EndpointContext): Route => (input) => {
     broker.unbind({
       instanceId: id(input, 0),
       bindingId: id(input, 1),
-      acceptsIncomplete: accepts.right,
+      acceptsIncomplete: accepts,
       ...input.info,
       ...target.right
     }),
-    (result) => renderDelete("unbind", result, accepts.right)
+    (result) => renderDelete("unbind", result, accepts)
   )
 }
 
 /** E10 */
-const lastBindingOperation = (context: EndpointContext): Route => (input) => {
-  const hints = context.targets.hints(input.query)
+const lastBindingOperation = (context: EndpointContext): Handler<"lastBindingOperation"> => (input, query) => {
+  const hints = context.targets.hints(query.service_id, query.plan_id)
   if (Either.isLeft(hints)) return Exit.fail(hints.left)
-  const operation = operationQuery(input.query)
-  if (Either.isLeft(operation)) return Exit.fail(operation.left)
   const broker = context.broker
   if (broker.lastBindingOperation === undefined) {
     return Exit.fail(new NotFound({ description: "This broker has no asynchronous binding operations." }))
@@ -364,7 +364,7 @@ const lastBindingOperation = (context: EndpointContext): Route => (input) => {
     broker.lastBindingOperation({
       instanceId: id(input, 0),
       bindingId: id(input, 1),
-      operation: operation.right,
+      operation: query.operation,
       ...input.info,
       ...hints.right
     }),
@@ -372,12 +372,8 @@ const lastBindingOperation = (context: EndpointContext): Route => (input) => {
   )
 }
 
-/**
- * Every endpoint's handler, by endpoint name.
- *
- * @internal
- */
-export const endpointHandlers: { readonly [K in EndpointName]: (context: EndpointContext) => Route } = {
+/** Every endpoint's handler, by endpoint name. */
+const endpointHandlers: { readonly [K in EndpointName]: (context: EndpointContext) => Handler<K> } = {
   catalog,
   provision,
   getInstance,
@@ -388,4 +384,19 @@ export const endpointHandlers: { readonly [K in EndpointName]: (context: Endpoin
   getBinding,
   unbind,
   lastBindingOperation
+}
+
+/**
+ * An endpoint's route: its query decoded as the endpoint table says (the first problem is a 400), then its
+ * handler.
+ *
+ * @internal
+ */
+export const endpointRoute = <K extends EndpointName>(name: K, context: EndpointContext): Route => {
+  const handler = endpointHandlers[name](context) as Handler<K>
+  const decode = queryDecoder(name)
+  return (input) => {
+    const query = decode(input.query)
+    return query instanceof BadRequest ? Exit.fail(query) : handler(input, query)
+  }
 }

@@ -218,26 +218,42 @@ const finisher = (options: EnvelopeOptions) =>
 }
 
 /**
- * Builds the envelope: auth (401) -> version (400/412) -> draining (503) -> identity (400 when strict) -> step.
+ * The checks every request passes before its step, all from the headers: auth (401) -> version (400/412) ->
+ * draining (503) -> identity (400 when strict). The request info on success.
  *
  * @internal
  */
-export const makeEnvelope = (options: EnvelopeOptions): Envelope => {
+export type Gate = (request: OsbHttpRequest) => Effect.Effect<RequestInfo, OsbError>
+
+/** Builds the gate of `makeEnvelope`; a server adapter uses it to learn whether a body is worth reading. @internal */
+export const makeGate = (options: EnvelopeOptions): Gate => {
   const requestInfo = requestInfoReader(options)
   const notDraining = drainCheck(options.lifecycle)
+  const { auth } = options
+  return (request) =>
+    Fast.flatMap(auth.authenticate({ headers: request.headers, socket: request.socket }), (): Effect.Effect<
+      RequestInfo,
+      OsbError
+    > => {
+      const info = requestInfo(request)
+      if (Either.isLeft(info)) return Exit.fail(info.left)
+      return Fast.map(notDraining(request.method), () => info.right)
+    })
+}
+
+/**
+ * Builds the envelope: the gate (see `makeGate`), then the step; errors rendered, the request identity echoed,
+ * the log line written.
+ *
+ * @internal
+ */
+export const makeEnvelope = (options: EnvelopeOptions, gate: Gate = makeGate(options)): Envelope => {
   const finish = finisher(options)
   const recover = recovery(options.retryAfter)
-  const { auth, requestLog } = options
+  const { requestLog } = options
   return (request, route, inner) => {
     const started = requestLog ? performance.now() : 0
-    const handled = Fast.catchAllCause(
-      Fast.flatMap(auth.authenticate({ headers: request.headers, socket: request.socket }), () => {
-        const info = requestInfo(request)
-        if (Either.isLeft(info)) return Exit.fail(info.left)
-        return Fast.flatMap(notDraining(request.method), () => inner(info.right))
-      }),
-      recover
-    )
+    const handled = Fast.catchAllCause(Fast.flatMap(gate(request), inner), recover)
     return finish(request, route, started, handled)
   }
 }

@@ -6,7 +6,6 @@
 import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { Socket } from "node:net"
@@ -17,36 +16,6 @@ import { formatPath } from "./paths.js"
 
 /** @internal */
 export type Query = Readonly<Record<string, string | ReadonlyArray<string>>>
-
-/** @internal */
-export const queryValue = (query: Query, name: string): Either.Either<Option.Option<string>, BadRequest> => {
-  const value = query[name]
-  if (value === undefined) return Either.right(Option.none())
-  if (typeof value !== "string") {
-    return Either.left(new BadRequest({ description: `The query parameter ${name} must be given at most once.` }))
-  }
-  if (value.length === 0) {
-    return Either.left(new BadRequest({ description: `The query parameter ${name} must not be empty.` }))
-  }
-  return Either.right(Option.some(value))
-}
-
-/** @internal */
-export const requiredQueryValue = (query: Query, name: string): Either.Either<string, BadRequest> =>
-  Either.flatMap(queryValue(query, name), (value) =>
-    Option.isSome(value)
-      ? Either.right(value.value)
-      : Either.left(new BadRequest({ description: `The query parameter ${name} is required.` })))
-
-/** `accepts_incomplete`: absent means false; only `true` and `false` are accepted. @internal */
-export const acceptsIncomplete = (query: Query): Either.Either<boolean, BadRequest> => {
-  const value = query["accepts_incomplete"]
-  if (value === undefined || value === "false") return Either.right(false)
-  if (value === "true") return Either.right(true)
-  return Either.left(
-    new BadRequest({ description: "The query parameter accepts_incomplete must be either true or false." })
-  )
-}
 
 const maxDepth = 64
 

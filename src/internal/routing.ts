@@ -69,7 +69,12 @@ export const matchPath = (pathname: string): RouteMatch | undefined => {
  */
 export const classifyPath = (
   pathname: string
-): { readonly path: string; readonly methods: ReadonlyArray<Method> } | undefined => {
+): {
+  /** The route's path template, e.g. `/v2/service_instances/:instance_id`. */
+  readonly path: string
+  /** The methods the route answers (the `Allow` header of a 405). */
+  readonly methods: ReadonlyArray<Method>
+} | undefined => {
   const match = matchPath(pathname)
   return match === undefined ? undefined : { path: routes[match.name], methods: routeMethods[match.name] }
 }

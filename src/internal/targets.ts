@@ -1,7 +1,7 @@
 /**
  * Resolving what a request names against the catalog: the offering and plan of a body or of the query (required
- * on DELETE, optional hints on GETs, LIB-6), the `operation` query value (LIB-22), and the `maintenance_info`
- * comparison (PRV-7, LIB-9). Pure decisions: an `Either` per request.
+ * on DELETE, optional hints on GETs, LIB-6), and the `maintenance_info` comparison (PRV-7, LIB-9). Pure decisions:
+ * an `Either` per request. The query values come decoded (internal/query.ts).
  *
  * @internal
  */
@@ -10,8 +10,6 @@ import * as Option from "effect/Option"
 import type { CatalogService, ResolvedPlan } from "../Catalog.js"
 import type { MaintenanceInfo, ServiceOffering } from "../Model.js"
 import { BadRequest, MaintenanceInfoConflict } from "../OsbError.js"
-import type { Query } from "./request.js"
-import { queryValue, requiredQueryValue } from "./request.js"
 
 /** The optional `service_id`/`plan_id` hints of a GET, resolved. @internal */
 export interface Hints {
@@ -31,10 +29,11 @@ export interface Targets {
   readonly resolve: (serviceId: string, planId: string) => Either.Either<ResolvedPlan, BadRequest>
   /** The offering of this id. */
   readonly offering: (serviceId: string) => Either.Either<ServiceOffering, BadRequest>
-  /** The optional query hints of a GET: valid when present. */
-  readonly hints: (query: Query) => Either.Either<Hints, BadRequest>
-  /** The required `service_id` and `plan_id` query values of a DELETE. */
-  readonly required: (query: Query) => Either.Either<ResolvedPlan, BadRequest>
+  /** The optional `service_id`/`plan_id` query hints of a GET: valid when present. */
+  readonly hints: (
+    serviceId: Option.Option<string>,
+    planId: Option.Option<string>
+  ) => Either.Either<Hints, BadRequest>
 }
 
 /** @internal */
@@ -58,13 +57,7 @@ export const makeTargets = (catalog: CatalogService): Targets => {
       onSome: Either.right
     })
 
-  const hints = (query: Query): Either.Either<Hints, BadRequest> => {
-    const serviceId = queryValue(query, "service_id")
-    if (Either.isLeft(serviceId)) return Either.left(serviceId.left)
-    const planId = queryValue(query, "plan_id")
-    if (Either.isLeft(planId)) return Either.left(planId.left)
-    const s = serviceId.right
-    const p = planId.right
+  const hints = (s: Option.Option<string>, p: Option.Option<string>): Either.Either<Hints, BadRequest> => {
     if (Option.isSome(s) && Option.isSome(p)) {
       return Either.map(resolve(s.value, p.value), (target) => ({
         offering: Option.some(target.offering),
@@ -83,15 +76,7 @@ export const makeTargets = (catalog: CatalogService): Targets => {
     return Either.right(noHints)
   }
 
-  const required = (query: Query): Either.Either<ResolvedPlan, BadRequest> => {
-    const serviceId = requiredQueryValue(query, "service_id")
-    if (Either.isLeft(serviceId)) return Either.left(serviceId.left)
-    const planId = requiredQueryValue(query, "plan_id")
-    if (Either.isLeft(planId)) return Either.left(planId.left)
-    return resolve(serviceId.right, planId.right)
-  }
-
-  return { resolve, offering, hints, required }
+  return { resolve, offering, hints }
 }
 
 /**
@@ -116,14 +101,4 @@ export const maintenanceConflict = (
     description:
       `The requested maintenance_info.version ${requested.version} does not match the plan's version ${current.version}.`
   })
-}
-
-/** The `operation` query value; empty counts as absent (LIB-22). @internal */
-export const operationQuery = (query: Query): Either.Either<Option.Option<string>, BadRequest> => {
-  const value = query["operation"]
-  if (value === undefined || value === "") return Either.right(Option.none())
-  if (typeof value !== "string") {
-    return Either.left(new BadRequest({ description: "The query parameter operation must be given at most once." }))
-  }
-  return Either.right(Option.some(value))
 }

@@ -116,6 +116,7 @@ const traced = (
 // the handler is called inside the span, so everything it does (the access log line too) sees the span
 const observeHandler = (handler: Handler): Handler => ({
   maxBodyBytes: handler.maxBodyBytes,
+  admit: handler.admit,
   handle: (request) =>
     traced(
       request,

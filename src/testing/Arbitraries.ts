@@ -7,6 +7,7 @@
  * runs against one stateful broker do not collide.
  *
  * @since 0.1.0
+ * @module
  */
 
 export { jsonObject } from "./arbitraries/json.js"

@@ -9,6 +9,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -32,6 +33,7 @@ import { layerClient } from "./InProcess.js"
 export interface SuiteOptions extends Omit<CheckOptions, "onProgress" | "authenticated" | "strict"> {
   /** Basic credentials; when both are given the broker is run behind `BrokerAuth.basic` with them. */
   readonly username?: string
+  /** The Basic password that goes with `username`. */
   readonly password?: string
   /** Also fail on warnings (choices the spec leaves to the broker). Default false. */
   readonly strict?: boolean

@@ -6,6 +6,7 @@
  * operations forward, no sleeps needed.
  *
  * @since 0.1.0
+ * @module
  */
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpClient from "@effect/platform/HttpClient"

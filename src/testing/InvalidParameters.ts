@@ -8,6 +8,7 @@
  * depends on the value. So every generated value is invalid, whatever else the schema says.
  *
  * @since 0.1.0
+ * @module
  */
 import * as FastCheck from "effect/FastCheck"
 import type { JsonObject, ServicePlan } from "../Model.js"

@@ -3,6 +3,7 @@
  * on the caller's clock) and generate valid and malformed requests against its catalog with fast-check.
  *
  * @since 0.1.0
+ * @module
  */
 
 /**

@@ -78,11 +78,18 @@ export type MalformedBodyKind =
  * @category models
  */
 export interface MalformedBody {
+  /** Which defect the body has. */
   readonly kind: MalformedBodyKind
   /** What is wrong, for failure messages. */
   readonly description: string
+  /** The body to send, byte for byte (it may not be JSON at all). */
   readonly text: string
+  /** The `Content-Type` to send with it (`application/json` except for the `content-type` kind). */
   readonly contentType: string
+  /**
+   * What a conforming effect-osb router answers: 400, or 422 for the defects the spec answers with 422 (e.g.
+   * `maintenance-info-conflict`).
+   */
   readonly expectedStatus: 400 | 422
 }
 

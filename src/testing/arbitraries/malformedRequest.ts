@@ -36,10 +36,21 @@ export type MalformedHeadersKind =
  * @category models
  */
 export interface MalformedHeaders {
+  /** Which defect the headers have. */
   readonly kind: MalformedHeadersKind
+  /** What is wrong, for failure messages. */
   readonly description: string
+  /** The header overrides: a string replaces the default header, `undefined` removes it. */
   readonly headers: Readonly<Record<string, string | undefined>>
+  /**
+   * What a conforming broker with Basic authentication answers: 400 (missing or garbage version, or a malformed
+   * identity under strict checking), 401 (credentials) or 412 (unsupported version).
+   */
   readonly expectedStatus: 400 | 401 | 412
+  /**
+   * Whether only a broker that checks the originating identity strictly rejects it; by default such a request is
+   * accepted (OID-5).
+   */
   readonly strictOnly: boolean
 }
 
@@ -183,9 +194,13 @@ export type MalformedQueryKind = "accepts-incomplete" | "empty-id" | "missing-id
  * @category models
  */
 export interface MalformedQuery {
+  /** Which defect the query string has. */
   readonly kind: MalformedQueryKind
+  /** What is wrong, for failure messages. */
   readonly description: string
+  /** The encoded query string, without the leading `?`. */
   readonly search: string
+  /** Always 400: a malformed query is refused before the resource is looked up. */
   readonly expectedStatus: 400
 }
 

@@ -95,7 +95,9 @@ const placement = (platforms: ReadonlyArray<Platform>): FastCheck.Arbitrary<Plac
  * @category models
  */
 export type OfferingInput = Omit<ServiceOffering, "plans" | "requires"> & {
+  /** The offering's `requires`, as any strings (a literal's type need not be narrowed to `Model.Requirement`). */
   readonly requires?: ReadonlyArray<string>
+  /** The offering's plans. */
   readonly plans: ReadonlyArray<ServicePlan>
 }
 
@@ -107,6 +109,7 @@ export type OfferingInput = Omit<ServiceOffering, "plans" | "requires"> & {
  * @category models
  */
 export interface CatalogInput {
+  /** The catalog's offerings. */
   readonly services: ReadonlyArray<OfferingInput>
 }
 
@@ -117,7 +120,9 @@ export interface CatalogInput {
  * @category models
  */
 export interface PlanTarget {
+  /** The offering. */
   readonly offering: OfferingInput
+  /** One of its plans. */
   readonly plan: ServicePlan
 }
 
@@ -253,7 +258,9 @@ const defined = <A extends Record<string, unknown>>(value: A): A => {
  * @category models
  */
 export interface ProvisionRequest {
+  /** The `instance_id` to provision (a random {@link identifier} unless `instanceId` was given). */
   readonly instanceId: string
+  /** A valid provision body for the chosen plan. */
   readonly body: ProvisionRequestBody
 }
 
@@ -299,7 +306,9 @@ export const provisionRequest = (
  * @category models
  */
 export interface UpdateRequest {
+  /** The `instance_id` to update. */
   readonly instanceId: string
+  /** A valid update body for an instance of the chosen plan. */
   readonly body: UpdateRequestBody
 }
 
@@ -355,8 +364,11 @@ export const updateRequest = (
  * @category models
  */
 export interface BindRequest {
+  /** The `instance_id` to bind to. */
   readonly instanceId: string
+  /** The new `binding_id` (a random {@link identifier} unless `bindingId` was given). */
   readonly bindingId: string
+  /** A valid bind body for the chosen bindable plan. */
   readonly body: BindRequestBody
 }
 
