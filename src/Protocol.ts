@@ -370,6 +370,7 @@ const ok = <S extends Schema.Schema.AnyNoContext>(body: S) =>
  * @category endpoints
  */
 export const endpoints = {
+  /** E1 `GET /v2/catalog`: the offerings and plans; 200 with the catalog and an `ETag` (CAT-1, CAT-2). */
   catalog: {
     id: "E1",
     method: "GET",
@@ -388,6 +389,10 @@ export const endpoints = {
     successHeaders: ["etag"],
     errors: []
   },
+  /**
+   * E2 `PUT /v2/service_instances/:instance_id`: creates an instance; 201 created, 200 identical instance exists, 202
+   * accepted (asynchronous).
+   */
   provision: {
     id: "E2",
     method: "PUT",
@@ -395,13 +400,19 @@ export const endpoints = {
     query: async,
     body: ProvisionRequestBody,
     successes: {
+      /** An identical instance already exists (the request was repeated): nothing new was created. */
       200: { answer: "AlreadyExists", body: ProvisionResponseBody },
+      /** The instance was created. */
       201: { answer: "Created", body: ProvisionResponseBody },
+      /** The provision was accepted and runs asynchronously; poll `last_operation`. */
       202: { answer: "Accepted", body: ProvisionResponseBody }
     },
     successHeaders: [],
     errors: ["BadRequest", "Conflict", "AsyncRequired", "MaintenanceInfoConflict", "ConcurrencyError", "BrokerFailure"]
   },
+  /**
+   * E3 `GET /v2/service_instances/:instance_id`: the instance, when the offering has `instances_retrievable` (GI-1).
+   */
   getInstance: {
     id: "E3",
     method: "GET",
@@ -411,6 +422,10 @@ export const endpoints = {
     successHeaders: [],
     errors: ["NotFound", "ConcurrencyError", "BrokerFailure"]
   },
+  /**
+   * E4 `PATCH /v2/service_instances/:instance_id`: changes plan, parameters, context or maintenance version; 200
+   * done, 202 accepted.
+   */
   update: {
     id: "E4",
     method: "PATCH",
@@ -418,7 +433,9 @@ export const endpoints = {
     query: async,
     body: UpdateRequestBody,
     successes: {
+      /** The update is done, or changed nothing. */
       200: { answer: "Updated", body: UpdateResponseBody },
+      /** The update was accepted and runs asynchronously; poll `last_operation`. */
       202: { answer: "Accepted", body: UpdateResponseBody }
     },
     successHeaders: [],
@@ -433,18 +450,27 @@ export const endpoints = {
       "UpdateFailure"
     ]
   },
+  /**
+   * E5 `DELETE /v2/service_instances/:instance_id`: deletes the instance; 200 deleted, 202 accepted, 410 when there
+   * is none (OM-1).
+   */
   deprovision: {
     id: "E5",
     method: "DELETE",
     route: "instance",
     query: { ...async, ...ids },
     successes: {
+      /** The instance is deleted; the body is `{}`. */
       200: { answer: "Deleted", body: AsyncOperationBody },
+      /** The deprovision was accepted and runs asynchronously; poll `last_operation` until `succeeded` or 410. */
       202: { answer: "Accepted", body: AsyncOperationBody }
     },
     successHeaders: [],
     errors: ["BadRequest", "Gone", "AsyncRequired", "ConcurrencyError", "BrokerFailure", "DeprovisionFailure"]
   },
+  /**
+   * E6 `GET /v2/service_instances/:instance_id/last_operation`: the state of the instance's asynchronous operation.
+   */
   lastOperation: {
     id: "E6",
     method: "GET",
@@ -454,6 +480,10 @@ export const endpoints = {
     successHeaders: ["retry-after"],
     errors: ["BadRequest", "NotFound", "Gone", "BrokerFailure"]
   },
+  /**
+   * E7 `PUT .../service_bindings/:binding_id`: creates a binding; 201 created, 200 identical binding exists, 202
+   * accepted (no credentials yet).
+   */
   bind: {
     id: "E7",
     method: "PUT",
@@ -461,13 +491,17 @@ export const endpoints = {
     query: async,
     body: BindRequestBody,
     successes: {
+      /** An identical binding already exists: the same credentials again. */
       200: { answer: "AlreadyExists", body: BindingResponseBody },
+      /** The binding was created; the body carries its credentials. */
       201: { answer: "Created", body: BindingResponseBody },
+      /** The bind was accepted and runs asynchronously; fetch the binding once `last_operation` says `succeeded`. */
       202: { answer: "Accepted", body: AsyncOperationBody }
     },
     successHeaders: [],
     errors: ["BadRequest", "NotFound", "Conflict", "AsyncRequired", "RequiresApp", "ConcurrencyError", "BrokerFailure"]
   },
+  /** E8 `GET .../service_bindings/:binding_id`: the binding, when the offering has `bindings_retrievable` (GB-1). */
   getBinding: {
     id: "E8",
     method: "GET",
@@ -477,18 +511,25 @@ export const endpoints = {
     successHeaders: [],
     errors: ["NotFound", "BrokerFailure"]
   },
+  /**
+   * E9 `DELETE .../service_bindings/:binding_id`: deletes the binding; 200 deleted, 202 accepted, 410 when there is
+   * none.
+   */
   unbind: {
     id: "E9",
     method: "DELETE",
     route: "binding",
     query: { ...async, ...ids },
     successes: {
+      /** The binding is deleted; the body is `{}`. */
       200: { answer: "Deleted", body: AsyncOperationBody },
+      /** The unbind was accepted and runs asynchronously; poll `last_operation` until `succeeded` or 410. */
       202: { answer: "Accepted", body: AsyncOperationBody }
     },
     successHeaders: [],
     errors: ["BadRequest", "Gone", "AsyncRequired", "ConcurrencyError", "BrokerFailure"]
   },
+  /** E10 `GET .../service_bindings/:binding_id/last_operation`: the state of the binding's asynchronous operation. */
   lastBindingOperation: {
     id: "E10",
     method: "GET",

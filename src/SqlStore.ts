@@ -49,6 +49,16 @@ const decodeBinding = Schema.decodeUnknownSync(BindingRecord)
 const decodeOperation = Schema.decodeUnknownSync(Schema.parseJson(OperationRecord))
 const decodeTombstone = Schema.decodeUnknownSync(Schema.parseJson(Tombstone))
 
+/** Operations per lease statement (two parameters each, far below SQLite's and PostgreSQL's limits). */
+const leaseBatch = 500
+
+/** `operations` in batches of at most `leaseBatch`. */
+const batches = <A>(operations: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let at = 0; at < operations.length; at += leaseBatch) out.push(operations.slice(at, at + leaseBatch))
+  return out
+}
+
 const toStoreError = (message: string) => (cause: unknown) => new StoreError({ message, cause })
 
 /**
@@ -211,13 +221,18 @@ export const make = (
           Effect.map((rows) => rows.map((r) => ({ instanceId: r.instance_id, operationId: r.operation_id }))),
           outage.guard("reading expired operations failed")
         ),
-      renewLeases: (owner, until) =>
-        sql`
-          UPDATE osb_operations SET lease_expires_at = ${until}
-          WHERE owner = ${owner} AND state = ${"in progress"}`.pipe(
-          Effect.asVoid,
-          outage.guard("renewing leases failed")
-        ),
+      renewLeases: (owner, operations, until) =>
+        Effect.forEach(batches(operations), (batch) =>
+          // the primary key's instance ids narrow the rows; operation ids are unique
+          sql<{ instance_id: string; operation_id: string }>`
+            UPDATE osb_operations SET lease_expires_at = ${until}
+            WHERE owner = ${owner} AND state = ${"in progress"}
+              AND instance_id IN ${sql.in(batch.map((o) => o.instanceId))}
+              AND operation_id IN ${sql.in(batch.map((o) => o.operationId))}
+            RETURNING instance_id, operation_id`).pipe(
+            Effect.map((rows) => rows.flat().map((r) => ({ instanceId: r.instance_id, operationId: r.operation_id }))),
+            outage.guard("renewing leases failed")
+          ),
       runningOperations: (owner) =>
         sql<{ instance_id: string; operation_id: string }>`
           SELECT instance_id, operation_id FROM osb_operations
