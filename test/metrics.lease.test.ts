@@ -1,9 +1,9 @@
 /**
  * `osb_lease_losses_total` for a real lease loss: two replicas (`ManagedBroker.layer` over `SqlStore.layerSqlite` on
- * one shared file). Replica A runs an asynchronous operation but its lease renewals no longer reach the store (a
- * partition: its store's `renewLeases` does nothing, everything else works); once the lease expired, replica B takes
- * the operation over and finishes it; A's next renewal round finds the operation owned by B, counts the lease loss
- * and stops its own copy of the work.
+ * one shared file). Replica A runs an asynchronous operation, then is cut off from the store (a partition: every
+ * call of A fails with `StoreUnavailable`, through `test/support/faultyStore.ts`); once its lease expired, replica B
+ * takes the operation over. The partition heals while B still runs the work: A's next renewal finds the operation
+ * held by B, counts the lease loss and stops its own copy of the work; B finishes it.
  * (Effect's metrics are global to the process: this file is one worker, the expected values are exact.)
  */
 import { Context, type Duration, Effect, Exit, Layer, Scope } from "effect"
@@ -11,8 +11,9 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { BrokerStore, Catalog, ManagedBroker, SqlStore } from "../src/index.js"
+import { BrokerStore, Catalog, ManagedBroker } from "../src/index.js"
 import * as Metrics from "../src/Metrics.js"
+import { layerFaultySqlite, makeFaults } from "./support/faultyStore.js"
 import { clientFor } from "./support/http.js"
 import {
   AI,
@@ -48,26 +49,13 @@ const work = (replica: string, delay: number) =>
     }
   })
 
-/** The shared SQLite store; for a partitioned replica, lease renewals that never reach it. */
-const store = (file: string, partitioned: boolean) =>
-  partitioned
-    ? Layer.effect(
-      BrokerStore.BrokerStore,
-      Effect.map(BrokerStore.BrokerStore, (shared) => ({ ...shared, renewLeases: () => Effect.void }))
-    ).pipe(Layer.provide(SqlStore.layerSqlite(file)))
-    : SqlStore.layerSqlite(file)
-
-const replica = async (
-  file: string,
-  id: string,
-  delay: number,
-  partitioned: boolean,
-  takeoverInterval: Duration.DurationInput
-) => {
+const replica = async (file: string, id: string, delay: number, takeoverInterval: Duration.DurationInput) => {
+  // every call of this replica goes through the fault injector: `faults.down` cuts it off from the store
+  const faults = makeFaults()
   const layer = ManagedBroker.layer({ [SID]: work(id, delay) }, { leaseTtl: 300, takeoverInterval, replicaId: id })
     .pipe(
       Layer.provideMerge(Catalog.layer(catalogOf([plan("small"), plan("durable")]))),
-      Layer.provideMerge(store(file, partitioned)),
+      Layer.provideMerge(layerFaultySqlite(file, faults)),
       Layer.provide(Metrics.layer)
     )
   const scope = Effect.runSync(Scope.make())
@@ -75,6 +63,7 @@ const replica = async (
   const client = clientFor(Layer.succeedContext(context))
   return {
     client,
+    faults,
     store: Context.get(context, BrokerStore.BrokerStore),
     close: async () => {
       await client.dispose()
@@ -95,18 +84,29 @@ const until = async <A>(what: string, probe: () => Promise<A | undefined>): Prom
 describe("osb_lease_losses_total", () => {
   it("counts the operation whose lease a partitioned replica lost to another replica, which finished it", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "osb-lease-loss-")), "store.sqlite")
-    const a = await replica(file, "replica-A", 30_000, true, "1 hour")
-    const b = await replica(file, "replica-B", 100, false, "100 millis")
+    const a = await replica(file, "replica-A", 30_000, "1 hour")
+    const b = await replica(file, "replica-B", 1500, "100 millis")
     try {
       const put = await a.client.call("PUT", instancePath("lost-1", AI), { body: provisionBody("durable") })
       expect(put.status).toBe(202)
       const operation = put.body.operation as string
 
-      const text = await until("the lease loss", async () => {
+      // A is cut off from the store: its renewals fail, its lease expires, B takes the operation over
+      a.faults.down = true
+      await until("B's takeover", async () => {
         const rendered = await Effect.runPromise(Metrics.prometheus)
-        return series(rendered, "osb_lease_losses_total", { kind: "provision" }) === 1 ? rendered : undefined
+        return series(rendered, "osb_takeovers_total", { kind: "provision", outcome: "resumed" }) === 1
+          ? true
+          : undefined
       })
-      expect(series(text, "osb_takeovers_total", { kind: "provision", outcome: "resumed" })).toBe(1)
+      expect(series(await Effect.runPromise(Metrics.prometheus), "osb_lease_losses_total", { kind: "provision" }))
+        .toBeUndefined()
+      // the partition heals while B still runs the work: A's next renewal finds the operation held by B
+      a.faults.down = false
+      await until("the lease loss", async () => {
+        const rendered = await Effect.runPromise(Metrics.prometheus)
+        return series(rendered, "osb_lease_losses_total", { kind: "provision" }) === 1 ? true : undefined
+      })
 
       // B finished the operation; A's copy of the work was stopped, not finished
       const last = await until("the operation to end", async () => {
