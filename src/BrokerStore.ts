@@ -16,6 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { makeKeyedLock } from "./internal/keyedLock.js"
+import { PartlyReadableMap } from "./internal/partlyReadable.js"
 import {
   BindingResponseBody,
   BindResource,
@@ -555,7 +556,7 @@ export const applyChanges = (snapshot: InstanceSnapshot, changes: ReadonlyArray<
   let ownBindings: Map<string, BindingRecord> | undefined
   let ownBindingTombstones: Map<string, Tombstone> | undefined
   let ownOperations: Map<string, OperationRecord> | undefined
-  const mutableBindings = () => (ownBindings ??= new Map(bindings))
+  const mutableBindings = () => (ownBindings ??= copyMap(bindings))
   const mutableBindingTombstones = () => (ownBindingTombstones ??= new Map(bindingTombstones))
   for (const change of changes) {
     switch (change._tag) {
@@ -602,12 +603,16 @@ export const applyChanges = (snapshot: InstanceSnapshot, changes: ReadonlyArray<
         break
       }
       case "PutOperation":
-        operations = (ownOperations ??= new Map(operations)).set(change.record.id, change.record)
+        operations = (ownOperations ??= copyMap(operations)).set(change.record.id, change.record)
         break
     }
   }
   return { instanceId: snapshot.instanceId, instance, tombstone, bindings, bindingTombstones, operations }
 }
+
+/** A copy of a snapshot's map (keeping which records a SQL store could not read). */
+const copyMap = <V>(map: ReadonlyMap<string, V>): Map<string, V> =>
+  map instanceof PartlyReadableMap ? map.clone() : new Map(map)
 
 const isEmpty = (snapshot: InstanceSnapshot): boolean =>
   Option.isNone(snapshot.instance) && Option.isNone(snapshot.tombstone) && snapshot.operations.size === 0

@@ -182,9 +182,16 @@ export const makeLeases = (
       yield* Effect.forEach(
         expired,
         (o) =>
-          observer?.takeover === undefined
+          (observer?.takeover === undefined
             ? takeOver(o.instanceId, o.operationId)
-            : observer.takeover(o.operationId, takeOver(o.instanceId, o.operationId)),
+            : observer.takeover(o.operationId, takeOver(o.instanceId, o.operationId))).pipe(
+              // one operation's failure (e.g. a record that cannot be read) stops only its own takeover
+              Effect.catchAllCause((cause) =>
+                Option.isSome(unavailableIn(cause))
+                  ? Effect.failCause(cause)
+                  : Effect.logError(`taking over operation ${o.operationId} of instance ${o.instanceId} failed`, cause)
+              )
+            ),
         { discard: true }
       )
     }).pipe(Effect.catchAllCause((cause) => quietIfUnavailable(cause, "operation takeover failed")))
