@@ -335,9 +335,12 @@ const writeQueries = (dialect: Backend) => {
     "background: expiredOperations": `SELECT instance_id, operation_id FROM osb_operations WHERE state = ${
       p(1)
     } AND lease_expires_at IS NOT NULL AND lease_expires_at < ${p(2)}`,
+    // the operations the replica's fibers run, by instance and id (one of each here)
     "background: renewLeases": `UPDATE osb_operations SET lease_expires_at = ${p(1)} WHERE owner = ${
       p(2)
-    } AND state = ${p(3)}`
+    } AND state = ${p(3)} AND instance_id IN (${p(4)}) AND operation_id IN (${
+      p(5)
+    }) RETURNING instance_id, operation_id`
   }
 }
 
@@ -349,7 +352,7 @@ const explain = (dialect: Backend, instanceId: string) =>
       name.startsWith("background: expired")
         ? ["in progress", Date.now()]
         : name.startsWith("background: renew")
-        ? [Date.now(), "replica-x", "in progress"]
+        ? [Date.now(), "replica-x", "in progress", instanceId, "provision-x"]
         : [instanceId]
     const all = { ...readQueries(dialect), ...writeQueries(dialect) }
     for (const [name, text] of Object.entries(all)) {

@@ -16,6 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { makeKeyedLock } from "./internal/keyedLock.js"
+import { PartlyReadableMap } from "./internal/partlyReadable.js"
 import {
   BindingResponseBody,
   BindResource,
@@ -484,29 +485,35 @@ export interface BrokerStoreService {
   /** In-progress operations whose lease expired before `now` (their owner is gone). */
   readonly expiredOperations: (
     now: number
-  ) => Effect.Effect<
-    ReadonlyArray<{
-      /** The instance the operation belongs to. */
-      readonly instanceId: string
-      /** The operation's id. */
-      readonly operationId: string
-    }>,
-    StoreError | StoreUnavailable
-  >
-  /** Extends the leases of every in-progress operation `owner` holds. */
-  readonly renewLeases: (owner: string, until: number) => Effect.Effect<void, StoreError | StoreUnavailable>
+  ) => Effect.Effect<ReadonlyArray<OperationRef>, StoreError | StoreUnavailable>
+  /**
+   * Sets the lease of each of `operations` that is still in progress and held by `owner` to expire at `until`, and
+   * returns those (the others were finished, or taken over by another replica). Only the operations named: a
+   * replica renews what its fibers run, never every row it owns. An `until` in the past releases the leases, so
+   * takeover applies at once.
+   */
+  readonly renewLeases: (
+    owner: string,
+    operations: ReadonlyArray<OperationRef>,
+    until: number
+  ) => Effect.Effect<ReadonlyArray<OperationRef>, StoreError | StoreUnavailable>
   /** The in-progress operations `owner` holds. */
   readonly runningOperations: (
     owner: string
-  ) => Effect.Effect<
-    ReadonlyArray<{
-      /** The instance the operation belongs to. */
-      readonly instanceId: string
-      /** The operation's id. */
-      readonly operationId: string
-    }>,
-    StoreError | StoreUnavailable
-  >
+  ) => Effect.Effect<ReadonlyArray<OperationRef>, StoreError | StoreUnavailable>
+}
+
+/**
+ * An operation, by its instance and its id.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OperationRef {
+  /** The instance the operation belongs to. */
+  readonly instanceId: string
+  /** The operation's id. */
+  readonly operationId: string
 }
 
 /**
@@ -549,7 +556,7 @@ export const applyChanges = (snapshot: InstanceSnapshot, changes: ReadonlyArray<
   let ownBindings: Map<string, BindingRecord> | undefined
   let ownBindingTombstones: Map<string, Tombstone> | undefined
   let ownOperations: Map<string, OperationRecord> | undefined
-  const mutableBindings = () => (ownBindings ??= new Map(bindings))
+  const mutableBindings = () => (ownBindings ??= copyMap(bindings))
   const mutableBindingTombstones = () => (ownBindingTombstones ??= new Map(bindingTombstones))
   for (const change of changes) {
     switch (change._tag) {
@@ -596,12 +603,16 @@ export const applyChanges = (snapshot: InstanceSnapshot, changes: ReadonlyArray<
         break
       }
       case "PutOperation":
-        operations = (ownOperations ??= new Map(operations)).set(change.record.id, change.record)
+        operations = (ownOperations ??= copyMap(operations)).set(change.record.id, change.record)
         break
     }
   }
   return { instanceId: snapshot.instanceId, instance, tombstone, bindings, bindingTombstones, operations }
 }
+
+/** A copy of a snapshot's map (keeping which records a SQL store could not read). */
+const copyMap = <V>(map: ReadonlyMap<string, V>): Map<string, V> =>
+  map instanceof PartlyReadableMap ? map.clone() : new Map(map)
 
 const isEmpty = (snapshot: InstanceSnapshot): boolean =>
   Option.isNone(snapshot.instance) && Option.isNone(snapshot.tombstone) && snapshot.operations.size === 0
@@ -660,18 +671,18 @@ export const makeMemory: Effect.Effect<BrokerStoreService> = Effect.sync(() => {
       ),
     expiredOperations: (now) =>
       operationsWhere((o) => o.state === "in progress" && o.leaseExpiresAt !== undefined && o.leaseExpiresAt < now),
-    renewLeases: (owner, until) =>
+    renewLeases: (owner, refs, until) =>
       Effect.sync(() => {
-        for (const [id, snapshot] of snapshots) {
-          let operations: Map<string, OperationRecord> | undefined
-          for (const o of snapshot.operations.values()) {
-            if (o.owner === owner && o.state === "in progress") {
-              operations ??= new Map(snapshot.operations)
-              operations.set(o.id, { ...o, leaseExpiresAt: until })
-            }
-          }
-          if (operations !== undefined) snapshots.set(id, { ...snapshot, operations })
+        const renewed: Array<OperationRef> = []
+        for (const ref of refs) {
+          const snapshot = snapshots.get(ref.instanceId)
+          const o = snapshot?.operations.get(ref.operationId)
+          if (snapshot === undefined || o === undefined || o.owner !== owner || o.state !== "in progress") continue
+          const operations = new Map(snapshot.operations).set(o.id, { ...o, leaseExpiresAt: until })
+          snapshots.set(ref.instanceId, { ...snapshot, operations })
+          renewed.push({ instanceId: ref.instanceId, operationId: ref.operationId })
         }
+        return renewed
       }),
     runningOperations: (owner) => operationsWhere((o) => o.owner === owner && o.state === "in progress")
   }

@@ -1,7 +1,8 @@
 /**
- * Encryption of secrets at rest (AES-256-GCM, node:crypto): binding credentials and parameters are stored as
- * `{"$encrypted":"v1.<key id>.<iv>.<tag>.<ciphertext>"}`. Several keys can be configured: the first encrypts,
- * every key decrypts, so keys can be rotated without rewriting the store.
+ * Encryption at rest (AES-256-GCM, node:crypto): a SQL store seals each record it writes as one envelope
+ * (`enc1.<key id>.<iv>.<tag>.<ciphertext>`) bound by associated data to its table, ids and column. Several keys
+ * can be configured: the first seals, every key opens, and `effect-osb store rekey` rewrites every record under
+ * the first key so an old key can be dropped.
  *
  * @since 0.1.0
  * @module
@@ -40,15 +41,6 @@ export interface Encryption {
   readonly keys: readonly [EncryptionKey, ...Array<EncryptionKey>]
 }
 
-/**
- * The field names whose values are encrypted wherever they appear in a stored record.
- *
- * @since 0.1.0
- * @category constants
- */
-export const secretFields: ReadonlyArray<string> = ["parameters", "credentials"]
-
-const marker = "$encrypted"
 const keyIdPattern = /^[A-Za-z0-9_-]{1,32}$/
 
 /** What is wrong with an `id:base64key` entry, without quoting any of it. */
@@ -110,77 +102,83 @@ export const fromConfig: Effect.Effect<Option.Option<Encryption>, ConfigError.Co
 )
 
 /**
- * Encrypts one JSON value with the newest key.
+ * The prefix of a sealed text (an envelope): `enc1.<key id>.<iv>.<tag>.<ciphertext>`, base64url parts. JSON never
+ * starts with it, so a stored column tells by its first bytes whether it holds an envelope; nothing inside a
+ * JSON value is ever taken for ciphertext.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const envelopePrefix = "enc1."
+
+/**
+ * Why an envelope cannot be opened. `keyId` names the key that sealed it (never the key itself).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OpenProblem {
+  /** The id of the key the envelope names (never the key). */
+  readonly keyId: string
+  /** No configured key has that id; the ciphertext, tag or associated data do not match; or not an envelope. */
+  readonly reason: "unknown key" | "does not authenticate" | "malformed"
+}
+
+/**
+ * Seals a text with the first key (AES-256-GCM, a fresh 96-bit IV). `associatedData` is authenticated, not
+ * stored: the envelope opens only with the same associated data, so a store binds each envelope to its table,
+ * ids and column and a ciphertext copied to another place fails to open.
  *
  * @since 0.1.0
  * @category encryption
  */
-export const encryptValue = (encryption: Encryption, value: unknown): {
-  /**
-   * `v1.<key id>.<iv>.<tag>.<ciphertext>` (base64url): the JSON of the value encrypted with AES-256-GCM under the
-   * first key.
-   */
-  readonly [marker]: string
-} => {
+export const seal = (encryption: Encryption, plaintext: string, associatedData: string): string => {
   const key = encryption.keys[0]
   const iv = randomBytes(12)
   const cipher = createCipheriv("aes-256-gcm", Redacted.value(key.key), iv)
-  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), "utf8"), cipher.final()])
-  const tag = cipher.getAuthTag()
-  return {
-    [marker]: ["v1", key.id, iv.toString("base64url"), tag.toString("base64url"), ciphertext.toString("base64url")]
-      .join(".")
-  }
+  cipher.setAAD(Buffer.from(associatedData, "utf8"))
+  const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()])
+  return `${envelopePrefix}${key.id}.${iv.toString("base64url")}.${cipher.getAuthTag().toString("base64url")}.${
+    ciphertext.toString("base64url")
+  }`
 }
 
 /**
- * Decrypts a value made by {@link encryptValue} with whichever configured key made it. Throws if no key fits or
- * the ciphertext was tampered with.
+ * The id of the key that sealed an envelope, `undefined` for a text that is not an envelope.
  *
  * @since 0.1.0
  * @category encryption
  */
-export const decryptValue = (encryption: Encryption, sealed: string): unknown => {
-  const [version, id, iv, tag, ciphertext] = sealed.split(".")
+export const envelopeKeyId = (text: string): string | undefined => {
+  if (!text.startsWith(envelopePrefix)) return undefined
+  const end = text.indexOf(".", envelopePrefix.length)
+  return end < 0 ? undefined : text.slice(envelopePrefix.length, end)
+}
+
+/**
+ * Opens an envelope made by {@link seal} with the configured key it names and the same associated data.
+ *
+ * @since 0.1.0
+ * @category encryption
+ */
+export const open = (
+  encryption: Encryption,
+  envelope: string,
+  associatedData: string
+): Either.Either<string, OpenProblem> => {
+  const [, id = "", iv, tag, ciphertext, ...extra] = envelope.slice(envelopePrefix.length - 1).split(".")
+  if (iv === undefined || tag === undefined || ciphertext === undefined || extra.length > 0) {
+    return Either.left({ keyId: id, reason: "malformed" })
+  }
   const key = encryption.keys.find((k) => k.id === id)
-  if (version !== "v1" || key === undefined || iv === undefined || tag === undefined || ciphertext === undefined) {
-    throw new Error(`cannot decrypt a stored secret: no configured key "${id}"`)
+  if (key === undefined) return Either.left({ keyId: id, reason: "unknown key" })
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", Redacted.value(key.key), Buffer.from(iv, "base64url"))
+    decipher.setAAD(Buffer.from(associatedData, "utf8"))
+    decipher.setAuthTag(Buffer.from(tag, "base64url"))
+    const plain = Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()])
+    return Either.right(plain.toString("utf8"))
+  } catch {
+    return Either.left({ keyId: id, reason: "does not authenticate" })
   }
-  const decipher = createDecipheriv("aes-256-gcm", Redacted.value(key.key), Buffer.from(iv, "base64url"))
-  decipher.setAuthTag(Buffer.from(tag, "base64url"))
-  const plain = Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()])
-  return JSON.parse(plain.toString("utf8"))
 }
-
-const isSealed = (u: unknown): u is { readonly [marker]: string } =>
-  typeof u === "object" && u !== null && !Array.isArray(u) && Object.keys(u).length === 1 &&
-  typeof (u as Record<string, unknown>)[marker] === "string"
-
-const mapRecord = (value: unknown, onSecret: (key: string, value: unknown) => unknown): unknown => {
-  if (Array.isArray(value)) return value.map((v) => mapRecord(v, onSecret))
-  if (typeof value !== "object" || value === null) return value
-  const out: Record<string, unknown> = {}
-  for (const [key, child] of Object.entries(value)) {
-    out[key] = secretFields.includes(key) ? onSecret(key, child) : mapRecord(child, onSecret)
-  }
-  return out
-}
-
-/**
- * Encrypts every secret field of a stored record (values under `parameters` and `credentials`).
- *
- * @since 0.1.0
- * @category encryption
- */
-export const encryptRecord = (encryption: Encryption, record: unknown): unknown =>
-  mapRecord(record, (_, value) => (value === undefined || isSealed(value) ? value : encryptValue(encryption, value)))
-
-/**
- * Decrypts every secret field of a stored record; plain (unencrypted) values pass through, so encryption can be
- * turned on for an existing store.
- *
- * @since 0.1.0
- * @category encryption
- */
-export const decryptRecord = (encryption: Encryption, record: unknown): unknown =>
-  mapRecord(record, (_, value) => (isSealed(value) ? decryptValue(encryption, value[marker]) : value))

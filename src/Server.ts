@@ -179,7 +179,8 @@ export const layer = (
   )
 
 /**
- * Serves the broker with the address read through `Config`: `HOST` (default 127.0.0.1), `PORT` (default 8080),
+ * Serves the broker with the address read through `Config`: `HOST` (default 127.0.0.1), `PORT` (default 8080; 0
+ * picks a free port, named in the start-up line `Listening on http://host:port`),
  * `BROKER_REQUEST_LOG` (default true: one log line per request), TLS from `TLS_CERT_FILE`, `TLS_KEY_FILE` and
  * `TLS_CA_FILE` (see `Tls.config`; plain HTTP when unset), the limits `BROKER_HEADERS_TIMEOUT_MS`,
  * `BROKER_REQUEST_TIMEOUT_MS`, `BROKER_BODY_TIMEOUT_MS`, `BROKER_MAX_BODY_BYTES_IN_FLIGHT`,
@@ -209,7 +210,7 @@ export const layerConfig = (
     Effect.map(
       Config.all({
         host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
-        port: Config.port("PORT").pipe(Config.withDefault(8080)),
+        port: listenPort("PORT").pipe(Config.withDefault(8080)),
         requestLog: Config.boolean("BROKER_REQUEST_LOG").pipe(Config.withDefault(options.requestLog ?? true)),
         tls: Tls.config,
         headersTimeout: positive("BROKER_HEADERS_TIMEOUT_MS"),
@@ -256,6 +257,18 @@ export const layerConfig = (
     )
   )
 
+/**
+ * A port to listen on: 0 (a free port, which the start-up line names) to 65535. Not `Config.port`, which refuses
+ * 0.
+ */
+const listenPort = (name: string): Config.Config<number> =>
+  Config.integer(name).pipe(
+    Config.validate({
+      message: "Expected a port number from 0 (any free port) to 65535",
+      validation: (n) => n >= 0 && n <= 65535
+    })
+  )
+
 /** An optional positive integer variable. */
 const positive = (name: string): Config.Config<Option.Option<number>> =>
   Config.option(
@@ -277,7 +290,7 @@ const positive = (name: string): Config.Config<Option.Option<number>> =>
  *
  * Server.layerConfig().pipe(Layer.provide(broker), Layer.provide(BrokerAuth.layerConfig), Server.runMain)
  * // PORT=abc node main.js
- * // stderr: effect-osb: cannot run: PORT is invalid: Expected a network port value but received "abc". Set PORT ...
+ * // stderr: effect-osb: cannot run: PORT is invalid: Expected an integer value but received "abc". Set PORT ...
  * ```
  *
  * @since 0.1.0

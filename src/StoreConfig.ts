@@ -64,6 +64,17 @@ export const parse = (value: string): Option.Option<StoreChoice> => {
   return Option.none()
 }
 
+/** The store `BROKER_STORE` names. */
+const configuredStore: Effect.Effect<StoreChoice, ConfigError.ConfigError> = Effect.flatMap(
+  Config.string("BROKER_STORE").pipe(Config.withDefault(defaultStore)),
+  (raw) =>
+    Option.match(parse(raw), {
+      onNone: () =>
+        Effect.fail(ConfigError.InvalidData(["BROKER_STORE"], "expected memory, sqlite:<path> or a postgres:// URL")),
+      onSome: Effect.succeed
+    })
+)
+
 /**
  * Why the configured store could not be opened.
  *
@@ -115,31 +126,54 @@ const opening = (what: string) => (layer: Layer.Layer<BrokerStore, StoreLayerErr
  */
 export const layer: Layer.Layer<BrokerStore, StoreLayerError> = Layer.unwrapEffect(
   Effect.gen(function*() {
-    const raw = yield* Config.string("BROKER_STORE").pipe(Config.withDefault(defaultStore))
-    const choice = parse(raw)
-    if (Option.isNone(choice)) {
-      return yield* Effect.fail(
-        ConfigError.InvalidData(["BROKER_STORE"], "expected memory, sqlite:<path> or a postgres:// URL")
-      )
-    }
+    const choice = yield* configuredStore
     const encryption = yield* Encryption.fromConfig
     const options = Option.match(encryption, { onNone: () => ({}), onSome: (e) => ({ encryption: e }) })
-    switch (choice.value._tag) {
+    switch (choice._tag) {
       case "Memory":
         if (Option.isSome(encryption)) {
           yield* Effect.logInfo("BROKER_ENCRYPTION_KEYS: the memory store keeps nothing at rest")
         }
         return widen(layerMemory)
       case "Sqlite":
-        yield* Effect.logInfo(`store: SQLite at ${choice.value.filename}`)
-        return opening(`the SQLite store at ${choice.value.filename}`)(
-          SqlStore.layerSqlite(choice.value.filename, options)
+        yield* Effect.logInfo(`store: SQLite at ${choice.filename}`)
+        return opening(`the SQLite store at ${choice.filename}`)(
+          SqlStore.layerSqlite(choice.filename, options)
         )
       case "Postgres":
         yield* Effect.logInfo("store: PostgreSQL")
-        return opening(`the PostgreSQL store at ${pgLocation(choice.value.url)}`)(
-          SqlStore.layerPg(choice.value.url, options)
+        return opening(`the PostgreSQL store at ${pgLocation(choice.url)}`)(
+          SqlStore.layerPg(choice.url, options)
         )
     }
   })
 )
+
+/**
+ * Rewrites every record of the store `BROKER_STORE` names under the first key of `BROKER_ENCRYPTION_KEYS` (what
+ * `effect-osb store rekey` runs): afterwards only that key is needed. `None` for the memory store (it keeps nothing
+ * at rest). Fails with a `ConfigError` naming `BROKER_ENCRYPTION_KEYS` when it is unset.
+ *
+ * @since 0.1.0
+ * @category rotation
+ */
+export const rekey: Effect.Effect<Option.Option<SqlStore.RekeyReport>, StoreLayerError> = Effect.gen(function*() {
+  const choice = yield* configuredStore
+  const encryption = yield* Encryption.fromConfig
+  if (Option.isNone(encryption)) {
+    return yield* Effect.fail(
+      ConfigError.MissingData(
+        ["BROKER_ENCRYPTION_KEYS"],
+        "store rekey needs the keys: the key to encrypt with first, then every key the store was written with"
+      )
+    )
+  }
+  switch (choice._tag) {
+    case "Memory":
+      return Option.none()
+    case "Sqlite":
+      return Option.some(yield* SqlStore.rekeySqlite(choice.filename, encryption.value))
+    case "Postgres":
+      return Option.some(yield* SqlStore.rekeyPg(choice.url, encryption.value))
+  }
+})

@@ -21,7 +21,7 @@ import type { ResolvedPlan } from "../src/Catalog.js"
 import { effectivePlan } from "../src/Catalog.js"
 import { decideBind, finishBind } from "../src/internal/engine/bind.js"
 import type { Decision, Env, Outcome, StepName } from "../src/internal/engine/decision.js"
-import { bindingKey, instanceKey, succeeded } from "../src/internal/engine/decision.js"
+import { succeeded } from "../src/internal/engine/decision.js"
 import { decideDeprovision, finishDeprovision } from "../src/internal/engine/deprovision.js"
 import { defaultFingerprints } from "../src/internal/engine/identity.js"
 import {
@@ -166,9 +166,8 @@ const decisions = (): System => {
           finish(instanceId, operation, outputOf(operation))
           return answer({ _tag: "Completed" })
         }
-        const key = operation.bindingId === undefined
-          ? instanceKey(instanceId)
-          : bindingKey(instanceId, operation.bindingId)
+        // running work is known by its operation (a decision names the operation it stops)
+        const key = operation.id
         running.set(key, {
           key,
           instanceId,

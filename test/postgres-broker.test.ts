@@ -571,7 +571,7 @@ describe("configuration, secrets at rest, and the admin role", () => {
     // everything the store holds, as text: no password, no credentials in the clear
     const stored = await storeText(storeUrl)
     expect(stored).toContain(instanceId)
-    expect(stored).toContain("$encrypted")
+    expect(stored).toContain("enc1.k1.")
     expect(stored).not.toContain(credentials.username)
     expect(stored).not.toContain(credentials.password)
     expect(stored).not.toContain(credentials.uri)

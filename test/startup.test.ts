@@ -112,6 +112,14 @@ describe("start-up failures: one line on stderr, exit 1", () => {
     expectOneLine(result, ["PORT is invalid", "\"abc\"", /Set PORT to a port number/])
   })
 
+  it("BROKER_STORE=sqlite: under /proc (a directory that cannot be made) fails at once, naming the path", async () => {
+    // Node 20's recursive mkdirSync loops forever there, with the event loop blocked (SIGTERM was ignored too)
+    const started = performance.now()
+    const result = await run(build.script, { BROKER_STORE: "sqlite:/proc/effect-osb-test/broker.db" }, 15_000)
+    expectOneLine(result, ["/proc/effect-osb-test", "ENOENT", /Check the path/])
+    expect(performance.now() - started).toBeLessThan(10_000)
+  })
+
   it("a port in use names the address and says to pick another PORT", async () => {
     const blocker: Server = createServer()
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve))
@@ -160,6 +168,35 @@ describe("start-up failures: one line on stderr, exit 1", () => {
     )
     const result = await run(program, {})
     expectOneLine(result, ["the catalog is invalid", "services[0]", /Fix the catalog/])
+  })
+})
+
+describe("PORT=0", () => {
+  it("listens on a free port, names it in the start-up line, and answers there", async () => {
+    const child = spawn(process.execPath, [build.script], {
+      env: { ...process.env, BROKER_STORE: "memory", PORT: "0", BROKER_REQUEST_LOG: "false" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let output = ""
+    child.stdout.on("data", (d) => (output += d))
+    child.stderr.on("data", (d) => (output += d))
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve))
+    try {
+      const deadline = Date.now() + 20_000
+      while (!/Listening on http:\/\/127\.0\.0\.1:\d+/.test(output) && Date.now() < deadline) {
+        if (child.exitCode !== null) break
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      const port = Number(/Listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1])
+      expect(port, output).toBeGreaterThan(0)
+      const reply = await fetch(`http://127.0.0.1:${port}/v2/catalog`, { headers: { "x-broker-api-version": "2.17" } })
+      // the quick start's own server (Basic auth): 401 without credentials, but an OSB answer
+      expect([200, 401]).toContain(reply.status)
+      expect(await reply.json()).toEqual(expect.any(Object))
+    } finally {
+      child.kill("SIGTERM")
+      await exited
+    }
   })
 })
 

@@ -53,7 +53,7 @@ describe("SQL stores keep secrets encrypted at rest", () => {
     const raw = await rawRows()
     expect(raw).not.toContain("secret-password")
     expect(raw).not.toContain("\"size\"")
-    expect(raw).toContain("$encrypted")
+    expect(raw).toContain("enc1.k1.")
     // rotation: k2 encrypts, k1 still decrypts
     const rotated = enc([`k2:${k2}`, `k1:${k1}`])
     const old = await readBack(rotated, "old")
@@ -61,7 +61,7 @@ describe("SQL stores keep secrets encrypted at rest", () => {
       password: "secret-password"
     })
     await write(rotated, "new")
-    expect(await rawRows()).toContain(".k2.")
+    expect(await rawRows()).toContain("enc1.k2.")
     // without k1 the old secrets cannot be read
     expect(Exit.isFailure(await readBack(enc([`k2:${k2}`]), "old"))).toBe(true)
     const fresh = await readBack(enc([`k2:${k2}`]), "new")

@@ -131,7 +131,8 @@ describe("SQL store migrations (Migrator)", () => {
         "osb_operations"
       ])
       expect(db.prepare("SELECT migration_id, name FROM osb_migrations").all()).toEqual([
-        { migration_id: 1, name: "create_tables" }
+        { migration_id: 1, name: "create_tables" },
+        { migration_id: 2, name: "mark_legacy_encrypted_rows" }
       ])
     } finally {
       db.close()
@@ -144,7 +145,8 @@ describe("SQL store migrations (Migrator)", () => {
     await expectLegacyServed(brokerOn(SqlStore.layerPg(url)))
     expect(await query(url, "SELECT to_regclass('osb_schema_migrations') AS legacy")).toEqual([{ legacy: null }])
     expect(await query(url, "SELECT migration_id, name FROM osb_migrations")).toEqual([
-      { migration_id: 1, name: "create_tables" }
+      { migration_id: 1, name: "create_tables" },
+      { migration_id: 2, name: "mark_legacy_encrypted_rows" }
     ])
   })
 
@@ -156,10 +158,12 @@ describe("SQL store migrations (Migrator)", () => {
     )
     const exits = await Promise.all(opens)
     expect(exits.map((exit) => exit._tag)).toEqual(["Success", "Success", "Success", "Success", "Success"])
-    expect(await query(url, "SELECT migration_id FROM osb_migrations")).toEqual([{ migration_id: 1 }])
+    expect(await query(url, "SELECT migration_id FROM osb_migrations")).toEqual([{ migration_id: 1 }, {
+      migration_id: 2
+    }])
     // and a restart on a migrated database applies nothing
     expect(Exit.isSuccess(await Effect.runPromiseExit(Effect.scoped(Layer.build(SqlStore.layerPg(url)))))).toBe(true)
-    expect(await query(url, "SELECT count(*)::int AS n FROM osb_migrations")).toEqual([{ n: 1 }])
+    expect(await query(url, "SELECT count(*)::int AS n FROM osb_migrations")).toEqual([{ n: 2 }])
   })
 
   it("SQLite: a new database gets the tables through the Migrator", async () => {
@@ -168,7 +172,8 @@ describe("SQL store migrations (Migrator)", () => {
     const db = new Database(file, { readonly: true })
     try {
       expect(db.prepare("SELECT migration_id, name FROM osb_migrations").all()).toEqual([
-        { migration_id: 1, name: "create_tables" }
+        { migration_id: 1, name: "create_tables" },
+        { migration_id: 2, name: "mark_legacy_encrypted_rows" }
       ])
     } finally {
       db.close()

@@ -1,30 +1,37 @@
 #!/usr/bin/env node
 /**
  * The `effect-osb` command: `check` runs the conformance checks against any running broker over HTTP;
- * `catalog` fetches, validates and prints a broker's catalog. Exit codes: 0 when nothing failed, 1 when a check
- * failed (or, with `--strict`, warned), 2 for a usage error or a broker that cannot be reached or refuses the
- * credentials.
+ * `catalog` fetches, validates and prints a broker's catalog; `store rekey` rewrites every record of the store
+ * `BROKER_STORE` names under the first key of `BROKER_ENCRYPTION_KEYS`. Exit codes: 0 when nothing failed, 1 when a
+ * check failed (or, with `--strict`, warned) or a record could not be rekeyed, 2 for a usage error, a broker that
+ * cannot be reached or refuses the credentials, or a store that cannot be opened.
  *
  * @since 0.1.0
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import { parseArgs } from "node:util"
 import * as CatalogModule from "../Catalog.js"
 import type { ApiVersion } from "../Checker.js"
 import * as Checker from "../Checker.js"
 import * as Transport from "../checker/transport.js"
+import { describeFailure } from "../internal/startup.js"
 import type { OsbClientService } from "../OsbClient.js"
 import * as OsbClient from "../OsbClient.js"
 import * as Report from "../Report.js"
+import * as StoreConfig from "../StoreConfig.js"
 
 const VERSION = "0.1.0"
 
 const usage = `Usage:
   effect-osb check <url> [options]     run the OSB conformance checks against a running broker
   effect-osb catalog <url> [options]   fetch, validate and print a broker's catalog
+  effect-osb store rekey               rewrite every record of the store (BROKER_STORE) under the
+                                       first key of BROKER_ENCRYPTION_KEYS, so older keys can be dropped
   effect-osb --help | --version
 
 Options (check and catalog):
@@ -48,6 +55,8 @@ Options (check):
 Exit codes: 0 nothing failed; 1 a check failed (with --strict: or warned); 2 usage error, broker
 unreachable, or credentials refused.
 Environment: NO_COLOR turns colours off (they are off anyway when the output is not a terminal).
+store rekey reads BROKER_STORE and BROKER_ENCRYPTION_KEYS as the quick start does; exit 1 when a
+record could not be read (it is named, and left as it was), 2 when the store cannot be opened.
 `
 
 /** A usage error: one line, the usage, exit 2. */
@@ -75,6 +84,25 @@ type Parsed =
   | { readonly _tag: "version" }
   | { readonly _tag: "check"; readonly args: CheckArgs }
   | { readonly _tag: "catalog"; readonly args: Common }
+  | { readonly _tag: "rekey" }
+
+/** `store <subcommand>`: only `rekey`, without arguments. */
+const parseStore = (
+  subcommand: string | undefined,
+  extra: ReadonlyArray<string>
+): Either.Either<Parsed, UsageError> => {
+  if (subcommand !== "rekey") {
+    return Either.left(
+      new UsageError(
+        subcommand === undefined
+          ? "store: missing a subcommand: rekey"
+          : `store: unknown subcommand "${subcommand}": use rekey`
+      )
+    )
+  }
+  if (extra.length > 0) return Either.left(new UsageError(`store rekey: unexpected argument "${extra[0]}"`))
+  return Either.right({ _tag: "rekey" })
+}
 
 const parse = (argv: ReadonlyArray<string>): Either.Either<Parsed, UsageError> => {
   let values: Record<string, string | boolean | Array<string> | undefined>
@@ -106,9 +134,10 @@ const parse = (argv: ReadonlyArray<string>): Either.Either<Parsed, UsageError> =
   const [command, url, ...extra] = positionals
   if (values["help"] === true || command === "help") return Either.right({ _tag: "help" })
   if (values["version"] === true) return Either.right({ _tag: "version" })
-  if (command === undefined) return Either.left(new UsageError("missing a command: check or catalog"))
+  if (command === undefined) return Either.left(new UsageError("missing a command: check, catalog or store"))
+  if (command === "store") return parseStore(url, extra)
   if (command !== "check" && command !== "catalog") {
-    return Either.left(new UsageError(`unknown command "${command}": use check or catalog`))
+    return Either.left(new UsageError(`unknown command "${command}": use check, catalog or store`))
   }
   if (url === undefined) {
     return Either.left(new UsageError(`${command}: missing the broker's URL, e.g. http://127.0.0.1:8080`))
@@ -236,6 +265,32 @@ const catalog = (args: Common) =>
     if (problems.length > 0) exitCode = 1
   })
 
+/** `store rekey`: one line of counts on stdout, each unreadable record on stderr. */
+const rekey = Effect.gen(function*() {
+  const report = yield* StoreConfig.rekey
+  if (Option.isNone(report)) {
+    process.stdout.write("the memory store keeps nothing at rest: nothing to rekey\n")
+    return
+  }
+  const { advice, current, keyId, rewritten, unreadable } = report.value
+  for (const line of unreadable) process.stderr.write(`effect-osb: ${line}\n`)
+  process.stdout.write(
+    `rekeyed ${rewritten} records under key ${keyId} (${current} already were)` +
+      (unreadable.length === 0
+        ? "; every record is now under this key\n"
+        : `; ${unreadable.length} records could not be read and still need the key that wrote them\n`)
+  )
+  if (advice !== undefined) process.stdout.write(`${advice}\n`)
+  if (unreadable.length > 0) exitCode = 1
+}).pipe(
+  Effect.catchAll((error) =>
+    Effect.sync(() => {
+      process.stderr.write(`${describeFailure(Cause.fail(error))}\n`)
+      exitCode = 2
+    })
+  )
+)
+
 const parsed = parse(process.argv.slice(2))
 if (Either.isLeft(parsed)) {
   process.stderr.write(
@@ -249,7 +304,11 @@ if (Either.isLeft(parsed)) {
   process.stdout.write(`effect-osb ${VERSION}\n`)
 } else {
   const command = parsed.right
-  const program = command._tag === "check" ? check(command.args) : catalog(command.args)
+  const program = command._tag === "check"
+    ? check(command.args)
+    : command._tag === "catalog"
+    ? catalog(command.args)
+    : rekey
   program.pipe(
     Effect.provide(NodeHttpClient.layerUndici),
     NodeRuntime.runMain({

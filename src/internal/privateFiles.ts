@@ -20,6 +20,24 @@ export const sideFiles = (filename: string): ReadonlyArray<string> => [
 ]
 
 /**
+ * Creates a directory and its missing parents, each 0700 (mkdir's mode is cut by the umask, so each is chmod-ed),
+ * one level at a time from the deepest one that exists. Not `mkdirSync(..., { recursive: true })`: on Node 20 that
+ * loops forever, blocking the event loop (no signal is handled), where a level cannot be created under a
+ * pseudo-filesystem (`/proc/x`, ENOENT); one level at a time, that is an error naming the directory.
+ */
+export const makePrivateDirectories = (directory: string): void => {
+  const missing: Array<string> = []
+  for (let dir = resolve(directory); !existsSync(dir); dir = dirname(dir)) {
+    missing.push(dir)
+    if (dirname(dir) === dir) break
+  }
+  for (const dir of missing.reverse()) {
+    mkdirSync(dir, { mode: directoryMode })
+    chmodSync(dir, directoryMode)
+  }
+}
+
+/**
  * Creates the database's directory (and missing parents) 0700 and the database file 0600 before SQLite opens it;
  * an existing database and its side files are set to 0600. A directory that already existed is left as it is.
  * `:memory:` and `file:` URIs are left to SQLite.
@@ -27,15 +45,7 @@ export const sideFiles = (filename: string): ReadonlyArray<string> => [
 export const preparePrivateFiles = (filename: string): void => {
   if (filename === ":memory:" || filename.startsWith("file:")) return
   const path = resolve(filename)
-  const directory = dirname(path)
-  const first = mkdirSync(directory, { recursive: true, mode: directoryMode })
-  if (first !== undefined) {
-    // every directory from the first one created down to the database's (mkdir's mode is cut by the umask)
-    for (let dir = directory; dir.length >= first.length; dir = dirname(dir)) {
-      chmodSync(dir, directoryMode)
-      if (dir === first) break
-    }
-  }
+  makePrivateDirectories(dirname(path))
   closeSync(openSync(path, "a", fileMode))
   for (const file of [path, ...sideFiles(path)]) {
     if (existsSync(file)) chmodSync(file, fileMode)

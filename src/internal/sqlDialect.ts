@@ -23,6 +23,11 @@ export interface SqlDialect {
   readonly tableExists: (sql: SqlClient.SqlClient, table: string) => Effect.Effect<boolean, SqlError>
   /** The `Migrator`'s own table, as the `Migrator` creates it for this dialect. */
   readonly createMigrationsTable: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, SqlError>
+  /**
+   * Erases what rewritten rows left in the database files (run after a rekey, outside a transaction), or says
+   * what the operator must run to do it.
+   */
+  readonly eraseOldRows: (sql: SqlClient.SqlClient) => Effect.Effect<string | undefined, SqlError>
 }
 
 const sqlite: SqlDialect = {
@@ -42,7 +47,17 @@ const sqlite: SqlDialect = {
       migration_id integer PRIMARY KEY NOT NULL,
       created_at datetime NOT NULL DEFAULT current_timestamp,
       name VARCHAR(255) NOT NULL
-    )`
+    )`,
+  // old versions of rewritten rows stay in free pages and in the WAL until the file is rebuilt
+  eraseOldRows: (sql) =>
+    Effect.as(
+      Effect.all([
+        sql`PRAGMA wal_checkpoint(TRUNCATE)`,
+        sql`VACUUM`,
+        sql`PRAGMA wal_checkpoint(TRUNCATE)`
+      ], { discard: true }),
+      undefined
+    )
 }
 
 const pg: SqlDialect = {
@@ -59,7 +74,13 @@ const pg: SqlDialect = {
       migration_id integer primary key,
       created_at timestamp with time zone not null default now(),
       name text not null
-    )`
+    )`,
+  // VACUUM FULL would lock the tables of running brokers: the operator chooses when
+  eraseOldRows: () =>
+    Effect.succeed(
+      "PostgreSQL keeps old row versions until they are vacuumed: run VACUUM FULL osb_instances, osb_bindings, " +
+        "osb_operations to rewrite the tables"
+    )
 }
 
 /** Why the store cannot be built on the `SqlClient` in context. */
@@ -115,6 +136,12 @@ export const migrations: ReadonlyArray<readonly [id: number, name: string, state
       PRIMARY KEY (instance_id, operation_id)
     )`,
     `CREATE INDEX IF NOT EXISTS osb_operations_running ON osb_operations (state, lease_expires_at)`
+  ]],
+  // rows an earlier version encrypted field by field ({"$encrypted":"v1..."} values inside plain JSON) are marked, so
+  // only they have such values decrypted (anything else is data, never ciphertext); `store rekey` seals them whole
+  [2, "mark_legacy_encrypted_rows", [
+    `UPDATE osb_instances SET record = 'legacy:' || record WHERE record LIKE '%"$encrypted":"v1.%'`,
+    `UPDATE osb_bindings SET record = 'legacy:' || record WHERE record LIKE '%"$encrypted":"v1.%'`
   ]]
 ]
 

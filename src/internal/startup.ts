@@ -10,7 +10,7 @@ import * as Option from "effect/Option"
 
 /** What to do about a setting read from the environment, by variable name. */
 const settingHints: Readonly<Record<string, string>> = {
-  PORT: "Set PORT to a port number from 1 to 65535, or unset it for 8080.",
+  PORT: "Set PORT to a port number from 1 to 65535 (0: any free port), or unset it for 8080.",
   HOST: "Set HOST to an address of this machine (e.g. 127.0.0.1 or 0.0.0.0), or unset it for 127.0.0.1.",
   BROKER_STORE:
     "Set BROKER_STORE to memory, sqlite:<path> or postgres://user:password@host:5432/db, or unset it for sqlite:./data/broker.sqlite.",

@@ -214,10 +214,17 @@ const checks: ReadonlyArray<readonly [title: string, check: (store: BrokerStoreS
     ])
     expect((await run(store.runningOperations("A"))).map((o) => o.operationId)).toEqual(["mine"])
     expect((await run(store.expiredOperations(60))).map((o) => o.operationId)).toEqual(["theirs"])
-    await run(store.renewLeases("B", 1000))
+    // only the operations named, and only those still in progress and held by the owner
+    const named = ["mine", "theirs", "done", "unknown"].map((operationId) => ({ instanceId: "i7", operationId }))
+    expect(await run(store.renewLeases("B", named, 1000))).toEqual([{ instanceId: "i7", operationId: "theirs" }])
     expect(await run(store.expiredOperations(60))).toEqual([])
     expect((await run(store.read("i7"))).operations.get("theirs")?.leaseExpiresAt).toBe(1000)
     expect((await run(store.expiredOperations(500))).map((o) => o.operationId)).toEqual(["mine"])
+    expect(await run(store.renewLeases("A", [], 2000))).toEqual([])
+    expect((await run(store.expiredOperations(500))).map((o) => o.operationId)).toEqual(["mine"])
+    // a lease set in the past is released: the operation is expired at once
+    expect(await run(store.renewLeases("B", [named[1]!], 0))).toEqual([{ instanceId: "i7", operationId: "theirs" }])
+    expect((await run(store.expiredOperations(60))).map((o) => o.operationId)).toEqual(["theirs"])
   }]
 ]
 

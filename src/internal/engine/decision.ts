@@ -97,7 +97,7 @@ export interface Start<W> {
   readonly _tag: "Start"
   readonly operation: OperationRecord
   readonly changes: ReadonlyArray<Change>
-  /** The fiber key of work this operation stops first (a delete during an async create). */
+  /** The id of the running operation this one stops first (a delete during an async create). */
   readonly interrupt: Option.Option<string>
   readonly work: W
 }
@@ -124,12 +124,6 @@ export const start = <W>(
  */
 export const extend = <A extends object>(base: A, ...extra: ReadonlyArray<Partial<A> | undefined>): A =>
   Object.assign({}, base, ...extra)
-
-/** The fiber key of an instance's work. @internal */
-export const instanceKey = (instanceId: string): string => `i/${instanceId}`
-
-/** The fiber key of a binding's work. @internal */
-export const bindingKey = (instanceId: string, bindingId: string): string => `b/${instanceId}/${bindingId}`
 
 /** @internal */
 export const isAsync = (mode: Mode, acceptsIncomplete: boolean): boolean =>

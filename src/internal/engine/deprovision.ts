@@ -18,7 +18,7 @@ import type { DeprovisionContext } from "../../ManagedBroker.js"
 import type { OriginatingIdentity } from "../../Model.js"
 import { AsyncRequired, ConcurrencyError, Gone } from "../../OsbError.js"
 import type { Decision, Env, Outcome, Work } from "./decision.js"
-import { finishOperation, instanceKey, isAsync, newOperation, running, start, superseded } from "./decision.js"
+import { finishOperation, isAsync, newOperation, running, start, superseded } from "./decision.js"
 
 /**
  * A deprovision request, as the engine sees it.
@@ -68,7 +68,7 @@ export const decideDeprovision = (
         return Either.left(new ConcurrencyError({ description: "The instance is being provisioned." }))
       }
       // DEP-4: stop the running provision, then delete
-      interrupt = Option.some(instanceKey(input.instanceId))
+      interrupt = Option.some(creating.id)
       changes.push(Change.putOperation(finishOperation(creating, now, {
         description: "Provisioning was stopped by a deprovision request."
       })))

@@ -40,16 +40,29 @@ export const makeLifecycle = (
     drain: (timeout) =>
       Effect.gen(function*() {
         draining = true
+        const here = runner.running()
+        // what the store says this replica owns (what runs here when the store cannot say)
+        const owned = yield* Effect.orElseSucceed(store.runningOperations(env.owner), () => here)
+        // owned but run by no fiber here (its outcome could not be recorded): released now, nobody will finish it
+        const orphans = owned.filter((o) => !runner.isRunning(o.operationId))
+        if (orphans.length > 0) yield* Effect.ignore(store.renewLeases(env.owner, orphans, 0))
         yield* Effect.logInfo(
-          `draining: waiting up to ${Duration.format(Duration.decode(timeout))} for ${runner.local.size} operation(s)`
+          `draining: waiting up to ${Duration.format(Duration.decode(timeout))} for ${owned.length} operation(s) ` +
+            `this replica owns (${here.length} running here, ${orphans.length} with no fiber here released at once)`
         )
         // the drain runs as a finalizer (uninterruptible): the wait itself must be interruptible to be bounded
-        yield* Effect.interruptible(FiberMap.awaitEmpty(runner.fibers)).pipe(Effect.timeout(timeout), Effect.ignore)
-        // stop renewing and taking over, stop what still runs, then release the leases (set them in the past)
-        // so another replica takes the rest over at once
+        yield* Effect.interruptible(runner.idle).pipe(Effect.timeout(timeout), Effect.ignore)
+        // stop renewing and taking over, stop what still runs, then release every lease the store says this replica
+        // still holds (set them in the past) so another replica takes the rest over at once
         yield* Fiber.interruptAll(leases.loops)
         yield* FiberMap.clear(runner.fibers)
-        yield* Effect.ignore(store.renewLeases(env.owner, 0))
+        const left = yield* Effect.orElseSucceed(store.runningOperations(env.owner), () => owned)
+        // a synchronous request still running keeps its lease: it records its outcome itself
+        const unfinished = left.filter((o) => !runner.isRunning(o.operationId))
+        yield* Effect.ignore(store.renewLeases(env.owner, unfinished, 0))
+        if (unfinished.length > 0) {
+          yield* Effect.logInfo(`drained: released ${unfinished.length} unfinished operation(s) for takeover`)
+        }
       })
   }
 }

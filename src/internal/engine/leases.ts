@@ -22,7 +22,7 @@ import { resumedBindContext } from "./bind.js"
 import type { Env, Work } from "./decision.js"
 import { deprovisionContext } from "./deprovision.js"
 import { resumedProvisionContext } from "./provision.js"
-import type { Runner } from "./runner.js"
+import type { LocalOperation, Runner } from "./runner.js"
 import { unbindContext } from "./unbind.js"
 import { resumedUpdateContext } from "./update.js"
 
@@ -33,6 +33,7 @@ import { resumedUpdateContext } from "./update.js"
  */
 export type Takeover =
   | { readonly _tag: "Skip" }
+  | { readonly _tag: "Reclaim"; readonly claimed: OperationRecord }
   | { readonly _tag: "Fail"; readonly operation: OperationRecord }
   | { readonly _tag: "Resume"; readonly claimed: OperationRecord; readonly work: Work }
 
@@ -83,7 +84,8 @@ const stepOf = (snapshot: InstanceSnapshot, operation: OperationRecord, work: Wo
 }
 
 /**
- * Decides the takeover of one operation: nothing when its lease still holds or its records moved on; resume it
+ * Decides the takeover of one operation: nothing when its lease still holds or its records moved on; the lease
+ * again when a fiber of this replica still runs it (its lease lapsed while the store was unreachable); resume it
  * when its step is resumable (and it was asynchronous), else fail it, so nothing stays "in progress" forever.
  *
  * @internal
@@ -92,11 +94,15 @@ export const decideTakeover = (
   env: Env,
   snapshot: InstanceSnapshot,
   operationId: string,
-  now: number
+  now: number,
+  runningHere: boolean
 ): Takeover => {
   const operation = snapshot.operations.get(operationId)
   if (operation === undefined || operation.state !== "in progress" || (operation.leaseExpiresAt ?? 0) >= now) {
     return skip
+  }
+  if (runningHere && operation.owner === env.owner) {
+    return { _tag: "Reclaim", claimed: { ...operation, leaseExpiresAt: now + env.leaseTtl } }
   }
   if (!operation.async) return { _tag: "Fail", operation: { ...operation, async: true } }
   const work = resumedWork(env, snapshot, operation)
@@ -148,8 +154,11 @@ export const makeLeases = (
       const decision = yield* runner.withLock(
         instanceId,
         runner.transact(instanceId, (snapshot) => {
-          const decided = decideTakeover(env, snapshot, operationId, now)
-          return Exit.succeed([decided, decided._tag === "Resume" ? [Change.putOperation(decided.claimed)] : []])
+          const decided = decideTakeover(env, snapshot, operationId, now, runner.isRunning(operationId))
+          return Exit.succeed([
+            decided,
+            decided._tag === "Resume" || decided._tag === "Reclaim" ? [Change.putOperation(decided.claimed)] : []
+          ])
         }).pipe(
           Effect.tap((decided) =>
             decided._tag === "Resume" ? runner.launch(decided.work, decided.claimed) : Effect.void
@@ -173,24 +182,43 @@ export const makeLeases = (
       yield* Effect.forEach(
         expired,
         (o) =>
-          observer?.takeover === undefined
+          (observer?.takeover === undefined
             ? takeOver(o.instanceId, o.operationId)
-            : observer.takeover(o.operationId, takeOver(o.instanceId, o.operationId)),
+            : observer.takeover(o.operationId, takeOver(o.instanceId, o.operationId))).pipe(
+              // one operation's failure (e.g. a record that cannot be read) stops only its own takeover
+              Effect.catchAllCause((cause) =>
+                Option.isSome(unavailableIn(cause))
+                  ? Effect.failCause(cause)
+                  : Effect.logError(`taking over operation ${o.operationId} of instance ${o.instanceId} failed`, cause)
+              )
+            ),
         { discard: true }
       )
     }).pipe(Effect.catchAllCause((cause) => quietIfUnavailable(cause, "operation takeover failed")))
 
-    /** Renews this replica's leases, and stops local work another replica has superseded (e.g. a DELETE). */
+    /** Whether another replica holds the operation now (it is still in progress): a lease lost, not a finish. */
+    const heldElsewhere = (entry: LocalOperation) =>
+      Effect.map(runner.read(entry.instanceId), (snapshot) => {
+        const operation = snapshot.operations.get(entry.operationId)
+        return operation?.state === "in progress" && operation.owner !== env.owner
+      })
+
+    /**
+     * Renews the leases of the operations fibers of this replica run, and only those (a row no fiber runs is left
+     * to expire, so takeover applies). An operation the store no longer has as this replica's running one (a DELETE
+     * stopped it, another replica took it over) is stopped here: that very operation's fiber, never another one.
+     */
     const renewRound: Effect.Effect<void> = Effect.gen(function*() {
+      const mine = runner.running()
+      if (mine.length === 0) return
       const now = yield* Clock.currentTimeMillis
-      yield* Effect.orDie(store.renewLeases(env.owner, now + env.leaseTtl))
-      for (const [operationId, { instanceId, key }] of [...runner.local]) {
-        const snapshot = yield* runner.read(instanceId)
-        const operation = snapshot.operations.get(operationId)
-        if (operation === undefined || operation.state !== "in progress" || operation.owner !== env.owner) {
-          if (operation?.state === "in progress") observer?.leaseLost?.(operation.kind)
-          yield* runner.interrupt(key)
-        }
+      const held = new Set(
+        (yield* Effect.orDie(store.renewLeases(env.owner, mine, now + env.leaseTtl))).map((o) => o.operationId)
+      )
+      for (const entry of mine) {
+        if (held.has(entry.operationId) || !runner.isRunning(entry.operationId)) continue
+        if (observer?.leaseLost !== undefined && (yield* heldElsewhere(entry))) observer.leaseLost(entry.kind)
+        yield* runner.lost(entry)
       }
     }).pipe(Effect.catchAllCause((cause) => quietIfUnavailable(cause, "renewing operation leases failed")))
 

@@ -14,18 +14,21 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberMap from "effect/FiberMap"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import type { BrokerStoreService, Change, InstanceSnapshot, OperationRecord } from "../../BrokerStore.js"
+import type { BrokerStoreService, Change, InstanceSnapshot, OperationRecord, OperationRef } from "../../BrokerStore.js"
 import { applyChanges, StoreError, StoreUnavailable } from "../../BrokerStore.js"
 import type { OfferingWork } from "../../ManagedBroker.js"
 import { makeKeyedLock } from "../keyedLock.js"
 import type { Observer } from "../observe.js"
 import { bindingOutputProblem, finishBind } from "./bind.js"
 import type { Decision, Env, Failure, Outcome, StepName, Work } from "./decision.js"
-import { bindingKey, failed, instanceKey, succeeded } from "./decision.js"
+import { failed, succeeded } from "./decision.js"
 import { finishDeprovision } from "./deprovision.js"
 import { finishProvision } from "./provision.js"
+import type { RecordBudget } from "./recording.js"
+import { recordBudgets, recordOutcome } from "./recording.js"
 import { finishUnbind } from "./unbind.js"
 import { finishUpdate } from "./update.js"
 
@@ -55,7 +58,6 @@ type Prepared = Effect.Effect<unknown, unknown>
 
 /** How to run the work of one operation. */
 interface Program {
-  readonly key: string
   readonly run: () => Effect.Effect<unknown, unknown>
   readonly maxSeconds: number | undefined
   /** A problem with the work's output makes it a defect of the work (bind: VAL-5, the binding schema). */
@@ -69,6 +71,18 @@ const what: Record<OperationRecord["kind"], string> = {
   deprovision: "deprovisioning",
   bind: "binding",
   unbind: "unbinding"
+}
+
+/**
+ * An operation a fiber of this process runs: an async operation's background fiber, or the request running a
+ * synchronous one. Only these have their leases renewed (an operation is owned by a running fiber or by nobody).
+ *
+ * @internal
+ */
+export interface LocalOperation extends OperationRef {
+  readonly kind: OperationRecord["kind"]
+  /** Whether it runs in a background fiber (async) that can be stopped, rather than in a request. */
+  readonly background: boolean
 }
 
 /**
@@ -95,11 +109,22 @@ export interface Runner {
   ) => Effect.Effect<Ran<S>, E | V | unknown>
   /** Forks the work of an async operation in a supervised fiber (an operation taken over). */
   readonly launch: (work: Work, operation: OperationRecord) => Effect.Effect<void>
-  /** Records how an operation ended (ignored when it was superseded). */
+  /** Records how an operation ended, once (ignored when it was superseded); a store failure is a defect. */
   readonly finish: (operation: OperationRecord, exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>
-  readonly interrupt: (key: string) => Effect.Effect<void>
-  /** Async operations running in this process: operation id -> fiber key and instance. */
-  readonly local: ReadonlyMap<string, { readonly key: string; readonly instanceId: string }>
+  /** Stops the background fiber of an operation, if one runs here, and waits for it. */
+  readonly interrupt: (operationId: string) => Effect.Effect<void>
+  /** The operations fibers of this process run now (a copy). */
+  readonly running: () => ReadonlyArray<LocalOperation>
+  /** Whether a fiber of this process runs the operation. */
+  readonly isRunning: (operationId: string) => boolean
+  /**
+   * The store no longer has `entry` as this replica's running operation (finished elsewhere, superseded, taken
+   * over): stops its background fiber without waiting, if that very entry still runs here.
+   */
+  readonly lost: (entry: LocalOperation) => Effect.Effect<void>
+  /** Completes once no operation runs here (background fibers and synchronous requests). */
+  readonly idle: Effect.Effect<void>
+  /** The background fibers, by operation id. */
   readonly fibers: FiberMap.FiberMap<string>
 }
 
@@ -117,7 +142,25 @@ export const makeRunner = (
 ): Effect.Effect<Runner, never, Scope.Scope> =>
   Effect.map(FiberMap.make<string>(), (fibers) => {
     const locks = makeKeyedLock()
-    const local = new Map<string, { readonly key: string; readonly instanceId: string }>()
+    const local = new Map<string, LocalOperation>()
+    const budgets = recordBudgets(env.leaseTtl)
+
+    /** Tracks an operation a fiber of this process runs from now on. */
+    const track = (operation: OperationRecord, background: boolean): LocalOperation => {
+      const entry: LocalOperation = {
+        instanceId: operation.instanceId,
+        operationId: operation.id,
+        kind: operation.kind,
+        background
+      }
+      local.set(operation.id, entry)
+      return entry
+    }
+    /** Stops tracking `entry` (not a newer entry of the same operation, e.g. one taken over again). */
+    const untrack = (entry: LocalOperation) =>
+      Effect.sync(() => {
+        if (local.get(entry.operationId) === entry) local.delete(entry.operationId)
+      })
 
     const transact = <A, E>(
       instanceId: string,
@@ -135,11 +178,28 @@ export const makeRunner = (
 
     const read = (instanceId: string) => Effect.orDie(store.read(instanceId))
 
-    const interrupt = (key: string): Effect.Effect<void> =>
+    const interrupt = (operationId: string): Effect.Effect<void> =>
       Effect.flatMap(
-        Effect.option(FiberMap.get(fibers, key)),
+        Effect.option(FiberMap.get(fibers, operationId)),
         (fiber) => Option.isSome(fiber) ? Effect.asVoid(Fiber.interrupt(fiber.value)) : Effect.void
       )
+
+    const lost = (entry: LocalOperation): Effect.Effect<void> =>
+      Effect.suspend(() =>
+        local.get(entry.operationId) !== entry || !entry.background
+          ? Effect.void
+          : Effect.flatMap(
+            Effect.option(FiberMap.get(fibers, entry.operationId)),
+            (fiber) => Option.isSome(fiber) ? Fiber.interruptFork(fiber.value) : Effect.void
+          )
+      )
+
+    const idle: Effect.Effect<void> = Effect.asVoid(
+      Effect.repeat(Effect.sync(() => local.size), {
+        schedule: Schedule.spaced(Duration.millis(50)),
+        until: (size) => size === 0
+      })
+    )
 
     const program = (work: Work): Program => {
       switch (work.kind) {
@@ -147,7 +207,6 @@ export const makeRunner = (
           const { ctx } = work
           const s = stepFor(ctx.offering.id, ctx.target.plan.id, "provision")
           return {
-            key: instanceKey(ctx.instanceId),
             run: () => s === undefined ? Effect.dieMessage("no provision work") : s.run(ctx),
             maxSeconds: ctx.target.plan.maximum_polling_duration,
             check: undefined
@@ -157,7 +216,6 @@ export const makeRunner = (
           const { ctx } = work
           const s = stepFor(ctx.instance.serviceId, ctx.target.plan.id, "update")
           return {
-            key: instanceKey(ctx.instanceId),
             run: () => s === undefined ? Effect.dieMessage("no update work") : s.run(ctx),
             maxSeconds: ctx.target.plan.maximum_polling_duration,
             check: undefined
@@ -167,7 +225,6 @@ export const makeRunner = (
           const { ctx } = work
           const s = stepFor(ctx.instance.serviceId, ctx.instance.planId, "deprovision")
           return {
-            key: instanceKey(ctx.instanceId),
             run: () => s === undefined ? Effect.dieMessage("no deprovision work") : s.run(ctx),
             maxSeconds: env.plan(ctx.instance.planId).plan.maximum_polling_duration,
             check: undefined
@@ -177,7 +234,6 @@ export const makeRunner = (
           const { ctx } = work
           const s = stepFor(ctx.target.offering.id, ctx.target.plan.id, "bind")
           return {
-            key: bindingKey(ctx.instanceId, ctx.bindingId),
             run: () => s === undefined ? Effect.dieMessage("no bind work") : s.run(ctx),
             maxSeconds: ctx.target.plan.maximum_polling_duration,
             check: (output) => bindingOutputProblem(ctx, output as never)
@@ -187,7 +243,6 @@ export const makeRunner = (
           const { ctx } = work
           const s = stepFor(ctx.binding.serviceId, ctx.binding.planId, "unbind")
           return {
-            key: bindingKey(ctx.instanceId, ctx.bindingId),
             run: () => s === undefined ? Effect.dieMessage("no unbind work") : s.run(ctx),
             maxSeconds: env.plan(ctx.binding.planId).plan.maximum_polling_duration,
             check: undefined
@@ -241,16 +296,42 @@ export const makeRunner = (
       )
     }
 
-    const finish = Effect.fnUntraced(function*(operation: OperationRecord, exit: Exit.Exit<unknown, unknown>) {
-      const now = yield* Clock.currentTimeMillis
-      const outcome: Outcome<never> = Exit.isSuccess(exit)
-        ? succeeded(exit.value as never)
-        : failed(yield* failureOf(exit.cause, what[operation.kind]))
-      yield* transact(
+    /** The outcome of an exit (a failure's description; an unexpected error is logged once, here). */
+    const outcomeOf = (operation: OperationRecord, exit: Exit.Exit<unknown, unknown>) =>
+      Exit.isSuccess(exit)
+        ? Effect.succeed<Outcome<never>>(succeeded(exit.value as never))
+        : Effect.map(failureOf(exit.cause, what[operation.kind]), failed)
+
+    /** One store transaction writing an operation's outcome (nothing when the operation was superseded). */
+    const write = (operation: OperationRecord, outcome: Outcome<never>, now: number) =>
+      store.transact(
         operation.instanceId,
         (snapshot) => Exit.succeed([undefined, finishChanges(snapshot, operation, outcome, now)] as const)
       )
-    })
+
+    const finish = (operation: OperationRecord, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+      Effect.flatMap(
+        Effect.zip(outcomeOf(operation, exit), Clock.currentTimeMillis),
+        ([outcome, now]) => Effect.orDie(write(operation, outcome, now))
+      )
+
+    /** Releases this replica's lease on an operation (set in the past), so takeover applies at once. */
+    const release = (operation: OperationRecord) =>
+      store.renewLeases(env.owner, [{ instanceId: operation.instanceId, operationId: operation.id }], 0)
+
+    /**
+     * Records how an operation this fiber ran ended, retrying a failed write with backoff within `budget`; on
+     * giving up, logs why and releases the lease (see `recording.ts`), and fails with the store's failure.
+     */
+    const record = (
+      operation: OperationRecord,
+      exit: Exit.Exit<unknown, unknown>,
+      budget: RecordBudget
+    ): Effect.Effect<void, unknown> =>
+      Effect.flatMap(
+        Effect.zip(outcomeOf(operation, exit), Clock.currentTimeMillis),
+        ([outcome, now]) => recordOutcome(operation, write(operation, outcome, now), budget, release(operation))
+      )
 
     /** The work of a program, with its output checked. */
     const checked = (p: Program, work: Effect.Effect<unknown, unknown>): Effect.Effect<unknown, unknown> => {
@@ -272,8 +353,13 @@ export const makeRunner = (
     ): Effect.Effect<unknown, unknown> => {
       const work = checked(p, prepared ?? observed(operation, p.run()))
       if (!operation.async) {
-        return Effect.flatMap(Effect.exit(work), (exit) =>
-          Effect.zipRight(Effect.uninterruptible(finish(operation, exit)), exit))
+        // the request's fiber runs it: tracked (its lease renewed) until its outcome is recorded or given up
+        return Effect.suspend(() => {
+          const entry = track(operation, false)
+          return Effect.flatMap(Effect.exit(work), (exit) =>
+            Effect.zipRight(Effect.orDie(record(operation, exit, budgets.sync)), exit))
+            .pipe(Effect.ensuring(untrack(entry)))
+        })
       }
       const max = p.maxSeconds
       const bounded = max === undefined ? work : Effect.timeoutFail(work, {
@@ -281,17 +367,19 @@ export const makeRunner = (
         onTimeout: () =>
           new TimedOut({ seconds: max })
       })
-      const background = Effect.flatMap(
-        Effect.exit(bounded),
-        (exit) =>
-          Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
-            ? Effect.void
-            : Effect.uninterruptible(finish(operation, exit))
-      ).pipe(Effect.ensuring(Effect.sync(() => local.delete(operation.id))))
-      return Effect.sync(() => local.set(operation.id, { key: p.key, instanceId: operation.instanceId })).pipe(
-        Effect.zipRight(FiberMap.run(fibers, p.key, background)),
-        Effect.asVoid
-      )
+      return Effect.suspend(() => {
+        const entry = track(operation, true)
+        // keyed by operation: stopping one operation never stops another on the same resource
+        const background = Effect.flatMap(
+          Effect.exit(bounded),
+          (exit) =>
+            Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+              ? Effect.void
+              // given up: logged, lease released (see `record`); nothing more to do here
+              : Effect.catchAllCause(record(operation, exit, budgets.async), () => Effect.void)
+        ).pipe(Effect.ensuring(untrack(entry)))
+        return Effect.asVoid(FiberMap.run(fibers, operation.id, background))
+      })
     }
 
     const launch = (work: Work, operation: OperationRecord): Effect.Effect<void> =>
@@ -381,7 +469,10 @@ export const makeRunner = (
       launch,
       finish,
       interrupt,
-      local,
+      running: () => [...local.values()],
+      isRunning: (operationId) => local.has(operationId),
+      lost,
+      idle,
       fibers
     }
   })

@@ -17,7 +17,7 @@ import type { UnbindContext } from "../../ManagedBroker.js"
 import type { OriginatingIdentity } from "../../Model.js"
 import { AsyncRequired, ConcurrencyError, Gone } from "../../OsbError.js"
 import type { Decision, Env, Outcome, Work } from "./decision.js"
-import { bindingKey, finishOperation, isAsync, newOperation, running, start, superseded } from "./decision.js"
+import { finishOperation, isAsync, newOperation, running, start, superseded } from "./decision.js"
 
 /**
  * An unbind request, as the engine sees it.
@@ -71,7 +71,7 @@ export const decideUnbind = (
         return Either.left(new ConcurrencyError({ description: "The binding is being created." }))
       }
       // UNB-3: stop the running bind, then delete
-      interrupt = Option.some(bindingKey(input.instanceId, input.bindingId))
+      interrupt = Option.some(creating.id)
       changes.push(Change.putOperation(finishOperation(creating, now, {
         description: "Binding was stopped by an unbind request."
       })))
