@@ -20,7 +20,18 @@ import type { BindingResponseBody, FetchBindingBody, ServiceOffering, ServicePla
 import { CatalogBody } from "./Model.js"
 
 /**
- * One problem found in a catalog, with the path of the offending value (e.g. `services[0].plans[1].id`).
+ * How serious a catalog problem is: an `error` breaks a rule of the spec and the catalog is refused; a `warning` is
+ * a recommendation of the spec (CLI-friendly names) or a suggestion of effect-osb (no plan id equal to an offering
+ * id, unknown `format`s), reported but never refusing the catalog.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type CatalogSeverity = "error" | "warning"
+
+/**
+ * One problem found in a catalog, with the path of the offending value (e.g. `services[0].plans[1].id`) and its
+ * severity (`error` when not given).
  *
  * @since 0.1.0
  * @category models
@@ -29,8 +40,13 @@ export class CatalogProblem extends Schema.Class<CatalogProblem>("effect-osb/Cat
   /** Where the offending value is, e.g. `services[0].plans[1].id`. */
   path: Schema.String,
   /** What is wrong with it and, where it helps, the rule it breaks. */
-  message: Schema.String
+  message: Schema.String,
+  /** `error` (the catalog is refused) or `warning` (reported only). Default `error`. */
+  severity: Schema.optionalWith(Schema.Literal("error", "warning"), { default: () => "error" as const })
 }) {}
+
+const warning = (path: string, message: string): CatalogProblem =>
+  new CatalogProblem({ path, message, severity: "warning" })
 
 /**
  * The catalog is invalid. Lists every problem found, each with its path.
@@ -150,7 +166,10 @@ export interface CatalogService {
   readonly body: string
   /** A strong ETag of {@link body}. */
   readonly etag: string
-  /** Problems that do not fail the catalog (VAL-3: names that are not CLI-friendly). */
+  /**
+   * Problems of severity `warning`, which do not fail the catalog: names that are not CLI-friendly (VAL-3), a plan id
+   * that is also an offering id, unknown `format`s.
+   */
   readonly warnings: ReadonlyArray<CatalogProblem>
   /** The offering with this id. */
   readonly offering: (serviceId: string) => Option.Option<ServiceOffering>
@@ -267,7 +286,11 @@ const compileSchema = (
   const found: Array<{ readonly path: string; readonly message: string; readonly severity: "error" | "warning" }> = []
   const validator = analysis.compiler().compile(schema, operation, found)
   for (const problem of found) {
-    const entry = new CatalogProblem({ path: joinPath(path, problem.path), message: problem.message })
+    const entry = new CatalogProblem({
+      path: joinPath(path, problem.path),
+      message: problem.message,
+      severity: problem.severity
+    })
     if (problem.severity === "error") analysis.problems.push(entry)
     else analysis.warnings.push(entry)
   }
@@ -283,11 +306,9 @@ const compileSchema = (
 const nameWarnings = (name: unknown, path: string, out: Array<CatalogProblem>): void => {
   if (typeof name !== "string" || name.length === 0) return
   if (!cliFriendly.test(name)) {
-    out.push(
-      new CatalogProblem({ path, message: `"${name}" is not CLI-friendly (recommended: ^[A-Za-z0-9.-]+$, VAL-3)` })
-    )
+    out.push(warning(path, `"${name}" is not CLI-friendly (recommended: ^[A-Za-z0-9.-]+$, VAL-3)`))
   } else if (!meaningful.test(name)) {
-    out.push(new CatalogProblem({ path, message: `"${name}" has no letter or digit (VAL-3)` }))
+    out.push(warning(path, `"${name}" has no letter or digit (VAL-3)`))
   }
 }
 
@@ -302,6 +323,23 @@ const duplicates = (
     const first = seen.get(value)
     if (first === undefined) seen.set(value, path)
     else out.push(new CatalogProblem({ path, message: `${what} "${value}" is already used at ${first} (VAL-2)` }))
+  }
+}
+
+/**
+ * effect-osb's suggestion (a warning, not a rule of the spec): a plan id that is also an offering id is legal, but
+ * reads ambiguously in logs and platform tooling.
+ */
+const planIdsOfOfferings = (
+  offeringIds: ReadonlyArray<readonly [string | undefined, string]>,
+  planIds: ReadonlyArray<readonly [string | undefined, string]>,
+  out: Array<CatalogProblem>
+): void => {
+  const offeringIdSet = new Set(offeringIds.map(([id]) => id))
+  for (const [id, path] of planIds) {
+    if (id !== undefined && id.length > 0 && offeringIdSet.has(id)) {
+      out.push(warning(path, `plan id "${id}" is also an offering id (a suggestion of effect-osb, VAL-2)`))
+    }
   }
 }
 
@@ -370,12 +408,7 @@ const analyse = (input: unknown, options: CatalogOptions): SchemaAnalysis => {
   duplicates(offeringIds, "offering id", problems)
   duplicates(offeringNames, "offering name", problems)
   duplicates(planIds, "plan id", problems)
-  const offeringIdSet = new Set(offeringIds.map(([id]) => id))
-  for (const [id, path] of planIds) {
-    if (id !== undefined && id.length > 0 && offeringIdSet.has(id)) {
-      problems.push(new CatalogProblem({ path, message: `plan id "${id}" is also an offering id (VAL-2)` }))
-    }
-  }
+  planIdsOfOfferings(offeringIds, planIds, warnings)
   return analysis
 }
 

@@ -12,6 +12,7 @@
  * @module
  */
 import * as Effect from "effect/Effect"
+import { requiresAppUndeclared } from "./checker/bind.js"
 import * as CatalogChecks from "./checker/catalog.js"
 import { cleanUp } from "./checker/cleanup.js"
 import * as Context from "./checker/context.js"
@@ -135,5 +136,6 @@ const plans = (ctx: Context.Context, catalog: CatalogBody): Effect.Effect<void> 
       const provisioned: boolean = yield* lifecycle(ctx, target, !malformedSent)
       malformedSent = malformedSent || provisioned
     }
+    yield* requiresAppUndeclared(ctx, selected)
     yield* unknownOperations(ctx, first)
   })

@@ -209,14 +209,27 @@ describe("VAL-2 uniqueness", () => {
     expect(Catalog.validate(input).problems).toEqual([])
   })
 
-  it("VAL-2 (LIB) a plan id equal to an offering id is a problem", () => {
+  it("VAL-2 (LIB) a plan id equal to an offering id is only a warning: the catalog is accepted", async () => {
     const input = catalogOf(
       offering("svc-1", "database", [plan("plan-1")]),
       offering("svc-2", "cache", [plan("svc-1", "small")])
     )
-    const error = failure(input)
-    expect(paths(error)).toEqual(["services[1].plans[0].id"])
-    expect(error.problems[0]!.message).toContain("svc-1")
+    const { problems, warnings } = Catalog.validate(input)
+    expect(problems).toEqual([])
+    expect(warnings.map((w) => [w.path, w.severity])).toEqual([["services[1].plans[0].id", "warning"]])
+    expect(warnings[0]!.message).toBe("plan id \"svc-1\" is also an offering id (a suggestion of effect-osb, VAL-2)")
+    // the layer builds, and the service lists the warning
+    const service = await Effect.runPromise(Catalog.make(input))
+    expect(service.warnings.map((w) => w.path)).toEqual(["services[1].plans[0].id"])
+    expect(Option.isSome(service.plan("svc-1"))).toBe(true)
+  })
+
+  it("CatalogProblem severity: errors refuse the catalog, with severity error; a problem built without one is an error", () => {
+    const error = failure(catalogOf(offering("svc-1", "database", [plan("plan-1"), plan("plan-1", "other")])))
+    expect(error.problems.map((p) => p.severity)).toEqual(["error"])
+    expect(new Catalog.CatalogProblem({ path: "services", message: "x" }).severity).toBe("error")
+    const { warnings } = Catalog.validate(catalogOf(offering("svc-1", "data base", [plan("plan-1")])))
+    expect(warnings.map((w) => [w.path, w.severity])).toEqual([["services[0].name", "warning"]])
   })
 })
 
@@ -409,7 +422,6 @@ describe("all problems at once", () => {
     "services[0].plans[1].id",
     "services[0].plans[1].name",
     "services[0].plans[1].maximum_polling_duration",
-    "services[0].plans[2].id",
     "services[0].plans[2].schemas.service_instance.create.parameters.$schema",
     "services[0].plans[2].schemas.service_instance.create.parameters.properties.x.$ref",
     "services[1].name",
@@ -423,6 +435,11 @@ describe("all problems at once", () => {
     expect(error._tag).toBe("CatalogError")
     expect(error).toBeInstanceOf(Catalog.CatalogError)
     expect(uniqueSorted(paths(error))).toEqual(expectedPaths)
+    // a plan id equal to an offering id ("svc-b") is only a warning, listed beside the errors
+    expect(Catalog.validate(broken()).warnings.map((w) => [w.path, w.severity])).toContainEqual([
+      "services[0].plans[2].id",
+      "warning"
+    ])
   })
 
   it("VAL-1..VAL-4 the CatalogError message names every problem with its path", () => {

@@ -22,7 +22,8 @@ type CheckResult = Checker.CheckResult
 const checkerRun = (url: string, options: Checker.CheckOptions = {}) =>
   Effect.flatMap(
     OsbClient.make({ url, username: Toy.USERNAME, password: Toy.PASSWORD }),
-    (client) => Checker.run(client, { operationTimeout: "20 seconds", ...options })
+    // the toy's async plan requires an app to bind (the catalog cannot say it)
+    (client) => Checker.run(client, { operationTimeout: "20 seconds", requiresApp: ["async"], ...options })
   ).pipe(Effect.provide(NodeHttpClient.layerUndici))
 
 /** The requirement ids of a result. */
@@ -68,6 +69,15 @@ describe("the checker against a conformant broker written without effect-osb", (
       expect(passed("LO-4", "plan async (toy-db): the async provision succeeds")).toBe(true)
       expect(passed("LO-7", "a finished async delete answers 410")).toBe(true)
       expect(passed("UNB", "plan async (toy-db): unbind answers 200")).toBe(true)
+      // plan changes both ways on both plans (sync: applied at once; async: 202, polled), the async bind, RequiresApp
+      for (const [plan, other] of [["sync", "async"], ["async", "sync"]]) {
+        expect(passed("UPD-1", `plan ${plan} (toy-db): a change to plan ${other} answers 200, 202 or 422`)).toBe(true)
+        expect(passed("UPD-1", `plan ${plan} (toy-db): a change to plan ${plan} answers 200, 202 or 422`)).toBe(true)
+      }
+      expect(passed("BND", "plan async (toy-db): bind answers 202")).toBe(true)
+      expect(passed("ASY-4", "plan async (toy-db): a bind repeat while running")).toBe(true)
+      expect(passed("BND-1", "plan async (toy-db): a bind without app_guid answers 422 RequiresApp")).toBe(true)
+      expect(passed("LO-7", "last_operation of an unknown binding answers 404")).toBe(true)
       expect(leftovers(broker)).toEqual(nothingLeft)
     })
   })
@@ -177,6 +187,18 @@ const violationCases: ReadonlyArray<DefectCase> = [
     requirement: "LO-4",
     endpoints: ["E6"],
     shows: /description in the answer is a non-empty string \| 410 \{"description":""\}/
+  },
+  {
+    defect: "plan-change-400",
+    requirement: "UPD-1",
+    endpoints: ["E4"],
+    shows: /plan sync .*a change to plan async answers 200, 202 or 422 \| 400 /
+  },
+  {
+    defect: "requires-app-without-code",
+    requirement: "BND-1",
+    endpoints: ["E7"],
+    shows: /plan async .*a bind without app_guid answers 422 RequiresApp \| 422 \{"description"/
   }
 ]
 
@@ -200,6 +222,12 @@ const deviationCases: ReadonlyArray<DefectCase> = [
     requirement: "SCH-5",
     endpoints: ["E2"],
     shows: /plan sync .*parameters that break the plan's create schema answer 400 .*\| 201 /
+  },
+  {
+    defect: "plan-change-422-without-description",
+    requirement: "UPD",
+    endpoints: ["E4"],
+    shows: /plan sync .*a refused change to plan async says why \| 422 \{\}/
   }
 ]
 
@@ -209,6 +237,86 @@ describe("the checker reports each defect of the toy broker, one at a time", () 
   it("covers every violation and deviation the toy broker can make", () => {
     expect(violationCases.map((c) => c.defect).sort()).toEqual([...Toy.violationNames].sort())
     expect(deviationCases.map((c) => c.defect).sort()).toEqual([...Toy.deviationNames].sort())
+    expect([...Toy.suggestionNames]).toEqual(["plan-id-is-offering-id"])
+  })
+
+  it("plan-id-is-offering-id: only effect-osb's suggestion, so one LIB warning on the catalog, nothing fails", async () => {
+    await withBroker({ defects: ["plan-id-is-offering-id"] }, async (broker) => {
+      const results = await Effect.runPromise(checkerRun(broker.url))
+      const report = Report.text(failuresAndWarnings(results))
+      expect(failures(results), report).toEqual([])
+      const warned = results.filter((r) => r.outcome === "warn")
+      expect(warned.map((r) => [r.check, r.level, endpointOf(r), r.title]), report).toEqual([[
+        "catalog.suggestions",
+        "LIB",
+        "E1",
+        `catalog: services[0].plans[0].id: plan id "${Toy.SERVICE_ID}" is also an offering id (a suggestion of ` +
+        "effect-osb, VAL-2)"
+      ]])
+      // the catalog is still valid, and both plans went through their lifecycle
+      expect(results.some((r) => r.check === "catalog.valid" && r.outcome === "pass")).toBe(true)
+      expect(results.some((r) => r.outcome === "pass" && r.title.startsWith("plan sync (toy-db): provision"))).toBe(
+        true
+      )
+      expect(leftovers(broker)).toEqual(nothingLeft)
+      const strict = await Effect.runPromise(checkerRun(broker.url, { strict: true }))
+      expect(failures(strict).map((r) => r.check)).toEqual(["catalog.suggestions"])
+    })
+  })
+
+  it("a catalog without plan_updateable: no plan change is sent (Platforms MUST NOT), a skip with the reason", async () => {
+    const patches: Array<string> = []
+    await withBroker({
+      planUpdateable: false,
+      beforeReply: (x) => {
+        if (x.method === "PATCH") patches.push(`${x.status} ${x.path}`)
+      }
+    }, async (broker) => {
+      const results = await Effect.runPromise(checkerRun(broker.url))
+      const report = Report.text(failuresAndWarnings(results))
+      expect(failuresAndWarnings(results), report).toEqual([])
+      const planChanges = results.filter((r) => r.check === "update.plan-change")
+      expect(planChanges.map((r) => [r.outcome, r.title, r.note])).toEqual(["sync", "async"].map((plan) => [
+        "skip",
+        `plan ${plan} (toy-db): a change to another plan of the offering answers 200, 202 or 422`,
+        "the plan is not plan_updateable: Platforms MUST NOT request a plan change, so the broker's answer is undefined"
+      ]))
+      // parameter-only updates are still sent: platforms may update parameters whatever plan_updateable says
+      expect(results.filter((r) => r.check === "update.parameters" && r.outcome === "pass")).toHaveLength(2)
+      expect(broker.requests()).toBeGreaterThan(0)
+      expect(leftovers(broker)).toEqual(nothingLeft)
+    })
+    // the plan-change PATCHes of a normal run are missing: 6 (sync: to async 200, back 422 AsyncRequired + 202;
+    // async: to sync 422 AsyncRequired + 202, back 200)
+    const withChanges: Array<string> = []
+    await withBroker({
+      beforeReply: (x) => {
+        if (x.method === "PATCH") withChanges.push(`${x.status} ${x.path}`)
+      }
+    }, async (broker) => {
+      await Effect.runPromise(checkerRun(broker.url))
+    })
+    expect(withChanges.length - patches.length).toBe(6)
+  })
+
+  it("RequiresApp: skipped with the reason when no plan is declared; a wrong declaration fails and cleans up", async () => {
+    await withBroker({}, async (broker) => {
+      const undeclared = await Effect.runPromise(checkerRun(broker.url, { requiresApp: [] }))
+      expect(failuresAndWarnings(undeclared)).toEqual([])
+      expect(undeclared.filter((r) => r.outcome === "skip").map((r) => [r.check, r.note])).toEqual([[
+        "bind.requires-app",
+        "no plan declared with --requires-app: the catalog cannot say which plans require an app"
+      ]])
+      // the sync plan binds without an app: declared to require one, its 201 fails the check
+      const wrong = await Effect.runPromise(checkerRun(broker.url, { requiresApp: ["sync"] }))
+      const report = Report.text(failuresAndWarnings(wrong))
+      expect(failures(wrong).map((r) => [r.check, r.title, r.got?.slice(0, 4)]), report).toEqual([[
+        "bind.requires-app",
+        "plan sync (toy-db): a bind without app_guid answers 422 RequiresApp",
+        "201 "
+      ]])
+      expect(leftovers(broker)).toEqual(nothingLeft)
+    })
   })
 
   for (const c of violationCases) {
@@ -299,8 +407,11 @@ describe("an interrupted run (Ctrl-C) deletes what it created", () => {
   }
 
   it("interrupted while an asynchronous provision runs: the instance is deleted", async () => {
-    // the checker's update during the provision is answered 422 ConcurrencyError: interrupt right there
-    const run = await interruptAt((x) => x.method === "PATCH" && x.status === 422)
+    // the checker's update during the provision is answered 422 ConcurrencyError: interrupt right there (the sync
+    // plan's change back to itself, earlier, is a PATCH answered 422 AsyncRequired while nothing is provisioning)
+    const run = await interruptAt((x, broker) =>
+      x.method === "PATCH" && x.status === 422 && [...broker.instances.values()].some((i) => i.state === "provisioning")
+    )
     expect(run.interrupted).toBe(true)
     expect(run.statesAtInterrupt).toEqual(["provisioning"])
     expect(Exit.isInterrupted(run.exit)).toBe(true)
@@ -335,6 +446,8 @@ describe("the effect-osb CLI", () => {
   const outDir = join(root, "dist", `.checker-${randomBytes(4).toString("hex")}`)
   const bin = join(outDir, "src", "bin", "effect-osb.js")
   const auth = ["--username", Toy.USERNAME, "--password", Toy.PASSWORD]
+  /** What a run against the toy broker needs to leave nothing skipped: credentials, and its plan requiring an app. */
+  const toy = [...auth, "--requires-app", "async"]
   const brokers: Array<Toy.ToyBroker> = []
   let clean: Toy.ToyBroker
   let quickstart: ChildProcess | undefined
@@ -378,7 +491,7 @@ describe("the effect-osb CLI", () => {
   })
 
   it("check against the conformant toy broker: exit 0, `N passed, 0 failed, N skipped`", async () => {
-    const run = await cli(["check", clean.url, ...auth])
+    const run = await cli(["check", clean.url, ...toy])
     expect(run.code, shown(run)).toBe(0)
     const line = summary.exec(run.stdout)
     expect(line, shown(run)).not.toBeNull()
@@ -393,7 +506,7 @@ describe("the effect-osb CLI", () => {
 
   it("check against a defective broker: exit 1, the failing requirement with sent/expected/got", async () => {
     const broker = await defective("deprovision-missing-404")
-    const run = await cli(["check", broker.url, ...auth])
+    const run = await cli(["check", broker.url, ...toy])
     expect(run.code, shown(run)).toBe(1)
     expect(run.stdout).toContain("E5 DELETE /v2/service_instances/:instance_id")
     expect(run.stdout).toContain("  FAIL  [OM-1, DEP] DELETE of an unknown instance answers 410")
@@ -408,7 +521,7 @@ describe("the effect-osb CLI", () => {
   }, 60_000)
 
   it("check --json prints a parseable report (exit 0 clean, exit 0 with warnings for a SHOULD deviation)", async () => {
-    const ok = await cli(["check", clean.url, ...auth, "--json"])
+    const ok = await cli(["check", clean.url, ...toy, "--json"])
     expect(ok.code, shown(ok)).toBe(0)
     const report = JSON.parse(ok.stdout)
     expect(report.schema).toBe("effect-osb-check/1")
@@ -430,7 +543,7 @@ describe("the effect-osb CLI", () => {
     }
 
     const broker = await defective("no-request-identity-echo")
-    const deviating = await cli(["check", broker.url, ...auth, "--json"])
+    const deviating = await cli(["check", broker.url, ...toy, "--json"])
     expect(deviating.code, shown(deviating)).toBe(0)
     const warned = JSON.parse(deviating.stdout)
     const warnings = warned.results.filter((r: CheckResult) => r.outcome === "warn")
@@ -446,21 +559,21 @@ describe("the effect-osb CLI", () => {
 
   it("check --strict: a SHOULD deviation (identical repeat 201) warns with exit 0, fails with --strict", async () => {
     const broker = await defective("identical-repeat-201")
-    const lenient = await cli(["check", broker.url, ...auth])
+    const lenient = await cli(["check", broker.url, ...toy])
     expect(lenient.code, shown(lenient)).toBe(0)
     expect(lenient.stdout).toContain("  WARN  [PRV-4] plan sync (toy-db): an identical repeat answers 200")
     expect(lenient.stdout).toContain(
       "        rule:     SHOULD: An identical repeat of a finished synchronous provision"
     )
     expect(lenient.stdout).toMatch(/^\d+ passed, 0 failed, 0 skipped \(1 warnings\)$/m)
-    const strict = await cli(["check", broker.url, ...auth, "--strict"])
+    const strict = await cli(["check", broker.url, ...toy, "--strict"])
     expect(strict.code, shown(strict)).toBe(1)
     expect(strict.stdout).toContain("  FAIL  [PRV-4] plan sync (toy-db): an identical repeat answers 200")
     expect(strict.stdout).toMatch(/^\d+ passed, 1 failed, 0 skipped$/m)
   }, 60_000)
 
   it("check --api-version 2.13 skips the rules of newer versions, with the reason", async () => {
-    const run = await cli(["check", clean.url, ...auth, "--api-version", "2.13", "--json"])
+    const run = await cli(["check", clean.url, ...toy, "--api-version", "2.13", "--json"])
     expect(run.code, shown(run)).toBe(0)
     const report = JSON.parse(run.stdout)
     expect(report.apiVersion).toBe("2.13")
@@ -567,7 +680,7 @@ describe("the effect-osb CLI", () => {
     const run = await cli(["check", clean.url, ...auth, "--plan", "sync"])
     expect(run.code, shown(run)).toBe(0)
     expect(run.stdout).toContain("plan sync (toy-db)")
-    expect(run.stdout).not.toContain("plan async")
+    expect(run.stdout).not.toContain("plan async (toy-db)")
     const unknown = await cli(["check", clean.url, ...auth, "--plan", "no-such-plan"])
     expect(unknown.code, shown(unknown)).toBe(1)
     expect(unknown.stdout).toContain("FAIL  [--plan] plan no-such-plan is in the catalog")

@@ -47,6 +47,9 @@ Options (check):
                               accepts_incomplete=true (repeatable; default: learned from its answers)
   --sync-plan <name|id>       declare a plan synchronous: it must answer 201 without
                               accepts_incomplete (repeatable)
+  --requires-app <name|id>    declare that a plan's bindings require an app: a bind without
+                              app_guid must answer 422 RequiresApp (repeatable; the catalog
+                              cannot say it, so without it that check is skipped)
   --strict                    count warnings (SHOULD, MAY and library choices) as failures
   --json                      print a JSON report (schema "effect-osb-check/1") instead of text
   --timeout <seconds>         how long one asynchronous operation may take (default 300)
@@ -74,6 +77,7 @@ interface Common {
 interface CheckArgs extends Common {
   readonly plans: ReadonlyArray<string>
   readonly modes: Readonly<Record<string, "sync" | "async">>
+  readonly requiresApp: ReadonlyArray<string>
   readonly strict: boolean
   readonly json: boolean
   readonly timeout: number
@@ -119,6 +123,7 @@ const parse = (argv: ReadonlyArray<string>): Either.Either<Parsed, UsageError> =
         plan: { type: "string", multiple: true, default: [] },
         "async-plan": { type: "string", multiple: true, default: [] },
         "sync-plan": { type: "string", multiple: true, default: [] },
+        "requires-app": { type: "string", multiple: true, default: [] },
         strict: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         timeout: { type: "string", default: "300" },
@@ -171,6 +176,7 @@ const parse = (argv: ReadonlyArray<string>): Either.Either<Parsed, UsageError> =
       ...common,
       plans: strings("plan"),
       modes,
+      requiresApp: strings("requires-app"),
       strict: values["strict"] === true,
       json: values["json"] === true,
       timeout
@@ -226,6 +232,7 @@ const check = (args: CheckArgs) =>
     const results = yield* Checker.run(client, {
       plans: args.plans,
       modes: args.modes,
+      requiresApp: args.requiresApp,
       apiVersion: args.apiVersion,
       strict: args.strict,
       authenticated: args.username !== undefined,

@@ -25,6 +25,47 @@ const bindBody = (target: PlanTarget, instance: Provisioned) => {
   }
 }
 
+/**
+ * A plan declared to require an app: a bind without `app_guid` (a service key's bind, same context) answers 422
+ * RequiresApp. Sent with accepts_incomplete=true, so that an asynchronous-only plan has no other reason to refuse it.
+ */
+const requiresApp = (ctx: Context, target: PlanTarget, instance: Provisioned): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const { label, offering, plan } = target
+    const { instanceId } = instance
+    const bindingId = newId()
+    const { app_guid: _, bind_resource: __, ...body } = bindBody(target, instance)
+    ctx.created.bindings.set(bindingId, { instanceId, serviceId: offering.id, planId: plan.id })
+    const answer = yield* ctx.send(E.bind, "PUT", bindingPath(instanceId, bindingId), {
+      body,
+      query: { accepts_incomplete: "true" }
+    })
+    yield* ctx.expectCode(
+      "bind.requires-app",
+      E.bind,
+      `${label}: a bind without app_guid answers 422 RequiresApp`,
+      answer,
+      "RequiresApp",
+      body
+    )
+    // refused: nothing to delete (a created binding stays listed for the clean-up)
+    if (answer.status >= 400) ctx.created.bindings.delete(bindingId)
+  })
+
+/**
+ * When no bindable plan exercised is declared to require an app, RequiresApp cannot be provoked: one skip, with the
+ * reason.
+ */
+export const requiresAppUndeclared = (ctx: Context, targets: ReadonlyArray<PlanTarget>): Effect.Effect<void> =>
+  targets.some((t) => t.requiresApp) || !targets.some((t) => t.bindable)
+    ? Effect.void
+    : ctx.skip(
+      "bind.requires-app",
+      E.bind,
+      "a bind without app_guid answers 422 RequiresApp where the plan requires an app",
+      "no plan declared with --requires-app: the catalog cannot say which plans require an app"
+    )
+
 /** Binds, fetches and unbinds on the instance; whether something was bound. */
 export const bindings = (ctx: Context, target: PlanTarget, instance: Provisioned): Effect.Effect<boolean> =>
   Effect.gen(function*() {
@@ -33,6 +74,7 @@ export const bindings = (ctx: Context, target: PlanTarget, instance: Provisioned
       yield* ctx.skip("bind.created", E.bind, `${label}: bind`, "the plan is not bindable")
       return false
     }
+    if (target.requiresApp) yield* requiresApp(ctx, target, instance)
     const { instanceId } = instance
     const bindingId = newId()
     const path = bindingPath(instanceId, bindingId)

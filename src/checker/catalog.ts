@@ -10,9 +10,14 @@ import * as CatalogModule from "../Catalog.js"
 import type { CatalogBody } from "../Model.js"
 import { CatalogBody as CatalogBodySchema } from "../Model.js"
 import * as Protocol from "../Protocol.js"
+import type { CheckId } from "./checks.js"
 import type { Context } from "./context.js"
 import { newId, show, status, validBody } from "./context.js"
 import { E } from "./model.js"
+
+/** The check a catalog warning falls under: a name (VAL-3, a RECOMMENDED of the spec) or an effect-osb suggestion. */
+const warningCheck = (warning: CatalogModule.CatalogProblem): CheckId =>
+  /\.name$/.test(warning.path) ? "catalog.names" : "catalog.suggestions"
 
 /** Fetches and checks the catalog; none when there is no usable catalog (the run stops there). */
 export const catalog = (ctx: Context): Effect.Effect<Option.Option<CatalogBody>> =>
@@ -35,7 +40,7 @@ export const catalog = (ctx: Context): Effect.Effect<Option.Option<CatalogBody>>
       yield* ctx.miss("catalog.valid", E.catalog, `catalog: ${problem.path}: ${problem.message}`)
     }
     for (const warning of validation.warnings) {
-      yield* ctx.miss("catalog.names", E.catalog, `catalog: ${warning.path}: ${warning.message}`)
+      yield* ctx.miss(warningCheck(warning), E.catalog, `catalog: ${warning.path}: ${warning.message}`)
     }
     if (Either.isLeft(body)) return Option.none()
     const etag = response.headers["etag"]

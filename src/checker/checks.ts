@@ -35,6 +35,7 @@ export type Requirement =
   | "PRV-3"
   | "PRV-4"
   | "PRV-7"
+  | "SCH-1"
   | "SCH-5"
   | "ASY-1"
   | "ASY-3"
@@ -43,6 +44,8 @@ export type Requirement =
   | "ASY-6"
   | "GI-1"
   | "UPD"
+  | "UPD-1"
+  | "UPD-2"
   | "UPD-5"
   | "DEP"
   | "DEP-1"
@@ -53,6 +56,7 @@ export type Requirement =
   | "LO-7"
   | "LO-9"
   | "BND"
+  | "BND-1"
   | "BND-2"
   | "GB-1"
   | "UNB"
@@ -138,6 +142,14 @@ export const checks = spec({
     section: "Catalog Management: Service Offering Object, Service Plan Object",
     rule: "Offering and plan names are RECOMMENDED to be CLI-friendly (letters, digits, `.` and `-`)."
   },
+  /** effect-osb's own catalog suggestions (warnings only). */
+  "catalog.suggestions": {
+    requirements: ["VAL-2", "SCH-1"],
+    level: "LIB",
+    section: "Catalog Management: Service Offering Object, Service Plan Object, Schemas",
+    rule: "effect-osb's own suggestions for a catalog, which the spec does not require: no plan id equal to an " +
+      "offering id, and only `format`s a validator knows in parameter schemas (warnings, never failures)."
+  },
   /**
    * Probe: when the catalog answer has an `ETag`, the checker repeats the GET with `If-None-Match` and expects 304.
    */
@@ -220,7 +232,7 @@ export const checks = spec({
     requirements: ["--plan"],
     level: "MUST",
     section: "(the checker's options)",
-    rule: "A plan named with --plan, --async-plan or --sync-plan must be in the catalog."
+    rule: "A plan named with --plan, --async-plan, --sync-plan or --requires-app must be in the catalog."
   },
 
   // --- provision ---------------------------------------------------------------------------------------------------
@@ -487,6 +499,24 @@ export const checks = spec({
     rule: "A parameter-only update (platforms send them whatever plan_updateable says) MUST answer 200 when " +
       "applied or without effect, 202 when it runs asynchronously, or 422 when the change is not supported."
   },
+  /** A change to another plan of the offering, where the catalog allows it. */
+  "update.plan-change": {
+    requirements: ["UPD", "UPD-1", "UPD-2"],
+    level: "MUST",
+    section: "Updating a Service Instance: Request, Response",
+    rule: "Where the catalog makes a plan `plan_updateable` (the plan's value, else the offering's), a change to " +
+      "another plan of the offering (with that plan's `maintenance_info`) MUST answer 200 when applied, 202 when it " +
+      "runs asynchronously (its operation then succeeds), or 422 when the change is not supported. Where it is " +
+      "false, Platforms MUST NOT request a plan change, so the checker sends none."
+  },
+  /** A refused plan change says why. */
+  "update.plan-change-described": {
+    requirements: ["UPD"],
+    level: "SHOULD",
+    section: "Updating a Service Instance",
+    rule: "If a particular Service Plan change is not supported, the Service Broker SHOULD return a meaningful error " +
+      "message (a 422 with a `description`)."
+  },
   /** Probe: the 200 answers of updates, deprovisions and unbinds; each must have a JSON object body. */
   "response.json-object": {
     requirements: ["CT-3"],
@@ -542,6 +572,14 @@ export const checks = spec({
     level: "MUST",
     section: "Binding: Response",
     rule: "400 Bad Request MUST be returned if the request is malformed (a body that is not JSON)."
+  },
+  /** RequiresApp for a bind without an app, on plans declared with --requires-app. */
+  "bind.requires-app": {
+    requirements: ["BND-1"],
+    level: "MUST",
+    section: "Binding: Response (422); Service Broker Errors: Error Codes",
+    rule: "A plan that requires an app (declared with --requires-app: the catalog cannot say it) MUST refuse a bind " +
+      "without `app_guid` and `bind_resource.app_guid` with 422 and the error code RequiresApp."
   },
   /** Probe: a bind on each provisioned instance of a bindable plan; expects 201, or 202 when asynchronous. */
   "bind.created": {

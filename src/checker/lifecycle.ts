@@ -1,5 +1,5 @@
 /**
- * One plan's lifecycle, in order: provision (and fetch), update, bindings, deprovision; and the malformed
+ * One plan's lifecycle, in order: provision (and fetch), update, bindings, plan changes, deprovision; and the malformed
  * bodies sent to the first instance created.
  *
  * @since 0.2.0
@@ -13,7 +13,7 @@ import { E } from "./model.js"
 import type { PlanTarget } from "./plans.js"
 import type { Provisioned } from "./provision.js"
 import { provision } from "./provision.js"
-import { update } from "./update.js"
+import { planChanges, update } from "./update.js"
 
 /** Malformed JSON to update and bind an existing instance: 400. */
 export const malformedBodies = (ctx: Context, target: PlanTarget, instance: Provisioned): Effect.Effect<void> =>
@@ -59,6 +59,7 @@ export const lifecycle = (ctx: Context, target: PlanTarget, first: boolean): Eff
       return true
     }
     yield* bindings(ctx, target, instance)
-    yield* deprovision(ctx, target, instance.instanceId)
+    const ids = yield* planChanges(ctx, target, instance)
+    yield* deprovision(ctx, { ...target, ids }, instance.instanceId)
     return true
   })

@@ -76,6 +76,11 @@ export interface CheckOptions {
    * whose mode cannot be learned is reported as skipped, with the reason.
    */
   readonly modes?: Readonly<Record<string, PlanMode>>
+  /**
+   * Plans (names or ids) whose bindings require an app: a bind without `app_guid` must answer 422 RequiresApp. The
+   * catalog cannot say it; when no plan is named, the check is skipped with that reason.
+   */
+  readonly requiresApp?: ReadonlyArray<string>
   /** The API version the client sends; checks of newer versions are skipped. Default `"2.17"`. */
   readonly apiVersion?: ApiVersion
   /** Report misses of SHOULD, MAY and LIB checks as failures too. Default false. */

@@ -19,6 +19,8 @@ export interface PlanTarget {
   readonly updateable: boolean
   /** The mode declared in the options, if any. */
   readonly declared: PlanMode | undefined
+  /** Whether the options declare that the plan's bindings require an app (`requiresApp`). */
+  readonly requiresApp: boolean
   /** `plan NAME (OFFERING)`, the prefix of the plan's check titles. */
   readonly label: string
   readonly ids: { readonly service_id: string; readonly plan_id: string }
@@ -31,6 +33,7 @@ export const targets = (ctx: Context, catalog: CatalogBody): Effect.Effect<Reado
   Effect.gen(function*() {
     const wanted = ctx.options.plans ?? []
     const modes = ctx.options.modes ?? {}
+    const requiresApp = ctx.options.requiresApp ?? []
     const out: Array<PlanTarget> = []
     for (const offering of catalog.services) {
       for (const plan of offering.plans) {
@@ -42,12 +45,13 @@ export const targets = (ctx: Context, catalog: CatalogBody): Effect.Effect<Reado
           bindable: effective.bindable,
           updateable: effective.planUpdateable,
           declared: modes[plan.name] ?? modes[plan.id],
+          requiresApp: named(plan, requiresApp),
           label: `plan ${plan.name} (${offering.name})`,
           ids: { service_id: offering.id, plan_id: plan.id }
         })
       }
     }
-    for (const name of [...wanted, ...Object.keys(modes)]) {
+    for (const name of new Set([...wanted, ...Object.keys(modes), ...requiresApp])) {
       if (!catalog.services.some((o) => o.plans.some((p) => named(p, [name])))) {
         yield* ctx.miss("plans.selected", E.catalog, `plan ${name} is in the catalog`)
       }

@@ -132,7 +132,9 @@ export const unknownOperations = (ctx: Context, target: PlanTarget): Effect.Effe
         "no instance operation ran asynchronously"
       )
     }
-    if (ctx.results.some((r) => r.check === "bind.created" && r.outcome === "pass")) {
+    // like instances: only a broker that runs binding operations asynchronously serves this endpoint (a broker with
+    // synchronous bindings only may not implement it, and no platform polls it)
+    if ([E.bind, E.unbind].some((endpoint) => ctx.accepted.has(endpoint))) {
       const response = yield* ctx.send(
         E.lastBindingOperation,
         "GET",
@@ -147,7 +149,7 @@ export const unknownOperations = (ctx: Context, target: PlanTarget): Effect.Effe
         "lastOperation.unknown",
         E.lastBindingOperation,
         title("binding"),
-        "nothing was bound"
+        "no binding operation ran asynchronously"
       )
     }
   })

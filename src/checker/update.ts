@@ -1,11 +1,13 @@
 /**
  * Checks of a parameter-only update (E4) on every plan, and of what the broker answers while an asynchronous
  * update runs: a repeat (202, same operation), a fetch (200 or 422 ConcurrencyError), a delete (422
- * ConcurrencyError, or accepted).
+ * ConcurrencyError, or accepted); plan changes where the catalog allows them.
  *
  * @since 0.2.0
  */
 import * as Effect from "effect/Effect"
+import * as CatalogModule from "../Catalog.js"
+import type { ServicePlan } from "../Model.js"
 import type { RawResponse } from "../OsbClient.js"
 import type { Context } from "./context.js"
 import { field, instanceOperationPath, instancePath, sentOf, show, status } from "./context.js"
@@ -61,24 +63,28 @@ export const withAsyncRequired = (
     return { answer: retry, async: true }
   })
 
+/** A PATCH, first without accepts_incomplete and then (on 422) with it: see {@link withAsyncRequired}. */
+const patch = (ctx: Context, label: string, what: string, path: string, body: unknown) =>
+  withAsyncRequired(
+    ctx,
+    E.update,
+    label,
+    what,
+    (acceptsIncomplete) =>
+      ctx.send(E.update, "PATCH", path, {
+        body,
+        ...(acceptsIncomplete ? { query: { accepts_incomplete: "true" } } : {})
+      }),
+    body
+  )
+
 /** A parameter-only update of the instance, and what the broker answers while it runs asynchronously. */
 export const update = (ctx: Context, target: PlanTarget, instance: Provisioned): Effect.Effect<AfterUpdate> =>
   Effect.gen(function*() {
     const { label } = target
     const path = instancePath(instance.instanceId)
     const body = { service_id: target.offering.id, parameters: {} }
-    const { answer } = yield* withAsyncRequired(
-      ctx,
-      E.update,
-      label,
-      "an update",
-      (acceptsIncomplete) =>
-        ctx.send(E.update, "PATCH", path, {
-          body,
-          ...(acceptsIncomplete ? { query: { accepts_incomplete: "true" } } : {})
-        }),
-      body
-    )
+    const { answer } = yield* patch(ctx, label, "an update", path, body)
     const title = `${label}: a parameter-only update answers 200 (or 202)`
     const concurrencyTitle = `${label}: an update during the provision is refused with 422 ConcurrencyError (or queued)`
     if (answer.status === status.badRequest || answer.status === status.unprocessable) {
@@ -157,4 +163,89 @@ const whileUpdating = (
       label
     )
     return "present"
+  })
+
+/**
+ * One plan change of the instance, from plan `from` to plan `to` (with `to`'s maintenance_info, UPD-2): 200, 202
+ * (polled with the previous plan's ids, UPD-7) or 422 with a description. Whether the instance is now on `to`.
+ */
+const changePlan = (
+  ctx: Context,
+  target: PlanTarget,
+  instance: Provisioned,
+  from: ServicePlan,
+  to: ServicePlan
+): Effect.Effect<boolean> =>
+  Effect.gen(function*() {
+    const { label, offering } = target
+    const path = instancePath(instance.instanceId)
+    const body = {
+      service_id: offering.id,
+      plan_id: to.id,
+      previous_values: { plan_id: from.id, service_id: offering.id },
+      ...(to.maintenance_info === undefined ? {} : { maintenance_info: { version: to.maintenance_info.version } })
+    }
+    const { answer } = yield* patch(ctx, label, "a plan change", path, body)
+    const title = `${label}: a change to plan ${to.name} answers 200, 202 or 422`
+    const allowed = [status.ok, status.accepted, status.unprocessable]
+    if (!(yield* ctx.expectStatus("update.plan-change", E.update, title, answer, allowed, body))) return false
+    if (answer.status === status.unprocessable) {
+      const description = field(answer, "description")
+      yield* ctx.verdict(
+        "update.plan-change-described",
+        E.update,
+        `${label}: a refused change to plan ${to.name} says why`,
+        typeof description === "string" && description.length > 0,
+        { sent: sentOf(answer, body), expected: "422 with a \"description\"", got: show(answer) }
+      )
+      return false
+    }
+    if (answer.status === status.ok) {
+      yield* ctx.expectJsonObject(E.update, `${label}: the plan change answer is a JSON object`, answer)
+    } else {
+      yield* ctx.checkOperation(E.update, answer, label)
+      const done = yield* ctx.awaitOperation(
+        E.lastOperation,
+        instanceOperationPath(instance.instanceId),
+        { service_id: offering.id, plan_id: from.id },
+        field(answer, "operation"),
+        `${label}: the change to plan ${to.name}`,
+        label
+      )
+      if (!done) return false
+    }
+    ctx.created.instances.set(instance.instanceId, { serviceId: offering.id, planId: to.id })
+    return true
+  })
+
+/**
+ * Plan changes where the catalog allows them (UPD-1): to another plan of the offering and, when that plan allows
+ * it too, back. The ids of the plan the instance ends on, for its deprovision.
+ */
+export const planChanges = (
+  ctx: Context,
+  target: PlanTarget,
+  instance: Provisioned
+): Effect.Effect<PlanTarget["ids"]> =>
+  Effect.gen(function*() {
+    const { label, offering, plan } = target
+    const title = `${label}: a change to another plan of the offering answers 200, 202 or 422`
+    if (!target.updateable) {
+      yield* ctx.skip(
+        "update.plan-change",
+        E.update,
+        title,
+        "the plan is not plan_updateable: Platforms MUST NOT request a plan change, so the broker's answer is undefined"
+      )
+      return target.ids
+    }
+    const other = offering.plans.find((p) => p.id !== plan.id)
+    if (other === undefined) {
+      yield* ctx.skip("update.plan-change", E.update, title, "the offering has no other plan")
+      return target.ids
+    }
+    if (!(yield* changePlan(ctx, target, instance, plan, other))) return target.ids
+    const otherIds = { service_id: offering.id, plan_id: other.id }
+    if (!CatalogModule.effectivePlan(offering, other).planUpdateable) return otherIds
+    return (yield* changePlan(ctx, target, instance, other, plan)) ? target.ids : otherIds
   })

@@ -1,8 +1,10 @@
 /**
  * A small Open Service Broker on plain `node:http` (no effect-osb code), for testing the conformance checker
  * against a broker written without the library. One offering with two plans: `sync` (everything synchronous)
- * and `async` (provision, update and deprovision only with `accepts_incomplete=true`, finished after
- * `asyncDelayMs`). Bindings are synchronous. Basic auth, `X-Broker-API-Version` (400 when missing, 412 for a
+ * and `async` (provision, update, deprovision and bind only with `accepts_incomplete=true`, finished after
+ * `asyncDelayMs`; binds require an app: 422 RequiresApp without `app_guid`). Unbinds are synchronous. Plan changes
+ * between the two plans are supported (`plan_updateable` on the offering, or on neither plan with
+ * `planUpdateable: false`). Basic auth, `X-Broker-API-Version` (400 when missing, 412 for a
  * major version other than 2), request-identity echo, ETag on the catalog, JSON object bodies everywhere.
  *
  * With no defect it is conformant to what src/Checker.ts checks. Each name in `defects` switches on exactly one
@@ -32,14 +34,30 @@ export const violationNames = [
   "malformed-json-update-422",
   "malformed-json-bind-422",
   // a 410 last_operation body with an empty description
-  "empty-description-last-operation-410"
+  "empty-description-last-operation-410",
+  // a plan change the catalog allows refused with 400 (an unsupported change is a 422)
+  "plan-change-400",
+  // a bind without an app to the plan that requires one: 422 without the RequiresApp code
+  "requires-app-without-code"
 ] as const
 
 /** Deviations from a SHOULD the toy broker can make, one each. */
-export const deviationNames = ["no-request-identity-echo", "identical-repeat-201", "no-parameters-validation"] as const
+export const deviationNames = [
+  "no-request-identity-echo",
+  "identical-repeat-201",
+  "no-parameters-validation",
+  // plan changes refused with a 422 that says nothing (`{}`)
+  "plan-change-422-without-description"
+] as const
+
+/** Departures from effect-osb's own suggestions (LIB): the checker warns, never fails. */
+export const suggestionNames = [
+  // the sync plan's id is the offering's id
+  "plan-id-is-offering-id"
+] as const
 
 /** Every departure the toy broker can make. */
-export const defectNames = [...violationNames, ...deviationNames] as const
+export const defectNames = [...violationNames, ...deviationNames, ...suggestionNames] as const
 
 export type Defect = typeof defectNames[number]
 
@@ -57,6 +75,8 @@ export interface ToyBrokerOptions {
   readonly password?: string
   /** How long an asynchronous operation of the `async` plan runs. Default 300 ms. */
   readonly asyncDelayMs?: number
+  /** Whether the offering declares `plan_updateable: true`. Default true. */
+  readonly planUpdateable?: boolean
   /**
    * Called after the broker acted on a request and before the answer is written; the answer waits for it. Tests
    * use it to do something at an exact moment, e.g. interrupt the client while its request is in flight.
@@ -100,6 +120,10 @@ export interface ToyBinding {
   readonly appGuid: unknown
   readonly bindResource: unknown
   readonly credentials: Record<string, unknown>
+  /** `binding` while an asynchronous bind runs. */
+  state: "binding" | "ready"
+  /** The asynchronous bind's operation. */
+  operation?: { readonly id: string; state: OperationState }
 }
 
 export interface ToyBroker {
@@ -122,6 +146,10 @@ interface Plan {
   /** The plan declares a create parameters schema (`sizeSchema`), which the broker checks. */
   readonly schemas?: boolean
 }
+
+/** The app guid of a bind request, top level or in `bind_resource`. */
+const appGuidOf = (body: Record<string, unknown>): unknown =>
+  body["app_guid"] ?? (isObject(body["bind_resource"]) ? body["bind_resource"]["app_guid"] : undefined)
 
 type Json = Record<string, unknown>
 
@@ -173,7 +201,12 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
   }`
 
   const plans: ReadonlyArray<Plan> = [
-    { id: SYNC_PLAN_ID, name: "sync", async: false, schemas: true },
+    {
+      id: defects.has("plan-id-is-offering-id") ? SERVICE_ID : SYNC_PLAN_ID,
+      name: "sync",
+      async: false,
+      schemas: true
+    },
     {
       id: defects.has("duplicate-plan-ids") ? SYNC_PLAN_ID : ASYNC_PLAN_ID,
       name: "async",
@@ -189,7 +222,7 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
       bindable: true,
       instances_retrievable: true,
       bindings_retrievable: true,
-      plan_updateable: true,
+      plan_updateable: options.planUpdateable ?? true,
       plans: plans.map((p) => ({
         id: p.id,
         name: p.name,
@@ -406,6 +439,10 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
           }
           const planId = body["plan_id"]
           if (planId !== undefined && planOf(planId) === undefined) return error(400, `unknown plan_id ${planId}`)
+          if (planId !== undefined && planId !== instance.planId) {
+            if (defects.has("plan-change-400")) return error(400, "plan changes are not supported")
+            if (defects.has("plan-change-422-without-description")) return reply(422, {})
+          }
           const apply = () => {
             if (nonEmpty(planId)) instance.planId = planId
             if (isObject(body["parameters"])) instance.parameters = { ...instance.parameters, ...body["parameters"] }
@@ -504,7 +541,17 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
               binding.planId === plan_id && same(binding.parameters, parameters) && same(binding.appGuid, app_guid) &&
               same(binding.bindResource, bind_resource)
             if (!identical || binding === undefined) return error(409, "a binding with this id and other attributes")
+            if (binding.state === "binding") return reply(202, { operation: binding.operation?.id })
             return reply(200, { credentials: binding.credentials })
+          }
+          const asyncBind = planOf(instance.planId)?.async === true
+          if (asyncBind && !nonEmpty(appGuidOf(body))) {
+            return defects.has("requires-app-without-code")
+              ? error(422, "this plan binds to apps only")
+              : error(422, "this plan binds to apps only", "RequiresApp")
+          }
+          if (asyncBind && !acceptsIncomplete) {
+            return error(422, "this plan binds asynchronously only", "AsyncRequired")
           }
           const credentials = {
             uri: `toy://${encodeURIComponent(bindingId)}@127.0.0.1/${encodeURIComponent(id)}`,
@@ -512,19 +559,28 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
             password: randomUUID()
           }
           deletedBindings.delete(bindingId)
-          bindings.set(bindingId, {
+          const created: ToyBinding = {
             instanceId: id,
             serviceId: service_id,
             planId: plan_id,
             parameters,
             appGuid: app_guid,
             bindResource: bind_resource,
-            credentials
+            credentials,
+            state: asyncBind ? "binding" : "ready"
+          }
+          bindings.set(bindingId, created)
+          if (!asyncBind) return reply(201, { credentials })
+          const operation = { id: `bind-${randomUUID()}`, state: "in progress" as OperationState }
+          later(() => {
+            operation.state = "succeeded"
+            created.state = "ready"
           })
-          return reply(201, { credentials })
+          created.operation = operation
+          return reply(202, { operation: operation.id })
         }
         if (method === "GET") {
-          if (binding === undefined) return error(404, "no such binding")
+          if (binding === undefined || binding.state === "binding") return error(404, "no such binding")
           return reply(200, { credentials: binding.credentials, parameters: binding.parameters })
         }
         // DELETE
@@ -539,7 +595,9 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
 
       case "bindingOperation": {
         const existing = bindings.get(route.bindingId)
-        if (existing?.instanceId === route.instanceId) return reply(200, { state: "succeeded" })
+        if (existing?.instanceId === route.instanceId) {
+          return reply(200, { state: existing.operation?.state ?? "succeeded" })
+        }
         return deletedBindings.has(route.bindingId) ? reply(410, {}) : error(404, "no such binding")
       }
     }
