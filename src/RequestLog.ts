@@ -1,7 +1,7 @@
 /**
- * The per-request log line (method, route, status, ms, request identity) without Effect's logger machinery on
- * the hot path: a `RequestLogSink` takes each entry synchronously; the batched sinks format it as `logfmt` or
- * JSON and write many lines per system call. Without a sink the router logs through `Effect.logInfo`.
+ * The per-request log line (method, route, status, ms, request identity; trace and span ids when tracing is on)
+ * without Effect's logger machinery on the hot path: a `RequestLogSink` takes each entry synchronously; the batched
+ * sinks format it as `logfmt` or JSON and write many lines per system call. Without a sink the router logs through `Effect.logInfo`.
  *
  * Lines are safe to read in a terminal and cannot be forged: every control character (C0, DEL, C1, U+2028/9) in
  * a value is escaped, values are cut at 128 characters, and refused requests (401, 429) are summarised once per
@@ -37,6 +37,10 @@ export interface RequestLogEntry {
   readonly requestIdentity: string
   /** The client's address, when the server knows it; logged only on the aggregated line of refused requests. */
   readonly address?: string
+  /** The trace id of the request's span, when tracing is on (`trace_id` on the line). */
+  readonly traceId?: string
+  /** The span id of the request's span, when tracing is on (`span_id` on the line). */
+  readonly spanId?: string
 }
 
 /**
@@ -80,12 +84,18 @@ const quoteRepeated = (value: string): string => {
   return known
 }
 
+/** Trace and span ids are hex from the tracer, but quoted like any value: an entry may come from anywhere. */
+const spanIdsLogfmt = (entry: RequestLogEntry): string =>
+  entry.traceId === undefined || entry.spanId === undefined
+    ? ""
+    : ` trace_id=${quote(entry.traceId)} span_id=${quote(entry.spanId)}`
+
 const logfmtLine = (entry: RequestLogEntry, timestamp: string): string =>
   `timestamp=${timestamp} level=INFO message="osb request" method=${quoteRepeated(entry.method)} route=${
     quoteRepeated(entry.route)
   } status=${entry.status} ms=${entry.ms} request_identity=${
     entry.requestIdentity.length === 0 ? "" : quote(entry.requestIdentity)
-  }`
+  }${spanIdsLogfmt(entry)}`
 
 const jsonLine = (entry: RequestLogEntry, timestamp: string): string =>
   escapeUnsafe(JSON.stringify({
@@ -97,7 +107,10 @@ const jsonLine = (entry: RequestLogEntry, timestamp: string): string =>
       route: capped(entry.route),
       status: entry.status,
       ms: entry.ms,
-      request_identity: capped(entry.requestIdentity)
+      request_identity: capped(entry.requestIdentity),
+      ...(entry.traceId === undefined || entry.spanId === undefined
+        ? {}
+        : { trace_id: capped(entry.traceId), span_id: capped(entry.spanId) })
     }
   }))
 
