@@ -410,6 +410,15 @@ export const checks = spec({
     rule: "A parameter-only update (platforms send them whatever plan_updateable says) MUST answer 200 when " +
       "applied or without effect, 202 when it runs asynchronously, or 422 when the change is not supported."
   },
+  /** An update with a maintenance_info version other than the plan's. */
+  "update.maintenance-conflict": {
+    requirements: ["UPD", "UPD-2"],
+    level: "MUST",
+    since: "2.15",
+    section: "Updating a Service Instance: Request (maintenance_info), Response (422)",
+    rule: "A `maintenance_info.version` other than the one the catalog gives the instance's plan MUST be refused " +
+      "with 422 and the error code MaintenanceInfoConflict (sent to every plan that declares maintenance_info)."
+  },
   /** A change to another plan of the offering, where the catalog allows it. */
   "update.plan-change": {
     requirements: ["UPD", "UPD-1", "UPD-2"],
