@@ -9,6 +9,7 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -302,8 +303,181 @@ export const layerCustom = (
 export const layerNone: Layer.Layer<BrokerAuth> = Layer.succeed(BrokerAuth, none)
 
 /**
- * HTTP Basic from configuration: `BROKER_USERNAME` and `BROKER_PASSWORD`. When both are unset it falls back to
- * `admin`/`admin` and logs a warning (for local development only).
+ * The text of the client-certificate variables (see {@link layerConfig}); every one optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClientCertificateRulesText {
+  /** Subjects, one of which must match: `CN=cf-platform,O=Example;CN=other`. */
+  readonly subjects?: string | undefined
+  /** Issuers, one of which must match: `CN=Platform CA`. */
+  readonly issuers?: string | undefined
+  /** Subject alternative names, one of which the certificate must carry: `DNS:cf.example.com;URI:spiffe://x/y`. */
+  readonly sans?: string | undefined
+}
+
+/** The alternatives of a list (`;` between them), trimmed; an empty one is an error. */
+const alternatives = (text: string, what: string): Either.Either<ReadonlyArray<string>, string> => {
+  const items = text.split(";").map((item) => item.trim())
+  return items.some((item) => item.length === 0)
+    ? Either.left(`an empty ${what} in "${text}" (separate alternatives with ";")`)
+    : Either.right(items)
+}
+
+/** `CN=cf-platform,O=Example` as attributes; every item is `NAME=value`. */
+const distinguishedName = (text: string): Either.Either<Readonly<Record<string, string>>, string> => {
+  const attributes: Record<string, string> = {}
+  for (const item of text.split(",")) {
+    const at = item.indexOf("=")
+    const name = item.slice(0, at).trim()
+    if (at < 0 || !/^[A-Za-z][\w.-]*$/.test(name)) {
+      return Either.left(`"${item.trim()}" in "${text}" is not NAME=value (e.g. CN=cf-platform,O=Example)`)
+    }
+    attributes[name] = item.slice(at + 1).trim()
+  }
+  return Either.right(attributes)
+}
+
+/** `TYPE:value`, as OpenSSL prints a subject alternative name (`DNS:...`, `URI:...`, `IP Address:...`, `IP:...`). */
+const subjectAltName = (text: string): Either.Either<string, string> =>
+  /^[A-Za-z][A-Za-z ]*:.+$/.test(text)
+    ? Either.right(text)
+    : Either.left(`"${text}" is not TYPE:value (e.g. DNS:cf.example.com or URI:spiffe://example.org/platform)`)
+
+const parsedList = <A>(
+  text: string | undefined,
+  what: string,
+  parse: (item: string) => Either.Either<A, string>
+): Either.Either<ReadonlyArray<A | undefined>, string> =>
+  text === undefined
+    ? Either.right([undefined])
+    : Either.flatMap(alternatives(text, what), (items) => Either.all(items.map(parse)))
+
+/**
+ * Client-certificate rules from text: a certificate is accepted when it matches one of the subjects (if any are
+ * given), one of the issuers (if any) and carries one of the SANs (if any). Alternatives are separated by `;`,
+ * the attributes of a subject or issuer by `,` (so a value cannot hold `;` or `,`). Fails with what is wrong.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const rulesFromText = (
+  text: ClientCertificateRulesText
+): Either.Either<ReadonlyArray<ClientCertificateRule>, string> =>
+  Either.gen(function*() {
+    if (text.subjects === undefined && text.issuers === undefined && text.sans === undefined) {
+      return yield* Either.left("no subject, issuer or SAN given")
+    }
+    const subjects = yield* parsedList(text.subjects, "subject", distinguishedName)
+    const issuers = yield* parsedList(text.issuers, "issuer", distinguishedName)
+    const sans = yield* parsedList(text.sans, "SAN", subjectAltName)
+    const rules: Array<ClientCertificateRule> = []
+    for (const subject of subjects) {
+      for (const issuer of issuers) {
+        for (const san of sans) {
+          rules.push({
+            ...(subject === undefined ? {} : { subject }),
+            ...(issuer === undefined ? {} : { issuer }),
+            ...(san === undefined ? {} : { san })
+          })
+        }
+      }
+    }
+    return rules
+  })
+
+const clientCertificateVariables = {
+  subjects: "BROKER_CLIENT_CERT_SUBJECTS",
+  issuers: "BROKER_CLIENT_CERT_ISSUERS",
+  sans: "BROKER_CLIENT_CERT_SANS"
+} as const
+
+/** The client-certificate rules of the environment; none when no variable is set. */
+const clientCertificateConfig: Effect.Effect<
+  Option.Option<ReadonlyArray<ClientCertificateRule>>,
+  ConfigError.ConfigError
+> = Effect.gen(function*() {
+  const text = yield* Config.all({
+    subjects: Config.option(Config.nonEmptyString(clientCertificateVariables.subjects)),
+    issuers: Config.option(Config.nonEmptyString(clientCertificateVariables.issuers)),
+    sans: Config.option(Config.nonEmptyString(clientCertificateVariables.sans))
+  })
+  if (Option.isNone(text.subjects) && Option.isNone(text.issuers) && Option.isNone(text.sans)) return Option.none()
+  const rules = rulesFromText({
+    subjects: Option.getOrUndefined(text.subjects),
+    issuers: Option.getOrUndefined(text.issuers),
+    sans: Option.getOrUndefined(text.sans)
+  })
+  if (Either.isLeft(rules)) {
+    const names = Object.values(clientCertificateVariables)
+    return yield* Effect.fail(ConfigError.InvalidData([...names], `${names.join(" / ")}: ${rules.left}.`))
+  }
+  if (Option.isNone(yield* Config.option(Config.nonEmptyString("TLS_CA_FILE")))) {
+    return yield* Effect.fail(
+      ConfigError.InvalidData(
+        ["TLS_CA_FILE"],
+        "Client-certificate rules (BROKER_CLIENT_CERT_*) need TLS_CA_FILE: the CA that signs the platforms' certificates."
+      )
+    )
+  }
+  return Option.some(rules.right)
+})
+
+/** `BROKER_USERNAME` and `BROKER_PASSWORD`: none when both are unset, an error when only one is. */
+const basicConfig: Effect.Effect<Option.Option<BasicCredential>, ConfigError.ConfigError> = Effect.gen(function*() {
+  const username = yield* Config.option(Config.nonEmptyString("BROKER_USERNAME"))
+  const password = yield* Config.option(Config.redacted("BROKER_PASSWORD"))
+  if (Option.isNone(username) && Option.isNone(password)) return Option.none()
+  if (Option.isNone(username) || Option.isNone(password) || Redacted.value(password.value).length === 0) {
+    return yield* Effect.fail(
+      ConfigError.InvalidData(
+        ["BROKER_PASSWORD"],
+        "Set both BROKER_USERNAME and BROKER_PASSWORD (non-empty), or neither."
+      )
+    )
+  }
+  return Option.some({ username: username.value, password: password.value })
+})
+
+/** Client certificates, with Basic as `BROKER_CLIENT_CERT_BASIC` says. */
+const withCertificates = (rules: ReadonlyArray<ClientCertificateRule>) =>
+  Effect.gen(function*() {
+    const combine = yield* Config.literal("off", "either", "both")("BROKER_CLIENT_CERT_BASIC").pipe(
+      Config.withDefault("off" as const)
+    )
+    const credential = yield* basicConfig
+    const certificate = clientCertificate(rules)
+    if (combine === "off") {
+      if (Option.isSome(credential)) {
+        yield* Effect.logWarning(
+          "BROKER_USERNAME and BROKER_PASSWORD are ignored: platforms authenticate by client certificate alone. " +
+            "Set BROKER_CLIENT_CERT_BASIC=either or both to accept Basic credentials too."
+        )
+      }
+      return certificate
+    }
+    if (Option.isNone(credential)) {
+      return yield* Effect.fail(
+        ConfigError.InvalidData(
+          ["BROKER_CLIENT_CERT_BASIC"],
+          `BROKER_CLIENT_CERT_BASIC=${combine} needs BROKER_USERNAME and BROKER_PASSWORD.`
+        )
+      )
+    }
+    return (combine === "both" ? both : either)(certificate, basic([credential.value]))
+  })
+
+/**
+ * Authentication from configuration.
+ *
+ * - HTTP Basic: `BROKER_USERNAME` and `BROKER_PASSWORD`. When both are unset (and no client-certificate rule is
+ *   set) it falls back to `admin`/`admin` and logs a warning (for local development only).
+ * - Client certificates (mTLS, see {@link clientCertificate}) when any of `BROKER_CLIENT_CERT_SUBJECTS`,
+ *   `BROKER_CLIENT_CERT_ISSUERS`, `BROKER_CLIENT_CERT_SANS` is set (see {@link rulesFromText} for their form; they
+ *   need `TLS_CA_FILE`). `BROKER_CLIENT_CERT_BASIC` says what Basic adds: `off` (default: the certificate alone),
+ *   `either` (a certificate or Basic credentials) or `both` (a certificate and Basic credentials); with `either` or
+ *   `both`, `BROKER_USERNAME` and `BROKER_PASSWORD` are required (no `admin`/`admin` fallback).
  *
  * @since 0.1.0
  * @category layers
@@ -311,22 +485,22 @@ export const layerNone: Layer.Layer<BrokerAuth> = Layer.succeed(BrokerAuth, none
 export const layerConfig: Layer.Layer<BrokerAuth, ConfigError.ConfigError> = Layer.effect(
   BrokerAuth,
   Effect.gen(function*() {
-    const username = yield* Config.option(Config.nonEmptyString("BROKER_USERNAME"))
-    const password = yield* Config.option(Config.redacted("BROKER_PASSWORD"))
-    if (Option.isNone(username) && Option.isNone(password)) {
-      yield* Effect.logWarning(
-        "BROKER_USERNAME and BROKER_PASSWORD are not set: using admin/admin. Set them before exposing this broker."
-      )
-      return basic([{ username: "admin", password: Redacted.make("admin") }])
-    }
-    if (Option.isNone(username) || Option.isNone(password) || Redacted.value(password.value).length === 0) {
+    const rules = yield* clientCertificateConfig
+    if (Option.isSome(rules)) return yield* withCertificates(rules.value)
+    if (Option.isSome(yield* Config.option(Config.string("BROKER_CLIENT_CERT_BASIC")))) {
       return yield* Effect.fail(
         ConfigError.InvalidData(
-          ["BROKER_PASSWORD"],
-          "Set both BROKER_USERNAME and BROKER_PASSWORD (non-empty), or neither."
+          ["BROKER_CLIENT_CERT_BASIC"],
+          "BROKER_CLIENT_CERT_BASIC needs a client-certificate rule: set BROKER_CLIENT_CERT_SUBJECTS, " +
+            "BROKER_CLIENT_CERT_ISSUERS or BROKER_CLIENT_CERT_SANS."
         )
       )
     }
-    return basic([{ username: username.value, password: password.value }])
+    const credential = yield* basicConfig
+    if (Option.isSome(credential)) return basic([credential.value])
+    yield* Effect.logWarning(
+      "BROKER_USERNAME and BROKER_PASSWORD are not set: using admin/admin. Set them before exposing this broker."
+    )
+    return basic([{ username: "admin", password: Redacted.make("admin") }])
   })
 )

@@ -261,7 +261,12 @@ export const OperationRecord = Schema.Struct({
   /** The state the resource returns to when a delete fails. */
   restoreState: opt(Schema.String),
   /** The originating identity of the request that started the operation (handed to a resumed step). */
-  originatingIdentity: opt(OriginatingIdentity)
+  originatingIdentity: opt(OriginatingIdentity),
+  /**
+   * The W3C `traceparent` of the span that started the operation, recorded only while tracing is on: a takeover on
+   * another replica links its spans to it.
+   */
+  traceparent: opt(Schema.String)
 })
 
 /**

@@ -2,8 +2,8 @@
  * OSB-aware metrics as Effect `Metric`s: requests by endpoint and status, operations by kind, mode, plan and
  * outcome, operations in progress, takeovers, lease losses, store transactions and authentication failures.
  * Labels never carry an instance or binding id, parameters or credentials. `layer` turns recording on (the
- * admin listener does it for you); `prometheus` renders every Effect metric of the process in the Prometheus text
- * format through `@effect/opentelemetry` and `@opentelemetry/exporter-prometheus` (optional peer dependencies,
+ * admin listener does it for you); `prometheus` renders the Effect metrics of the process (not Effect's own
+ * `effect_fiber_*`) in the Prometheus text format through `@effect/opentelemetry` and `@opentelemetry/exporter-prometheus` (optional peer dependencies,
  * loaded on first use).
  *
  * @since 0.1.0
@@ -152,22 +152,17 @@ export const authenticationFailures = Metric.counter("osb_authentication_failure
 
 type Labels = ReadonlyArray<MetricLabel.MetricLabel>
 
-/**
- * Label arrays are cached by their values: Effect's metric keeps one hook per label array object, so the same
- * array costs a lookup, not a new metric key, on every update.
- */
-const labelCache = () => {
-  const cache = new Map<string, Labels>()
-  return (names: ReadonlyArray<string>, values: ReadonlyArray<string>): Labels => {
-    const key = values.join("\u0000")
-    let labels = cache.get(key)
-    if (labels === undefined) {
-      labels = names.map((name, i) => MetricLabel.make(name, values[i]!))
-      cache.set(key, labels)
-    }
-    return labels
-  }
-}
+// Effect's metric keeps one hook per label array object (a WeakMap lookup), so every series below has ONE array,
+// made on first use and then looked up by small keys: no array, label or string is built per update.
+
+const labels = (entries: ReadonlyArray<readonly [string, string]>): Labels =>
+  entries.map(([name, value]) => MetricLabel.make(name, value))
+
+const operationKinds: ReadonlyArray<OperationKind> = ["provision", "update", "deprovision", "bind", "unbind"]
+
+/** Label arrays by operation kind. */
+const byKind = <A>(make: (kind: OperationKind) => A): Readonly<Record<OperationKind, A>> =>
+  Object.fromEntries(operationKinds.map((kind) => [kind, make(kind)])) as Record<OperationKind, A>
 
 const endpointNames: Record<RouteName, Readonly<Record<string, string>>> = {
   catalog: { GET: "catalog" },
@@ -189,38 +184,50 @@ export const endpointOf = (method: string, url: string): string => {
   return match === undefined ? "other" : endpointNames[match.name][method] ?? "other"
 }
 
-const routeEndpoint = (name: RouteName, method: string): string => endpointNames[name][method] ?? "other"
+/**
+ * The `endpoint` label of a request to a known route (a router that matched the path itself, e.g. one mounted under
+ * a prefix): the OSB operation the route and method name, or `other`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const endpointOfRoute = (name: RouteName, method: string): string => endpointNames[name][method] ?? "other"
 
 const seconds = (started: number): number => (performance.now() - started) / 1000
 
-/** An endpoint's label arrays: for the duration, and per status for the count (made once, then looked up). */
+/** An endpoint's label arrays: for the duration, and per status for the count. */
 interface EndpointLabels {
   readonly name: string
   readonly endpoint: Labels
   readonly byStatus: Map<number, Labels>
 }
 
+const none: Labels = []
+
+/** Records one answered request. */
+const recordRequest = (endpoint: EndpointLabels, started: number, status: number): void => {
+  let statusLabels = endpoint.byStatus.get(status)
+  if (statusLabels === undefined) {
+    statusLabels = labels([["endpoint", endpoint.name], ["status", String(status)]])
+    endpoint.byStatus.set(status, statusLabels)
+  }
+  requests.unsafeUpdate(1, statusLabels)
+  requestDuration.unsafeUpdate(seconds(started), endpoint.endpoint)
+  if (status === 401) authenticationFailures.unsafeUpdate(1, none)
+}
+
 const observeHandler = (handler: Handler): Handler => {
   const endpoints = new Map<string, EndpointLabels>()
-  const none: Labels = []
   const labelsOf = (name: string): EndpointLabels => {
-    let labels = endpoints.get(name)
-    if (labels === undefined) {
-      labels = { name, endpoint: [MetricLabel.make("endpoint", name)], byStatus: new Map() }
-      endpoints.set(name, labels)
+    let found = endpoints.get(name)
+    if (found === undefined) {
+      found = { name, endpoint: labels([["endpoint", name]]), byStatus: new Map() }
+      endpoints.set(name, found)
     }
-    return labels
+    return found
   }
-  const record = (labels: EndpointLabels, started: number) => (response: OsbHttpResponse) => {
-    const status = response.status
-    let statusLabels = labels.byStatus.get(status)
-    if (statusLabels === undefined) {
-      statusLabels = [MetricLabel.make("endpoint", labels.name), MetricLabel.make("status", String(status))]
-      labels.byStatus.set(status, statusLabels)
-    }
-    requests.unsafeUpdate(1, statusLabels)
-    requestDuration.unsafeUpdate(seconds(started), labels.endpoint)
-    if (status === 401) authenticationFailures.unsafeUpdate(1, none)
+  const record = (endpoint: EndpointLabels, started: number) => (response: OsbHttpResponse) => {
+    recordRequest(endpoint, started, response.status)
     return response
   }
   return {
@@ -234,7 +241,7 @@ const observeHandler = (handler: Handler): Handler => {
       const started = performance.now()
       return Fast.map(
         handler.handleRoute(name, ids, request),
-        record(labelsOf(routeEndpoint(name, request.method)), started)
+        record(labelsOf(endpointOfRoute(name, request.method)), started)
       )
     }
   }
@@ -247,22 +254,41 @@ const planOf = (snapshot: InstanceSnapshot, changes: ReadonlyArray<Change>): str
   return snapshot.instance._tag === "Some" ? snapshot.instance.value.planId : "unknown"
 }
 
-const observeStore = (store: BrokerStoreService): BrokerStoreService => {
-  const operationLabels = labelCache()
-  const kindLabels = labelCache()
-  const none: Labels = []
-  const count = (snapshot: InstanceSnapshot, changes: ReadonlyArray<Change>, record: OperationRecord) => {
-    operations.unsafeUpdate(
-      1,
-      operationLabels(["kind", "mode", "plan", "outcome"], [
-        record.kind,
-        record.async ? "async" : "sync",
-        planOf(snapshot, changes),
-        record.state
+/**
+ * The label arrays of `osb_operations_total`: per plan (plans are the catalog's, a bounded set), one per kind,
+ * mode and outcome, indexed by `kind * 4 + async * 2 + failed`.
+ */
+const operationLabels = () => {
+  const byPlan = new Map<string, Array<Labels | undefined>>()
+  return (plan: string, record: OperationRecord): Labels => {
+    let forPlan = byPlan.get(plan)
+    if (forPlan === undefined) {
+      forPlan = []
+      byPlan.set(plan, forPlan)
+    }
+    const index = operationKinds.indexOf(record.kind) * 4 + (record.async ? 2 : 0) + (record.state === "failed" ? 1 : 0)
+    let found = forPlan[index]
+    if (found === undefined) {
+      found = labels([
+        ["kind", record.kind],
+        ["mode", record.async ? "async" : "sync"],
+        ["plan", plan],
+        ["outcome", record.state]
       ])
-    )
+      forPlan[index] = found
+    }
+    return found
+  }
+}
+
+const kindLabels = byKind((kind) => labels([["kind", kind]]))
+
+const observeStore = (store: BrokerStoreService): BrokerStoreService => {
+  const labelsOf = operationLabels()
+  const count = (snapshot: InstanceSnapshot, changes: ReadonlyArray<Change>, record: OperationRecord) => {
+    operations.unsafeUpdate(1, labelsOf(planOf(snapshot, changes), record))
     const duration = record.finishedAt === undefined ? 0 : (record.finishedAt - record.startedAt) / 1000
-    operationDuration.unsafeUpdate(Math.max(0, duration), kindLabels(["kind"], [record.kind]))
+    operationDuration.unsafeUpdate(Math.max(0, duration), kindLabels[record.kind])
   }
   /** A failed synchronous create leaves no operation record: the running one is counted as failed. */
   const forgotten = (snapshot: InstanceSnapshot, changes: ReadonlyArray<Change>, operationId: string | undefined) => {
@@ -301,44 +327,62 @@ const observeStore = (store: BrokerStoreService): BrokerStoreService => {
           changes = result[1]
           return result
         }))
-      const done = (exit: Exit.Exit<unknown, unknown>) => {
+      const committed = () => {
         storeTransactionDuration.unsafeUpdate(seconds(started), none)
-        if (Exit.isSuccess(exit) && seen !== undefined) finished(seen, changes)
+        if (seen !== undefined) finished(seen, changes)
       }
       if (Exit.isExit(transaction)) {
-        done(transaction)
+        if (Exit.isSuccess(transaction)) committed()
+        else storeTransactionDuration.unsafeUpdate(seconds(started), none)
         return transaction
       }
-      return Effect.onExit(transaction, (exit) => Effect.sync(() => done(exit)))
+      // matchCauseEffect, not onExit: no uninterruptible region per transaction (measured: README, Performance)
+      return Effect.matchCauseEffect(transaction, {
+        onFailure: (cause) => {
+          storeTransactionDuration.unsafeUpdate(seconds(started), none)
+          return Exit.failCause(cause)
+        },
+        onSuccess: (value) => {
+          committed()
+          return Exit.succeed(value)
+        }
+      })
     }
   }
 }
 
+const takeoverLabels = byKind((kind) => ({
+  resumed: labels([["kind", kind], ["outcome", "resumed"]]),
+  failed: labels([["kind", kind], ["outcome", "failed"]])
+}))
+
 const makeObserver = (): Observer => {
-  const kindLabels = labelCache()
-  const takeoverLabels = labelCache()
   const running = new Map<OperationKind, number>()
   const change = (kind: OperationKind, by: number) => {
     const count = (running.get(kind) ?? 0) + by
     running.set(kind, count)
-    operationsInProgress.unsafeUpdate(count, kindLabels(["kind"], [kind]))
+    operationsInProgress.unsafeUpdate(count, kindLabels[kind])
   }
   return {
     handler: observeHandler,
     store: observeStore,
+    // work that already is its outcome (an Exit) is never observably in progress, and stays an Exit: the engine
+    // finishes such an operation in its deciding transaction (one transaction instead of two)
     operation: (operation, work) =>
-      Effect.suspend(() => {
+      Exit.isExit(work) ? work : Effect.suspend(() => {
         change(operation.kind, 1)
         return Effect.ensuring(work, Effect.sync(() => change(operation.kind, -1)))
       }),
-    tookOver: (kind, outcome) => takeovers.unsafeUpdate(1, takeoverLabels(["kind", "outcome"], [kind, outcome])),
-    leaseLost: (kind) => leaseLosses.unsafeUpdate(1, kindLabels(["kind"], [kind]))
+    tookOver: (operation, outcome) =>
+      Effect.sync(() => takeovers.unsafeUpdate(1, takeoverLabels[operation.kind][outcome])),
+    leaseLost: (kind) => leaseLosses.unsafeUpdate(1, kindLabels[kind])
   }
 }
 
 /**
- * Turns recording on for the servers and managed brokers built with this layer provided (provide it around
- * both: `Layer.provide(main, Metrics.layer)`). `AdminServer` layers include it.
+ * Turns recording on for the servers, routers (`Router.make`, for a router mounted in your own app) and managed
+ * brokers built with this layer provided (provide it around them: `Layer.provide(main, Metrics.layer)`).
+ * `AdminServer` layers include it.
  *
  * @since 0.1.0
  * @category layers
@@ -346,8 +390,8 @@ const makeObserver = (): Observer => {
 export const layer: Layer.Layer<never> = Layer.sync(MetricsObserver, makeObserver) as Layer.Layer<never>
 
 /**
- * Renders every Effect metric of the process (the OSB metrics and any of your own) in the Prometheus text
- * exposition format, through `@effect/opentelemetry`'s metric producer and `@opentelemetry/exporter-prometheus`'s
+ * Renders the Effect metrics of the process (the OSB metrics and any of your own; not Effect's runtime metrics,
+ * see {@link isEffectRuntimeMetric}) in the Prometheus text exposition format, through `@effect/opentelemetry`'s metric producer and `@opentelemetry/exporter-prometheus`'s
  * serializer (loaded on first use; both must be installed). `service.name` is `OTEL_SERVICE_NAME` or `effect-osb`.
  *
  * @since 0.1.0
@@ -359,6 +403,15 @@ export const prometheus: Effect.Effect<string> = Effect.suspend(() => {
 })
 
 let renderer: Promise<() => Promise<string>> | undefined
+
+/**
+ * Effect's own runtime metrics (`effect_fiber_started`, `effect_fiber_active`, `effect_fiber_lifetimes`, ...): left
+ * out of the rendering, they say nothing about the broker and grow with every fiber.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const isEffectRuntimeMetric = (name: string): boolean => name.startsWith("effect_fiber_")
 
 const makeRenderer = async (): Promise<() => Promise<string>> => {
   const [{ PrometheusSerializer }, OtelMetrics, OtelResource] = await Promise.all([
@@ -374,6 +427,12 @@ const makeRenderer = async (): Promise<() => Promise<string>> => {
   const serializer = new PrometheusSerializer(undefined, false, undefined, false, true)
   return async () => {
     const { resourceMetrics } = await producer.collect()
-    return serializer.serialize(resourceMetrics)
+    return serializer.serialize({
+      resource: resourceMetrics.resource,
+      scopeMetrics: resourceMetrics.scopeMetrics.map((scope) => ({
+        scope: scope.scope,
+        metrics: scope.metrics.filter((metric) => !isEffectRuntimeMetric(metric.descriptor.name))
+      }))
+    })
   }
 }

@@ -1,7 +1,8 @@
 /**
- * The per-request log line (method, route, status, ms, request identity) without Effect's logger machinery on
- * the hot path: a `RequestLogSink` takes each entry synchronously; the batched sinks format it as `logfmt` or
- * JSON and write many lines per system call. Without a sink the router logs through `Effect.logInfo`.
+ * The per-request log line (method, route, status, ms, request identity; trace and span ids when tracing is on)
+ * without Effect's logger machinery on the hot path: a `RequestLogSink` takes each entry synchronously; the batched
+ * sinks format it as `logfmt` or JSON and write many lines per system call. Without a sink the router logs through
+ * `Effect.logInfo`, with each value made safe first ({@link safeValue}).
  *
  * Lines are safe to read in a terminal and cannot be forged: every control character (C0, DEL, C1, U+2028/9) in
  * a value is escaped, values are cut at 128 characters, and refused requests (401, 429) are summarised once per
@@ -37,6 +38,10 @@ export interface RequestLogEntry {
   readonly requestIdentity: string
   /** The client's address, when the server knows it; logged only on the aggregated line of refused requests. */
   readonly address?: string
+  /** The trace id of the request's span, when tracing is on (`trace_id` on the line). */
+  readonly traceId?: string
+  /** The span id of the request's span, when tracing is on (`span_id` on the line). */
+  readonly spanId?: string
 }
 
 /**
@@ -63,6 +68,19 @@ export const maxLoggedValueLength = 128
 const capped = (value: string): string =>
   value.length <= maxLoggedValueLength ? value : `${value.slice(0, maxLoggedValueLength)}...(truncated)`
 
+/** C0, DEL, C1 and U+2028/2029: what a terminal or a log reader may act on. */
+const control = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+
+/**
+ * A value made safe for any logger (Effect's own included, which neither caps nor escapes DEL, C1 or U+2028/9):
+ * cut at {@link maxLoggedValueLength} characters, every control character written as its `\uXXXX` escape.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const safeValue = (value: string): string =>
+  capped(value).replace(control, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
 /** A logfmt value: bare when safe, else a JSON string with every control character escaped (C0, DEL, C1, U+2028/9). */
 const quote = (value: string): string => {
   const text = capped(value)
@@ -80,12 +98,18 @@ const quoteRepeated = (value: string): string => {
   return known
 }
 
+/** Trace and span ids are hex from the tracer, but quoted like any value: an entry may come from anywhere. */
+const spanIdsLogfmt = (entry: RequestLogEntry): string =>
+  entry.traceId === undefined || entry.spanId === undefined
+    ? ""
+    : ` trace_id=${quote(entry.traceId)} span_id=${quote(entry.spanId)}`
+
 const logfmtLine = (entry: RequestLogEntry, timestamp: string): string =>
   `timestamp=${timestamp} level=INFO message="osb request" method=${quoteRepeated(entry.method)} route=${
     quoteRepeated(entry.route)
   } status=${entry.status} ms=${entry.ms} request_identity=${
     entry.requestIdentity.length === 0 ? "" : quote(entry.requestIdentity)
-  }`
+  }${spanIdsLogfmt(entry)}`
 
 const jsonLine = (entry: RequestLogEntry, timestamp: string): string =>
   escapeUnsafe(JSON.stringify({
@@ -97,7 +121,10 @@ const jsonLine = (entry: RequestLogEntry, timestamp: string): string =>
       route: capped(entry.route),
       status: entry.status,
       ms: entry.ms,
-      request_identity: capped(entry.requestIdentity)
+      request_identity: capped(entry.requestIdentity),
+      ...(entry.traceId === undefined || entry.spanId === undefined
+        ? {}
+        : { trace_id: capped(entry.traceId), span_id: capped(entry.spanId) })
     }
   }))
 

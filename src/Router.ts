@@ -20,6 +20,7 @@ import type { BrokerAuth } from "./BrokerAuth.js"
 import type { Catalog } from "./Catalog.js"
 import type { OsbHttpResponse } from "./internal/core.js"
 import * as Core from "./internal/core.js"
+import * as Observe from "./internal/observe.js"
 import type { OsbHttpRequest } from "./internal/request.js"
 import { bodyReadError } from "./internal/request.js"
 import type { ErrorBody } from "./Model.js"
@@ -127,7 +128,8 @@ const toPlatform = (response: OsbHttpResponse): HttpServerResponse.HttpServerRes
 
 /**
  * Builds the router from the `Catalog`, `ServiceBroker` and `BrokerAuth` services. Fails with
- * `BrokerIncomplete` when the catalog promises endpoints the broker lacks.
+ * `BrokerIncomplete` when the catalog promises endpoints the broker lacks. With `Metrics.layer` (or an
+ * `AdminServer` layer) in the context it records the request metrics; with a `Tracing` layer, the request spans.
  *
  * @since 0.1.0
  * @category constructors
@@ -135,7 +137,8 @@ const toPlatform = (response: OsbHttpResponse): HttpServerResponse.HttpServerRes
 export const make = (
   options: RouterOptions = {}
 ): Effect.Effect<OsbRouter, BrokerIncomplete, Catalog | ServiceBroker | BrokerAuth> =>
-  Effect.map(Core.makeHandler(options), (handler) => {
+  // request metrics and spans wrap the handler when `Metrics.layer` / `AdminServer` / `Tracing` are in the context
+  Effect.map(Effect.flatMap(Core.makeHandler(options), Observe.wrapHandler), (handler) => {
     const app: HttpApp.Default<never, never> = Effect.flatMap(
       HttpServerRequest.HttpServerRequest,
       (request) => Effect.map(handler.handle(fromPlatform(request, handler.maxBodyBytes)), toPlatform)

@@ -1,9 +1,10 @@
 /**
  * OpenTelemetry traces through `@effect/opentelemetry`: one span per OSB request (route, status, service, plan,
  * instance and binding ids, request identity, originating platform), a span per operation's work (background work
- * in a trace of its own, linked to the request that started it), store transactions and takeovers as spans. Never
- * parameters, credentials or the `Authorization` header. Effect log lines written inside a request or an operation
- * carry `trace_id` and `span_id`. Off unless configured; the OpenTelemetry packages are optional peer dependencies,
+ * in a trace of its own, linked to the request that started it), store transactions and takeovers as spans (a
+ * takeover linked to the request that started the operation, through the `traceparent` stored with it). Never
+ * parameters, credentials or the `Authorization` header. Effect log lines written inside a request or an operation,
+ * and the request log line, carry `trace_id` and `span_id`. Off unless configured; the OpenTelemetry packages are optional peer dependencies,
  * loaded only when tracing is on.
  *
  * @since 0.1.0

@@ -12,11 +12,12 @@
  * - The drain counts what the store says this replica owns and releases at once what no fiber here runs.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Fiber, Layer, Logger, Option } from "effect"
+import { Context, Effect, Fiber, Layer, Logger, Metric, Option } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { BrokerLifecycle, BrokerStore, Catalog, ManagedBroker } from "../src/index.js"
+import * as Metrics from "../src/Metrics.js"
 import { makeEffectClient } from "./support/effectClient.js"
 import { type Faults, layerFaultySqlite, makeFaults } from "./support/faultyStore.js"
 import {
@@ -41,7 +42,7 @@ import {
   updateBody
 } from "./support/managedKit.js"
 
-const catalog = catalogOf([plan("sync"), plan("async"), plan("long")])
+const catalog = catalogOf([plan("sync"), plan("async"), plan("long"), plan("durable")])
 
 const work = (log: EventLog) =>
   syncWork({
@@ -57,6 +58,9 @@ const work = (log: EventLog) =>
       },
       long: {
         provision: ManagedBroker.async(() => slow(log, "long", "60 seconds", {}))
+      },
+      durable: {
+        provision: ManagedBroker.async(() => slow(log, "durable", "10 seconds", {}), { resumable: true })
       }
     }
   })
@@ -67,17 +71,26 @@ let files = 0
 interface Options {
   readonly leaseTtl: number
   readonly takeoverInterval: number
+  /** The SQLite file (default: a fresh one); replicas given the same file share the store. */
+  readonly file?: string
+  readonly replicaId?: string
+  /** Record the OSB metrics (`Metrics.layer`). */
+  readonly metrics?: boolean
 }
 
-/** One replica on a fresh SQLite file with a fault injector, built in the test's scope (on its TestClock). */
-const setup = (options: Options) =>
+/** A fresh SQLite file. */
+const newFile = () => join(dir, `leases-${++files}.sqlite`)
+
+/** One replica on a SQLite file with a fault injector, built in the test's scope (on its TestClock). */
+const setup = ({ file = newFile(), metrics = false, replicaId = "replica-A", ...options }: Options) =>
   Effect.gen(function*() {
     const faults: Faults = makeFaults()
     const log = yield* makeLog
-    const layer = ManagedBroker.layer({ [SID]: work(log) }, { ...options, replicaId: "replica-A" }).pipe(
+    const broker = ManagedBroker.layer({ [SID]: work(log) }, { ...options, replicaId }).pipe(
       Layer.provideMerge(Catalog.layer(catalog)),
-      Layer.provideMerge(layerFaultySqlite(join(dir, `leases-${++files}.sqlite`), faults))
+      Layer.provideMerge(layerFaultySqlite(file, faults))
     )
+    const layer = metrics ? Layer.provide(broker, Metrics.layer) : broker
     const context = yield* Layer.build(layer).pipe(Effect.orDie)
     const client = yield* makeEffectClient(Layer.succeedContext(context))
     const store = Context.get(context, BrokerStore.BrokerStore)
@@ -119,8 +132,10 @@ const setup = (options: Options) =>
       })
     /** The status a PATCH of the instance answers, once its work is done (no fault). */
     const patched = (instanceId: string, size: number) =>
-      Effect.flatMap(patching(instanceId, size), ({ fiber }) =>
-        Effect.zipRight(advance("1 second"), Effect.map(Fiber.join(fiber), (reply) => reply.status)))
+      Effect.flatMap(
+        patching(instanceId, size),
+        ({ fiber }) => Effect.zipRight(advance("1 second"), Effect.map(Fiber.join(fiber), (reply) => reply.status))
+      )
     return { client, faults, log, store, lifecycle, operation, latest, provisionedAndPatching, patched }
   })
 
@@ -311,4 +326,36 @@ describe("the drain counts and releases what the store says this replica owns (i
         expect(after?.leaseExpiresAt).toBeLessThan(now)
       })
     ))
+})
+
+describe("a lease lost to another replica (issue 12; the lease-loss metric)", () => {
+  it.scoped("the renewal stops the very operation another replica took over, and counts the loss", () =>
+    Effect.gen(function*() {
+      const file = newFile()
+      const options = { leaseTtl: 3000, takeoverInterval: 1000, file }
+      const a = yield* setup({ ...options, replicaId: "replica-A", metrics: true })
+      const b = yield* setup({ ...options, replicaId: "replica-B" })
+      const losses = Metric.tagged(Metrics.leaseLosses, "kind", "provision")
+      const before = (yield* Metric.value(losses)).count
+      // a resumable provision on A (10 s of work); A cannot reach the store from 1 s to 6 s, so its lease (renewed
+      // at 1 s until 4 s) expires and B resumes the operation
+      const creating = yield* a.client.call("PUT", instancePath("lost-1", AI), { body: provisionBody("durable") })
+      expect(creating.status).toBe(202)
+      const id: string = creating.body.operation
+      yield* advance("1 second")
+      a.faults.down = true
+      for (let s = 0; s < 5; s++) yield* advance("1 second")
+      const taken = yield* b.operation("lost-1", id)
+      expect(taken?.state).toBe("in progress")
+      expect(taken?.owner).toBe("replica-B")
+      expect(yield* b.log.all).toEqual(["durable:start"])
+      // back: A's next renewal finds the operation held by B, counts the loss and stops its own run (not B's)
+      a.faults.down = false
+      yield* advance("1 second")
+      expect((yield* Metric.value(losses)).count - before).toBe(1)
+      expect(yield* a.log.all).toEqual(["durable:start", "durable:interrupted", "durable:finalized"])
+      for (let s = 0; s < 10; s++) yield* advance("1 second")
+      expect(yield* b.log.all).toEqual(["durable:start", "durable:done", "durable:finalized"])
+      expect((yield* b.operation("lost-1", id))?.state).toBe("succeeded")
+    }))
 })

@@ -15,6 +15,7 @@ import * as Metrics from "../src/Metrics.js"
 import { AUTH, PASSWORD, redacted, USER } from "./support/http.js"
 import { bindBody, catalogOf, plan, provisionBody, q, SID, syncWork } from "./support/managedKit.js"
 import { freePort } from "./support/net.js"
+import { series } from "./support/prometheus.js"
 
 const catalog = catalogOf([plan("ok"), plan("slow"), plan("bad"), plan("fragile")])
 const work = syncWork({
@@ -29,13 +30,6 @@ const engine = (file: string, replicaId: string, takeoverInterval: Duration.Dura
     Layer.provideMerge(Catalog.layer(catalog)),
     Layer.provide(SqlStore.layerSqlite(file))
   )
-
-/** The value of one series in Prometheus text (labels in the exporter's order), or undefined. */
-const series = (text: string, name: string, labels: Record<string, string> = {}): number | undefined => {
-  const rendered = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")
-  const line = text.split("\n").find((l) => l.startsWith(rendered === "" ? `${name} ` : `${name}{${rendered}} `))
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1))
-}
 
 describe("OSB metrics", () => {
   it("exact values after sync and async lifecycles, a failure, a refused credential and a takeover", async () => {

@@ -1,7 +1,8 @@
 /**
  * Start-up failures of a real process (the compiled quick start, and a user's program with an invalid catalog):
  * each prints one line on stderr saying what is wrong, which setting and what to do, whatever the log format, and
- * exits 1. And a broker with nothing to do exits promptly on SIGTERM.
+ * exits 1. The quick start's client-certificate authentication from the environment, over real TLS. And a broker
+ * with nothing to do exits promptly on SIGTERM.
  */
 import { execFile, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
@@ -11,6 +12,7 @@ import { dirname, join } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort } from "./support/brokerProcess.js"
+import { httpsGet, makePki } from "./support/tls.js"
 
 const root = new URL("..", import.meta.url).pathname
 const outDir = join(root, "dist", `.startup-${randomBytes(4).toString("hex")}`)
@@ -168,6 +170,48 @@ describe("start-up failures: one line on stderr, exit 1", () => {
     )
     const result = await run(program, {})
     expectOneLine(result, ["the catalog is invalid", "services[0]", /Fix the catalog/])
+  })
+})
+
+describe("client certificates from the environment (mTLS)", () => {
+  it("rules without TLS_CA_FILE: one line naming TLS_CA_FILE", async () => {
+    const result = await run(build.script, { BROKER_CLIENT_CERT_SUBJECTS: "CN=cf-platform" })
+    expectOneLine(result, ["TLS_CA_FILE", "BROKER_CLIENT_CERT_"])
+  })
+
+  it("the quick start accepts a platform by its certificate, as BROKER_CLIENT_CERT_SUBJECTS says", async () => {
+    const pki = makePki()
+    const port = await freePort()
+    const child = spawn(process.execPath, [build.script], {
+      env: {
+        ...process.env,
+        BROKER_STORE: "memory",
+        PORT: String(port),
+        TLS_CERT_FILE: pki.server.cert,
+        TLS_KEY_FILE: pki.server.key,
+        TLS_CA_FILE: pki.ca.cert,
+        BROKER_CLIENT_CERT_SUBJECTS: "CN=cf-platform,O=Example"
+      },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let output = ""
+    child.stdout.on("data", (d) => (output += d))
+    child.stderr.on("data", (d) => (output += d))
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve))
+    try {
+      const deadline = Date.now() + 20_000
+      while (!output.includes("Listening on") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      expect(output).toContain(`Listening on https://127.0.0.1:${port}`)
+      expect((await httpsGet(pki, port, { client: pki.platform })).status).toBe(200)
+      expect((await httpsGet(pki, port, { client: pki.other })).status).toBe(401)
+      expect((await httpsGet(pki, port, { client: pki.stranger })).status).toBe(401)
+      // Basic credentials do not pass, and no admin/admin fallback is set up once client certificates are on
+      expect((await httpsGet(pki, port, { basic: true })).status).toBe(401)
+      expect(output).not.toContain("using admin/admin")
+    } finally {
+      child.kill("SIGTERM")
+      await exited
+    }
   })
 })
 

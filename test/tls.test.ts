@@ -5,53 +5,22 @@
  */
 import { Effect, Exit, Layer, Scope } from "effect"
 import { copyFileSync, writeFileSync } from "node:fs"
-import { Agent, request } from "node:https"
+import { Agent } from "node:https"
 import { join } from "node:path"
-import type { TLSSocket } from "node:tls"
 import { beforeAll, describe, expect, it } from "vitest"
 import { BrokerAuth, Server } from "../src/index.js"
 import type * as Tls from "../src/Tls.js"
-import { AUTH, PASSWORD, redacted, USER } from "./support/http.js"
+import { PASSWORD, redacted, USER } from "./support/http.js"
 import { freePort } from "./support/net.js"
 import { scripted } from "./support/scripted.js"
-import { makePki, type Pair, type TestPki } from "./support/tls.js"
+import { httpsGet, type HttpsGetOptions, makePki, type Pair, type TestPki } from "./support/tls.js"
 
 let pki: TestPki
 beforeAll(() => {
   pki = makePki()
 })
 
-interface Reply {
-  readonly status: number
-  readonly body: string
-  readonly serverName: string | undefined
-  readonly reused: boolean
-}
-
-const get = (
-  port: number,
-  options: { readonly client?: Pair; readonly basic?: boolean; readonly agent?: Agent } = {}
-): Promise<Reply> =>
-  new Promise((resolve, reject) => {
-    const req = request({
-      host: "127.0.0.1",
-      port,
-      path: "/v2/catalog",
-      ca: pki.read(pki.ca.cert),
-      ...(options.client === undefined
-        ? {}
-        : { cert: pki.read(options.client.cert), key: pki.read(options.client.key) }),
-      agent: options.agent ?? false,
-      headers: { "x-broker-api-version": "2.17", ...(options.basic === true ? { authorization: AUTH } : {}) }
-    }, (res) => {
-      const serverName = (res.socket as TLSSocket).getPeerCertificate().subject?.CN as string | undefined
-      let body = ""
-      res.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")))
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, serverName, reused: req.reusedSocket }))
-    })
-    req.on("error", reject)
-    req.end()
-  })
+const get = (port: number, options: HttpsGetOptions = {}) => httpsGet(pki, port, options)
 
 const serving = async (tls: Tls.TlsOptions, auth: Layer.Layer<BrokerAuth.BrokerAuth>) => {
   const port = await freePort()

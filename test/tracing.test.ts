@@ -1,13 +1,18 @@
 /**
  * Traces over real sockets: the OSB spans captured by an in-memory exporter (attributes, parent/child store
  * transactions, background work linked to its request, log lines with trace and span ids, no secret anywhere),
- * and an OTLP export (http/json and http/protobuf) to a receiver in this test, configured by the OTEL_* variables.
+ * a takeover on a second replica linked to the request on the first (one SQLite file), access log lines with the
+ * request span's ids, and an OTLP export (http/json and http/protobuf) to a receiver in this test, configured by
+ * the OTEL_* variables.
  */
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Effect, Exit, Layer, Logger, Scope } from "effect"
+import { type Duration, Effect, Exit, Layer, Logger, Scope } from "effect"
+import { mkdtempSync } from "node:fs"
 import { createServer } from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { BrokerAuth, BrokerStore, Catalog, ManagedBroker, Server } from "../src/index.js"
+import { BrokerAuth, BrokerStore, Catalog, ManagedBroker, RequestLog, Router, Server, SqlStore } from "../src/index.js"
 import * as Tracing from "../src/Tracing.js"
 import { AUTH, PASSWORD, redacted, USER } from "./support/http.js"
 import { bindBody, catalogOf, plan, provisionBody, SID, syncWork } from "./support/managedKit.js"
@@ -199,4 +204,183 @@ describe("OTLP export configured by OTEL_* variables", () => {
       }
     })
   }
+})
+
+describe("a takeover's spans are linked to the request that started the operation", () => {
+  /** Replica A's work outlives its crash; replica B's finishes at once. */
+  const durableWork = (delay: Duration.DurationInput) =>
+    syncWork({
+      plans: {
+        durable: { provision: ManagedBroker.async(() => Effect.as(Effect.sleep(delay), {}), { resumable: true }) }
+      }
+    })
+  const engine = (
+    file: string,
+    replicaId: string,
+    delay: Duration.DurationInput,
+    takeoverInterval: Duration.DurationInput
+  ) =>
+    ManagedBroker.layer({ [SID]: durableWork(delay) }, { leaseTtl: 300, takeoverInterval, replicaId }).pipe(
+      Layer.provideMerge(Catalog.layer(catalogOf([plan("small"), plan("durable")]))),
+      Layer.provide(SqlStore.layerSqlite(file))
+    )
+  const until = async <A>(what: string, probe: () => A | undefined): Promise<A> => {
+    for (let n = 0; n < 200; n++) {
+      const found = probe()
+      if (found !== undefined) return found
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    throw new Error(`${what} did not happen within 10 s`)
+  }
+
+  it("replica B's takeover span and the resumed operation's span link to replica A's request span", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "osb-trace-takeover-")), "store.sqlite")
+    const exporterA = new InMemorySpanExporter()
+    const exporterB = new InMemorySpanExporter()
+    const port = await freePort()
+    const replicaA = Server.layer({ port, requestLog: false, drainTimeout: "50 millis" }).pipe(
+      Layer.provide(engine(file, "replica-A", "30 seconds", "1 hour")),
+      Layer.provide(auth),
+      Layer.provide(Tracing.layer(new SimpleSpanProcessor(exporterA)))
+    )
+    const scopeA = Effect.runSync(Scope.make())
+    await Effect.runPromise(Layer.buildWithScope(replicaA, scopeA))
+    let request: ReadableSpan
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/v2/service_instances/inst-t?accepts_incomplete=true`, {
+        method: "PUT",
+        headers: { authorization: AUTH, "x-broker-api-version": "2.17", "content-type": "application/json" },
+        body: JSON.stringify(provisionBody("durable"))
+      })
+      expect(response.status).toBe(202)
+      request = await until("A's request span", () => named(exporterA.getFinishedSpans(), "OSB provision")[0])
+    } finally {
+      // A stops without finishing the operation (its drain is short): its lease expires
+      await Effect.runPromise(Scope.close(scopeA, Exit.void))
+    }
+
+    const scopeB = Effect.runSync(Scope.make())
+    await Effect.runPromise(
+      Layer.buildWithScope(
+        Layer.provide(
+          engine(file, "replica-B", "50 millis", "100 millis"),
+          Tracing.layer(new SimpleSpanProcessor(exporterB))
+        ),
+        scopeB
+      )
+    )
+    let spans: ReadonlyArray<ReadableSpan> = []
+    try {
+      spans = await until("B's resumed operation span", () => {
+        const finished = exporterB.getFinishedSpans()
+        return named(finished, "osb.operation provision").length > 0 ? finished : undefined
+      })
+    } finally {
+      await Effect.runPromise(Scope.close(scopeB, Exit.void))
+    }
+
+    const takeover = spans.find((s) => s.name === "osb.takeover" && s.attributes["osb.takeover.outcome"] === "resumed")
+    expect(takeover).toBeDefined()
+    expect(takeover!.attributes).toMatchObject({ "osb.operation.kind": "provision", "osb.instance_id": "inst-t" })
+    // a trace of its own, linked to the request on replica A
+    expect(takeover!.spanContext().traceId).not.toBe(request.spanContext().traceId)
+    expect(takeover!.links.map((l) => [l.context.traceId, l.context.spanId, l.attributes])).toEqual([
+      [request.spanContext().traceId, request.spanContext().spanId, { "osb.link": "started by" }]
+    ])
+    // the resumed work: started by A's request, resumed by B's takeover
+    const work = named(spans, "osb.operation provision")[0]!
+    expect(work.links.map((l) => [l.context.spanId, l.attributes?.["osb.link"]])).toEqual([
+      [request.spanContext().spanId, "started by"],
+      [takeover!.spanContext().spanId, "resumed by"]
+    ])
+  }, 30_000)
+})
+
+describe("access log lines carry the request span's trace and span ids", () => {
+  const logged = async (tracing: boolean) => {
+    const exporter = new InMemorySpanExporter()
+    const entries: Array<RequestLog.RequestLogEntry> = []
+    const port = await freePort()
+    const main = Server.layer({ port }).pipe(
+      Layer.provide(broker),
+      Layer.provide(auth),
+      Layer.provide(Layer.succeed(RequestLog.RequestLogSink, (entry) => entries.push(entry))),
+      Layer.provide(tracing ? Tracing.layer(new SimpleSpanProcessor(exporter)) : Layer.empty)
+    )
+    const scope = Effect.runSync(Scope.make())
+    await Effect.runPromise(Layer.buildWithScope(main, scope))
+    let spans: ReadonlyArray<ReadableSpan> = []
+    try {
+      const headers = { authorization: AUTH, "x-broker-api-version": "2.17", "content-type": "application/json" }
+      // the catalog is answered at once (an Exit), the provision by the managed engine
+      expect((await fetch(`http://127.0.0.1:${port}/v2/catalog`, { headers })).status).toBe(200)
+      const put = await fetch(`http://127.0.0.1:${port}/v2/service_instances/logged-1`, {
+        method: "PUT",
+        headers,
+        body: JSON.stringify(provisionBody("small"))
+      })
+      expect(put.status).toBe(201)
+      await new Promise((r) => setTimeout(r, 100))
+      spans = exporter.getFinishedSpans()
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+    return { entries, spans }
+  }
+
+  it("with tracing: trace_id and span_id of the request span, in logfmt and JSON; without: none", async () => {
+    const { entries, spans } = await logged(true)
+    expect(entries.map((e) => e.route)).toEqual(["/v2/catalog", "/v2/service_instances/:instance_id"])
+    for (const [entry, name] of [[entries[0]!, "OSB catalog"], [entries[1]!, "OSB provision"]] as const) {
+      const span = named(spans, name)[0]!
+      expect(entry).toMatchObject({ traceId: span.spanContext().traceId, spanId: span.spanContext().spanId })
+      const at = new Date()
+      expect(RequestLog.formatLogfmt(entry, at)).toContain(
+        ` trace_id=${span.spanContext().traceId} span_id=${span.spanContext().spanId}`
+      )
+      expect(JSON.parse(RequestLog.formatJson(entry, at)).annotations).toMatchObject({
+        trace_id: span.spanContext().traceId,
+        span_id: span.spanContext().spanId
+      })
+    }
+
+    const plain = await logged(false)
+    expect(plain.entries).toHaveLength(2)
+    for (const entry of plain.entries) {
+      expect(entry.traceId).toBeUndefined()
+      expect(RequestLog.formatLogfmt(entry, new Date())).not.toContain("trace_id")
+    }
+  })
+
+  it("without a sink, the router's Effect log line carries trace_id and span_id annotations", async () => {
+    const exporter = new InMemorySpanExporter()
+    const logs: Array<Record<string, unknown>> = []
+    const logger = Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ annotations, message }) => {
+        logs.push({ message: String(message), ...Object.fromEntries(annotations) })
+      })
+    )
+    const { dispose, handler } = Router.toWebHandler(
+      Layer.mergeAll(broker, auth, Tracing.layer(new SimpleSpanProcessor(exporter)), logger)
+    )
+    let spans: ReadonlyArray<ReadableSpan> = []
+    try {
+      const response = await handler(
+        new Request("http://broker.test/v2/catalog", {
+          headers: { authorization: AUTH, "x-broker-api-version": "2.17" }
+        })
+      )
+      expect(response.status).toBe(200)
+      spans = exporter.getFinishedSpans()
+    } finally {
+      await dispose()
+    }
+    const span = named(spans, "OSB catalog")[0]!
+    expect(logs.find((l) => l.message === "osb request")).toMatchObject({
+      route: "/v2/catalog",
+      trace_id: span.spanContext().traceId,
+      span_id: span.spanContext().spanId
+    })
+  })
 })

@@ -13,7 +13,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { BrokerAuthService } from "../BrokerAuth.js"
 import { BrokerAuth } from "../BrokerAuth.js"
@@ -34,6 +34,7 @@ import { endpointRoute } from "./endpoints.js"
 import type { Envelope, Gate } from "./envelope.js"
 import { makeEnvelope, makeGate, minimumVersion } from "./envelope.js"
 import * as Fast from "./fast.js"
+import { TracingObserver } from "./observe.js"
 import type { ValidateParameters } from "./parameters.js"
 import { makeEdgeCheck } from "./parameters.js"
 import type { OsbHttpResponse } from "./render.js"
@@ -121,6 +122,8 @@ export interface HandlerServices {
   readonly auth: BrokerAuthService
   readonly lifecycle: Option.Option<BrokerLifecycleService>
   readonly sink: Option.Option<(entry: RequestLogEntry) => void>
+  /** Tracing is on (`Tracing` layers): request log lines carry trace and span ids. */
+  readonly traced?: boolean
 }
 
 /**
@@ -239,7 +242,7 @@ export const make = (
   services: HandlerServices,
   options: RouterOptions = {}
 ): Either.Either<Handler, BrokerIncomplete> => {
-  const { auth, broker, catalog, lifecycle, sink } = services
+  const { auth, broker, catalog, lifecycle, sink, traced } = services
   const missing = missingFeatures(catalog, broker)
   if (missing.length > 0) return Either.left(new BrokerIncomplete({ missing }))
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024
@@ -251,7 +254,8 @@ export const make = (
     minimum: minimumVersion(options.minimumApiVersion),
     strictIdentity: options.strictOriginatingIdentity ?? false,
     requestLog: options.requestLog ?? true,
-    retryAfter
+    retryAfter,
+    traced: traced === true
   }
   const gate = makeGate(envelopeOptions)
   const envelope = makeEnvelope(envelopeOptions, gate)
@@ -268,7 +272,8 @@ export const make = (
 }
 
 /**
- * Builds the handler from the services in the context (`BrokerLifecycle` and `RequestLogSink` when present).
+ * Builds the handler from the services in the context (`BrokerLifecycle`, `RequestLogSink` and the tracing
+ * observer when present).
  *
  * @internal
  */
@@ -281,7 +286,8 @@ export const makeHandler = (
       broker: ServiceBroker,
       auth: BrokerAuth,
       lifecycle: Effect.serviceOption(BrokerLifecycle),
-      sink: Effect.serviceOption(RequestLogSink)
+      sink: Effect.serviceOption(RequestLogSink),
+      traced: Effect.map(Effect.serviceOption(TracingObserver), Option.isSome)
     }),
     (services) => Either.match(make(services, options), { onLeft: Effect.fail, onRight: Effect.succeed })
   )

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
 import type { BrokerAuthService } from "../BrokerAuth.js"
 import type { BrokerLifecycleService } from "../BrokerLifecycle.js"
 import { refused, unavailableIn } from "../BrokerStore.js"
@@ -25,6 +26,7 @@ import {
   parseOriginatingIdentity
 } from "../RequestInfo.js"
 import type { RequestLogEntry } from "../RequestLog.js"
+import { safeValue } from "../RequestLog.js"
 import * as Fast from "./fast.js"
 import type { OsbHttpResponse } from "./render.js"
 import { internalError, renderError } from "./render.js"
@@ -41,6 +43,8 @@ export interface EnvelopeOptions {
   readonly requestLog: boolean
   /** `Retry-After` seconds of a 503 while the store is unavailable. */
   readonly retryAfter: number
+  /** Tracing is on: the request log line carries the current span's trace and span ids. */
+  readonly traced: boolean
 }
 
 /** Runs a step that needs the decoded request info inside the envelope. @internal */
@@ -157,6 +161,10 @@ const recovery = (retryAfter: number) => {
 }
 
 /** Echoes the request identity (LIB-16) and writes the request log line. */
+/** The entry with the ids of the span it was written in. */
+const withSpanIds = (entry: RequestLogEntry, span: Tracer.Span): RequestLogEntry =>
+  Object.assign(entry, { traceId: span.traceId, spanId: span.spanId })
+
 const finisher = (options: EnvelopeOptions) =>
 (
   request: OsbHttpRequest,
@@ -183,6 +191,13 @@ const finisher = (options: EnvelopeOptions) =>
   })
   if (Option.isSome(options.sink)) {
     const write = options.sink.value
+    if (options.traced) {
+      return Fast.flatMap(echoed, (response) =>
+        Effect.map(Effect.option(Effect.currentSpan), (span) => {
+          write(Option.isNone(span) ? entryOf(response) : withSpanIds(entryOf(response), span.value))
+          return response
+        }))
+    }
     return Fast.map(echoed, (response) => {
       write(entryOf(response))
       return response
@@ -192,11 +207,11 @@ const finisher = (options: EnvelopeOptions) =>
     const entry = entryOf(response)
     return Effect.as(
       Effect.annotateLogs(Effect.logInfo("osb request"), {
-        method: entry.method,
-        route: entry.route,
+        method: safeValue(entry.method),
+        route: safeValue(entry.route),
         status: entry.status,
         ms: entry.ms,
-        request_identity: entry.requestIdentity
+        request_identity: safeValue(entry.requestIdentity)
       }),
       response
     )

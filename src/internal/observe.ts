@@ -29,8 +29,13 @@ export interface Observer {
     | undefined
   /** Wraps one takeover of an operation whose owner is gone. */
   readonly takeover?: (<A, E>(operationId: string, effect: Effect.Effect<A, E>) => Effect.Effect<A, E>) | undefined
-  /** An operation another replica's owner lost was taken over: resumed or marked failed. */
-  readonly tookOver?: ((kind: OperationKind, outcome: "resumed" | "failed") => void) | undefined
+  /**
+   * An operation whose owner is gone was taken over: resumed or marked failed. Runs inside the takeover (and its
+   * span, when traced), with the operation's record as the store holds it.
+   */
+  readonly tookOver?:
+    | ((operation: OperationRecord, outcome: "resumed" | "failed") => Effect.Effect<void>)
+    | undefined
   /** This replica lost the lease of an operation it ran (another replica took it over). */
   readonly leaseLost?: ((kind: OperationKind) => void) | undefined
 }
@@ -72,10 +77,11 @@ export const current: Effect.Effect<Observer | undefined> = Effect.map(
       store: compose(m.store, t.store, (a, b) => (s) => a(b(s))),
       operation: compose(m.operation, t.operation, (a, b) => (op, work) => a(op, b(op, work))),
       takeover: compose(m.takeover, t.takeover, (a, b) => (id, effect) => a(id, b(id, effect))),
-      tookOver: compose(m.tookOver, t.tookOver, (a, b) => (kind, outcome) => {
-        a(kind, outcome)
-        b(kind, outcome)
-      }),
+      tookOver: compose(
+        m.tookOver,
+        t.tookOver,
+        (a, b) => (operation, outcome) => Effect.zipRight(a(operation, outcome), b(operation, outcome))
+      ),
       leaseLost: compose(m.leaseLost, t.leaseLost, (a, b) => (kind) => {
         a(kind)
         b(kind)

@@ -9,9 +9,9 @@ import type { SpanProcessor as OtelSpanProcessor } from "@opentelemetry/sdk-trac
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Tracer from "effect/Tracer"
-import type { BrokerStoreService } from "../BrokerStore.js"
-import { endpointOf } from "../Metrics.js"
+import * as Tracer from "effect/Tracer"
+import type { BrokerStoreService, Change, InstanceSnapshot, OperationRecord } from "../BrokerStore.js"
+import { endpointOf, endpointOfRoute } from "../Metrics.js"
 import { routes } from "../Protocol.js"
 import type { SpanProcessor } from "../Tracing.js"
 import type { Handler, OsbHttpResponse } from "./core.js"
@@ -113,13 +113,70 @@ const traced = (
     { kind: "server", attributes: requestAttributes(request, endpoint) }
   )
 
+// the handler is called inside the span, so everything it does (the access log line too) sees the span
 const observeHandler = (handler: Handler): Handler => ({
   maxBodyBytes: handler.maxBodyBytes,
   admit: handler.admit,
-  handle: (request) => traced(request, endpointOf(request.method, request.url), handler.handle(peekingBody(request))),
+  handle: (request) =>
+    traced(
+      request,
+      endpointOf(request.method, request.url),
+      Effect.suspend(() => handler.handle(peekingBody(request)))
+    ),
   handleRoute: (name, ids, request) =>
-    traced(request, endpointOf(request.method, request.url), handler.handleRoute(name, ids, peekingBody(request)))
+    traced(
+      request,
+      endpointOfRoute(name, request.method),
+      Effect.suspend(() => handler.handleRoute(name, ids, peekingBody(request)))
+    )
 })
+
+/**
+ * A span's W3C `traceparent` (version 00).
+ *
+ * @internal
+ */
+export const traceparentOf = (span: Tracer.AnySpan): string =>
+  `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`
+
+const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
+
+/**
+ * The span a W3C `traceparent` names, for a link (`undefined` when the text is not one).
+ *
+ * @internal
+ */
+export const spanOfTraceparent = (traceparent: string | undefined): Tracer.ExternalSpan | undefined => {
+  const match = traceparent === undefined ? null : traceparentPattern.exec(traceparent)
+  if (match === null) return undefined
+  return Tracer.externalSpan({
+    traceId: match[1]!,
+    spanId: match[2]!,
+    sampled: (Number.parseInt(match[3]!, 16) & 1) === 1
+  })
+}
+
+/**
+ * The changes with the `traceparent` of the span that started them on every operation they create (an operation
+ * the snapshot already holds keeps what it has: a takeover's claim, a finished record).
+ *
+ * @internal
+ */
+export const stampOperations = (
+  snapshot: InstanceSnapshot,
+  changes: ReadonlyArray<Change>,
+  traceparent: string
+): ReadonlyArray<Change> => {
+  const fresh = (change: Change) =>
+    change._tag === "PutOperation" && change.record.traceparent === undefined &&
+    !snapshot.operations.has(change.record.id)
+  if (!changes.some(fresh)) return changes
+  return changes.map((change) =>
+    fresh(change) && change._tag === "PutOperation"
+      ? { _tag: "PutOperation", record: { ...change.record, traceparent } }
+      : change
+  )
+}
 
 const observeStore = (store: BrokerStoreService): BrokerStoreService => ({
   persistent: store.persistent,
@@ -127,11 +184,37 @@ const observeStore = (store: BrokerStoreService): BrokerStoreService => ({
   expiredOperations: store.expiredOperations,
   renewLeases: store.renewLeases,
   runningOperations: store.runningOperations,
+  // the span current when the transaction is asked for (the request's) is recorded with the operations it starts
   transact: (instanceId, f) =>
-    Effect.withSpan(store.transact(instanceId, f), "osb.store.transaction", {
-      attributes: { "osb.instance_id": instanceId }
+    Effect.flatMap(Effect.option(Effect.currentSpan), (parent) => {
+      const transaction = Option.isNone(parent) ? store.transact(instanceId, f) : store.transact(
+        instanceId,
+        (snapshot) => {
+          const traceparent = traceparentOf(parent.value)
+          return Effect.map(f(snapshot), ([result, changes]) =>
+            [result, stampOperations(snapshot, changes, traceparent)] as const)
+        }
+      )
+      return Effect.withSpan(transaction, "osb.store.transaction", { attributes: { "osb.instance_id": instanceId } })
     })
 })
+
+const startedBy = { "osb.link": "started by" } as const
+
+/**
+ * The links of an operation's span: the span that started it (recorded with the operation, or the current one when
+ * it runs where it started), and the takeover that resumed it.
+ */
+const operationLinks = (operation: OperationRecord, parent: Option.Option<Tracer.Span>): Array<Tracer.SpanLink> => {
+  const links: Array<Tracer.SpanLink> = []
+  const recorded = spanOfTraceparent(operation.traceparent)
+  if (recorded !== undefined) links.push({ _tag: "SpanLink", span: recorded, attributes: startedBy })
+  if (Option.isSome(parent) && parent.value.spanId !== recorded?.spanId) {
+    const attributes = recorded === undefined ? startedBy : { "osb.link": "resumed by" }
+    links.push({ _tag: "SpanLink", span: parent.value, attributes })
+  }
+  return links
+}
 
 const observer: Observer = {
   handler: observeHandler,
@@ -146,12 +229,9 @@ const observer: Observer = {
         "osb.instance_id": operation.instanceId
       }
       if (operation.bindingId !== undefined) attributes["osb.binding_id"] = operation.bindingId
-      const links: Array<Tracer.SpanLink> = Option.isSome(parent) && operation.async
-        ? [{ _tag: "SpanLink", span: parent.value, attributes: { "osb.link": "started by" } }]
-        : []
       return Effect.withSpan(withLogIds(work), `osb.operation ${operation.kind}`, {
         attributes,
-        links,
+        links: operation.async ? operationLinks(operation, parent) : [],
         root: operation.async
       })
     }),
@@ -159,7 +239,17 @@ const observer: Observer = {
     Effect.withSpan(withLogIds(effect), "osb.takeover", {
       root: true,
       attributes: { "osb.operation.id": operationId }
+    }),
+  // the takeover's span learns what it took over, and links to the request that started the operation
+  tookOver: (operation, outcome) => {
+    const annotated = Effect.annotateCurrentSpan({
+      "osb.operation.kind": operation.kind,
+      "osb.instance_id": operation.instanceId,
+      "osb.takeover.outcome": outcome
     })
+    const recorded = spanOfTraceparent(operation.traceparent)
+    return recorded === undefined ? annotated : Effect.zipRight(annotated, Effect.linkSpanCurrent(recorded, startedBy))
+  }
 }
 
 /**

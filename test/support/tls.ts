@@ -4,8 +4,11 @@
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { type Agent, request } from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import type { TLSSocket } from "node:tls"
+import { AUTH } from "./http.js"
 
 /** Paths of a PEM certificate and its key. */
 export interface Pair {
@@ -86,3 +89,41 @@ export const makePki = (): TestPki => {
     read: (file) => readFileSync(file)
   }
 }
+
+/** An HTTPS answer: status, body, the server certificate's CN, and whether the connection was reused. */
+export interface HttpsReply {
+  readonly status: number
+  readonly body: string
+  readonly serverName: string | undefined
+  readonly reused: boolean
+}
+
+/** How to call: with a client certificate, with Basic credentials (`AUTH`), on a keep-alive agent. */
+export interface HttpsGetOptions {
+  readonly client?: Pair
+  readonly basic?: boolean
+  readonly agent?: Agent
+}
+
+/** GET /v2/catalog over HTTPS on 127.0.0.1, trusting the test CA. */
+export const httpsGet = (pki: TestPki, port: number, options: HttpsGetOptions = {}): Promise<HttpsReply> =>
+  new Promise((resolve, reject) => {
+    const req = request({
+      host: "127.0.0.1",
+      port,
+      path: "/v2/catalog",
+      ca: pki.read(pki.ca.cert),
+      ...(options.client === undefined
+        ? {}
+        : { cert: pki.read(options.client.cert), key: pki.read(options.client.key) }),
+      agent: options.agent ?? false,
+      headers: { "x-broker-api-version": "2.17", ...(options.basic === true ? { authorization: AUTH } : {}) }
+    }, (res) => {
+      const serverName = (res.socket as TLSSocket).getPeerCertificate().subject?.CN as string | undefined
+      let body = ""
+      res.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")))
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, serverName, reused: req.reusedSocket }))
+    })
+    req.on("error", reject)
+    req.end()
+  })

@@ -165,8 +165,11 @@ export const makeLeases = (
           )
         )
       )
-      if (decision._tag === "Fail") observer?.tookOver?.(decision.operation.kind, "failed")
-      if (decision._tag === "Resume") observer?.tookOver?.(decision.claimed.kind, "resumed")
+      if (decision._tag !== "Skip" && observer?.tookOver !== undefined) {
+        yield* decision._tag === "Fail"
+          ? observer.tookOver(decision.operation, "failed")
+          : observer.tookOver(decision.claimed, "resumed")
+      }
       if (decision._tag === "Fail") {
         yield* Effect.logWarning(
           `taking over ${decision.operation.kind} ${decision.operation.id}: its owner is gone; marking it failed`

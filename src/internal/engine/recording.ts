@@ -1,7 +1,7 @@
 /**
  * Recording an operation's outcome when the store fails (issue 12): the fiber that ran the work retries the write
  * with backoff for a bounded time; if it gives up, it logs the operation and why, and releases its lease, so
- * takeover applies (the operation is owned by a running fiber or by nobody).
+ * takeover applies (the operation is owned by a running fiber or by nobody; decision 45).
  *
  * @internal
  */
