@@ -2,8 +2,9 @@
 // `npm run docs:check` (CI): runs TypeDoc's validation (typedoc.json: every module, namespace, enum, variable,
 // function, class, interface, type, property, method and accessor must have a comment; links must resolve) and
 // fails on any TypeDoc warning or error, an undocumented member first among them. No baseline: every public member
-// is documented, and a new one without a comment fails CI. (scripts/typedoc-contextual-docs.mjs lets a data
-// table's entries show the comments of the interface they satisfy; it never invents a comment.)
+// is documented, and a new one without a comment fails CI. The plugin scripts/typedoc-contextual-docs.mjs lets a
+// data table's entries show the comments of the interface they satisfy (it never invents a comment) and warns about
+// comments with tags but no text, which TypeDoc alone would count as documentation.
 import { spawnSync } from "node:child_process"
 import { closeSync, mkdtempSync, openSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"

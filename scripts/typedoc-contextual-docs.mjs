@@ -11,6 +11,8 @@
 //   and only adds comments: should they change, the property is reported again, never wrongly documented.
 // A comment written on the property itself wins; a property with no counterpart (the key of an index signature)
 // keeps needing its own comment, and `docs:check` reports it.
+// It also warns about a comment that has tags but no text (`/** @since 0.1.0 */`): TypeDoc counts it as
+// documentation, `docs:check` does not.
 import ts from "typescript"
 import { Converter, ReflectionKind } from "typedoc"
 
@@ -61,8 +63,22 @@ const commentOf = (context, symbol, kind) =>
     .map((s) => context.getComment(s, kind))
     .find((c) => c !== undefined)
 
+/** Whether a comment says anything: text in its summary, not only block tags such as `@since`. */
+const hasText = (comment) => comment.summary.some((part) => part.text.trim().length > 0)
+
 /** @param {import("typedoc").Application} app */
 export const load = (app) => {
+  app.converter.on(Converter.EVENT_RESOLVE_END, (context) => {
+    const required = app.options.getValue("requiredToBeDocumented")
+      .reduce((kinds, name) => kinds | (ReflectionKind[name] ?? 0), 0)
+    for (const reflection of Object.values(context.project.reflections)) {
+      const owner = reflection.kindOf(ReflectionKind.SomeSignature) ? reflection.parent : reflection
+      if (owner === undefined || !owner.kindOf(required) || reflection.comment === undefined) continue
+      if (!hasText(reflection.comment)) {
+        app.logger.warn(`${reflection.getFriendlyFullName()} has a comment without text (only tags): say what it is`)
+      }
+    }
+  })
   app.converter.on(Converter.EVENT_CREATE_DECLARATION, (context, reflection) => {
     if (reflection.comment !== undefined || !reflection.kindOf(ReflectionKind.Property)) return
     const symbol = context.getSymbolFromReflection(reflection)

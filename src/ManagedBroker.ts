@@ -109,6 +109,9 @@ export type BindingOutput = BindingResponseBody & {
 }
 
 /**
+ * What provision work receives: the new instance's id, its offering and plan, its parameters and context, and who
+ * asked.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -135,6 +138,9 @@ export interface ProvisionContext {
 }
 
 /**
+ * What update work receives: the instance as recorded, the plans before and after, the parameters (requested and
+ * merged), the context and maintenance info after the update, and who asked.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -160,6 +166,8 @@ export interface UpdateContext {
 }
 
 /**
+ * What deprovision work receives: the instance as recorded, the bindings still recorded, and who asked.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -175,6 +183,9 @@ export interface DeprovisionContext {
 }
 
 /**
+ * What bind work receives: the instance, the plan, the binding's parameters, app and resource, the binding rotated
+ * if any, and who asked.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -205,6 +216,8 @@ export interface BindContext {
 }
 
 /**
+ * What unbind work receives: the binding as recorded (with the data the bind returned), its instance, and who asked.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -262,7 +275,8 @@ export interface OfferingWork {
 }
 
 /**
- * Step constructors.
+ * A step that runs inline: the platform gets 201/200 once the work is done (and never 202). `options` adds
+ * `validate` and `resumable`.
  *
  * @since 0.1.0
  * @category constructors
@@ -273,6 +287,9 @@ export const sync = <Ctx, Out, E, V = never>(
 ): Step<Ctx, Out, E, V> => ({ ...options, mode: "sync", run })
 
 /**
+ * A step that always runs in the background: the platform gets 202 and polls `last_operation`; without
+ * `accepts_incomplete=true` the request is refused with 422 `AsyncRequired`.
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -282,6 +299,9 @@ export const async = <Ctx, Out, E, V = never>(
 ): Step<Ctx, Out, E, V> => ({ ...options, mode: "async", run })
 
 /**
+ * A step that runs in the background (202) when the platform sends `accepts_incomplete=true`, and inline (201/200)
+ * otherwise.
+ *
  * @since 0.1.0
  * @category constructors
  */
