@@ -21,6 +21,7 @@ import type { CheckOptions, CheckResult, Endpoint, Summary } from "./checker/mod
 import { E } from "./checker/model.js"
 import { targets } from "./checker/plans.js"
 import { probes, unknownOperations } from "./checker/probes.js"
+import { maintenanceUndeclared } from "./checker/update.js"
 import type { CatalogBody } from "./Model.js"
 import type { OsbClientService } from "./OsbClient.js"
 
@@ -137,5 +138,6 @@ const plans = (ctx: Context.Context, catalog: CatalogBody): Effect.Effect<void> 
       malformedSent = malformedSent || provisioned
     }
     yield* requiresAppUndeclared(ctx, selected)
+    yield* maintenanceUndeclared(ctx, selected)
     yield* unknownOperations(ctx, first)
   })
