@@ -461,6 +461,19 @@ const resolveWork = (
  * Builds the managed broker from the work per offering (keyed by offering id or name). Needs the `BrokerStore`
  * and the `Catalog`; background operations live in the surrounding scope.
  *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { BrokerStore, Catalog, ManagedBroker } from "effect-osb"
+ * import { catalog, work } from "./my-broker.js"
+ *
+ * // the managed broker as a value, in a scope: here to run one takeover round by hand
+ * export const takeOverNow = Effect.gen(function*() {
+ *   const broker = yield* ManagedBroker.make({ "quickstart-db": work }, { replicaId: "replica-a" })
+ *   yield* broker.takeover
+ * }).pipe(Effect.scoped, Effect.provide(Layer.merge(Catalog.layer(catalog), BrokerStore.layerMemory)))
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -477,6 +490,28 @@ export const make = (
 
 /**
  * The managed broker as a layer (background operations are interrupted when the layer is released).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { BrokerAuth, BrokerStore, Catalog, ManagedBroker, Server } from "effect-osb"
+ * import { catalog } from "./my-broker.js"
+ *
+ * // the work of one offering (by id or name); the library answers the protocol and keeps the state
+ * const work: ManagedBroker.OfferingWork = {
+ *   provision: ManagedBroker.sync((ctx) => Effect.as(Effect.log(`creating ${ctx.instanceId}`), {})),
+ *   deprovision: ManagedBroker.sync((ctx) => Effect.log(`dropping ${ctx.instanceId}`)),
+ *   bind: ManagedBroker.sync((ctx) => Effect.succeed({ credentials: { user: ctx.bindingId } })),
+ *   unbind: ManagedBroker.sync(() => Effect.void)
+ * }
+ *
+ * ManagedBroker.layer({ "quickstart-db": work }).pipe(
+ *   Layer.provideMerge(Catalog.layer(catalog)),
+ *   Layer.provide(BrokerStore.layerMemory),
+ *   (broker) => Server.layerConfig().pipe(Layer.provide(broker), Layer.provide(BrokerAuth.layerConfig)),
+ *   Server.runMain
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category layers
