@@ -1,7 +1,8 @@
 /**
  * The per-request log line (method, route, status, ms, request identity; trace and span ids when tracing is on)
  * without Effect's logger machinery on the hot path: a `RequestLogSink` takes each entry synchronously; the batched
- * sinks format it as `logfmt` or JSON and write many lines per system call. Without a sink the router logs through `Effect.logInfo`.
+ * sinks format it as `logfmt` or JSON and write many lines per system call. Without a sink the router logs through
+ * `Effect.logInfo`, with each value made safe first ({@link safeValue}).
  *
  * Lines are safe to read in a terminal and cannot be forged: every control character (C0, DEL, C1, U+2028/9) in
  * a value is escaped, values are cut at 128 characters, and refused requests (401, 429) are summarised once per
@@ -66,6 +67,19 @@ export const maxLoggedValueLength = 128
 
 const capped = (value: string): string =>
   value.length <= maxLoggedValueLength ? value : `${value.slice(0, maxLoggedValueLength)}...(truncated)`
+
+/** C0, DEL, C1 and U+2028/2029: what a terminal or a log reader may act on. */
+const control = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+
+/**
+ * A value made safe for any logger (Effect's own included, which neither caps nor escapes DEL, C1 or U+2028/9):
+ * cut at {@link maxLoggedValueLength} characters, every control character written as its `\uXXXX` escape.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const safeValue = (value: string): string =>
+  capped(value).replace(control, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
 
 /** A logfmt value: bare when safe, else a JSON string with every control character escaped (C0, DEL, C1, U+2028/9). */
 const quote = (value: string): string => {

@@ -26,6 +26,7 @@ import {
   parseOriginatingIdentity
 } from "../RequestInfo.js"
 import type { RequestLogEntry } from "../RequestLog.js"
+import { safeValue } from "../RequestLog.js"
 import * as Fast from "./fast.js"
 import type { OsbHttpResponse } from "./render.js"
 import { internalError, renderError } from "./render.js"
@@ -206,11 +207,11 @@ const finisher = (options: EnvelopeOptions) =>
     const entry = entryOf(response)
     return Effect.as(
       Effect.annotateLogs(Effect.logInfo("osb request"), {
-        method: entry.method,
-        route: entry.route,
+        method: safeValue(entry.method),
+        route: safeValue(entry.route),
         status: entry.status,
         ms: entry.ms,
-        request_identity: entry.requestIdentity
+        request_identity: safeValue(entry.requestIdentity)
       }),
       response
     )

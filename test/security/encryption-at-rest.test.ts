@@ -69,11 +69,10 @@ describe("item 1: nothing a platform sent or the broker answered is readable in 
     const broker = await start("markers-sqlite", `sqlite:${file}`, { BROKER_ENCRYPTION_KEYS: K1 })
     const sent = await exercise(broker, "m")
     const bytes = sqliteBytes(file)
+    expect(sent.secrets.filter((secret) => bytes.includes(secret))).toEqual([])
     // positive controls: the store holds these rows, ids in clear, payloads sealed
     for (const id of sent.instanceIds) expect(bytes).toContain(id)
     expect(bytes).toContain("enc1.k1.")
-    const found = sent.secrets.filter((secret) => bytes.includes(secret))
-    expect(found).toEqual([])
     // and the broker reads everything back
     const bound = await broker.call("GET", bindingPath(sent.binding.instanceId, sent.binding.bindingId))
     expect(bound.body.credentials).toEqual(sent.binding.credentials)
@@ -84,9 +83,9 @@ describe("item 1: nothing a platform sent or the broker answered is readable in 
     const broker = await start("markers-pg", url, { BROKER_ENCRYPTION_KEYS: K1 })
     const sent = await exercise(broker, "m")
     const rows = await pgRows(url)
+    expect(sent.secrets.filter((secret) => rows.includes(secret))).toEqual([])
     for (const id of sent.instanceIds) expect(rows).toContain(id)
     expect(rows).toContain("enc1.k1.")
-    expect(sent.secrets.filter((secret) => rows.includes(secret))).toEqual([])
   }, 60_000)
 
   it("every payload is one envelope: no JSON left in any record column", async () => {

@@ -2,12 +2,15 @@
  * Security: log lines cannot be forged or flooded (issue 13 item 7). Against a spawned quick start: C1 control
  * characters in a request identity are escaped in its logfmt line and long values are cut at 128 characters; a
  * flood of 3000 unauthenticated requests writes one summary line per interval (count and last address), not one
- * line each. `RequestLog.formatLogfmt` escapes every control character (C0, DEL, C1, U+2028/2029).
+ * line each. `RequestLog.formatLogfmt` escapes every control character (C0, DEL, C1, U+2028/2029), and so does the
+ * line the router writes through Effect's own logger when no `RequestLogSink` is installed.
  */
+import { Layer, Logger } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { RequestLog } from "../../src/index.js"
+import { BrokerAuth, RequestLog, Router } from "../../src/index.js"
 import { AUTHORIZATION, head, openRaw, spawnQuickstart, writeQuietly } from "../support/attack.js"
 import { type BrokerProcess, killAll, sleep } from "../support/brokerProcess.js"
+import { scripted } from "../support/scripted.js"
 
 let broker: BrokerProcess
 beforeAll(async () => {
@@ -90,5 +93,33 @@ describe("issue 13 item 7: log lines", () => {
     expect(line).toContain("\\u2028")
     expect(line).toContain("\\u007f")
     expect(line).not.toContain("z".repeat(200))
+  })
+
+  it("without a RequestLogSink, the line through Effect's own logger is escaped and capped too", async () => {
+    const lines: Array<string> = []
+    const capture = Logger.replace(
+      Logger.defaultLogger,
+      Logger.map(Logger.logfmtLogger, (line) => void lines.push(line))
+    )
+    const { dispose, handler } = Router.toWebHandler(Layer.mergeAll(scripted(), BrokerAuth.layerNone, capture))
+    try {
+      // latin1 DEL, NEL and CSI are legal in a header value; Effect's logfmt logger leaves them raw
+      const identity = `rid-own\x7f\x85fake line\x9b31m${"x".repeat(5000)}`
+      const response = await handler(
+        new Request("http://broker/v2/catalog", {
+          headers: { "x-broker-api-version": "2.17", "x-broker-api-request-identity": identity }
+        })
+      )
+      expect(response.status).toBe(200)
+      const line = lines.find((l) => l.includes("rid-own"))
+      expect(line, lines.join("\n")).toBeDefined()
+      expect(line).not.toMatch(rawControl)
+      const logged = JSON.parse(/request_identity=("(?:[^"\\]|\\.)*")/.exec(line!)?.[1] ?? "\"\"") as string
+      expect(logged).toContain("\\u007f\\u0085fake line\\u009b31m")
+      expect(logged.length).toBeLessThanOrEqual(128 + 3 * 5 + "...(truncated)".length)
+      expect(line!.length).toBeLessThan(600)
+    } finally {
+      await dispose()
+    }
   })
 })
