@@ -23,19 +23,7 @@ import * as Core from "../src/internal/core.js"
 import * as Observe from "../src/internal/observe.js"
 import * as ManagedBroker from "../src/ManagedBroker.js"
 import * as Metrics from "../src/Metrics.js"
-
-const intEnv = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback)
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`)
-  return value
-}
-const blocks = intEnv("BENCH_BLOCKS", 15)
-const blockSize = intEnv("BENCH_BLOCK_SIZE", 2000)
-
-const median = (values: ReadonlyArray<number>) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
+import { blocks, blockSize, cpuBlock, rotate, type Side } from "./blocks.js"
 
 const auth = `Basic ${Buffer.from("u:p").toString("base64")}`
 const headers = { authorization: auth, "x-broker-api-version": "2.17", "content-type": "application/json" }
@@ -43,7 +31,7 @@ const body = JSON.stringify({ service_id: SERVICE_ID, plan_id: SMALL_PLAN_ID, or
 
 type Scenario = "catalog" | "provision"
 
-const side = (name: string, metrics: boolean) => {
+const side = (name: string, metrics: boolean, scenario: Scenario): Side => {
   const broker = ManagedBroker.layer({ [SERVICE_ID]: work(Duration.zero) }).pipe(
     Layer.provideMerge(Catalog.layer(catalog)),
     Layer.provide(BrokerStore.layerMemory),
@@ -52,34 +40,27 @@ const side = (name: string, metrics: boolean) => {
   const runtime = ManagedRuntime.make(metrics ? Layer.provideMerge(broker, Metrics.layer) : broker)
   const handler = runtime.runSync(Effect.flatMap(Core.makeHandler({ requestLog: false }), Observe.wrapHandler))
   let next = 0
-  const request = (scenario: Scenario) =>
+  const request = () =>
     scenario === "catalog"
       ? { method: "GET", url: "/v2/catalog", headers, text: Effect.succeed("") }
       : { method: "PUT", url: `/v2/service_instances/${name}-${++next}`, headers, text: Effect.succeed(body) }
-  const expected = { catalog: 200, provision: 201 }
+  const expected = { catalog: 200, provision: 201 }[scenario]
   /** CPU µs per request over one block, every answer checked. */
-  const block = async (scenario: Scenario): Promise<number> => {
-    const before = process.cpuUsage()
-    for (let i = 0; i < blockSize; i++) {
-      const response = await runtime.runPromise(handler.handle(request(scenario)))
-      if (response.status !== expected[scenario]) throw new Error(`${name}: ${response.status}`)
-    }
-    const used = process.cpuUsage(before)
-    return (used.user + used.system) / blockSize
-  }
+  const block = () =>
+    cpuBlock(async () => {
+      const response = await runtime.runPromise(handler.handle(request()))
+      if (response.status !== expected) throw new Error(`${name}: ${response.status}`)
+    })
   return { name, block, dispose: () => runtime.dispose() }
 }
 
 const measure = async (scenario: Scenario) => {
-  const sides = [side("off", false), side("metrics", true), side("off-again", false)]
-  const samples = new Map<string, Array<number>>(sides.map((s) => [s.name, []]))
-  for (const s of sides) await s.block(scenario) // warm-up
-  for (let round = 0; round < blocks; round++) {
-    const order = sides.map((_, i) => sides[(i + round) % sides.length]!)
-    for (const s of order) samples.get(s.name)!.push(await s.block(scenario))
-  }
-  for (const s of sides) await s.dispose()
-  const [off, on, again] = ["off", "metrics", "off-again"].map((n) => median(samples.get(n)!))
+  const medians = await rotate([
+    side("off", false, scenario),
+    side("metrics", true, scenario),
+    side("off-again", false, scenario)
+  ])
+  const [off, on, again] = ["off", "metrics", "off-again"].map((n) => medians.get(n)!)
   const r = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits
   return {
     "CPU µs per request, off": r(off!, 1),

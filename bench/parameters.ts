@@ -28,19 +28,7 @@ import * as BrokerStore from "../src/BrokerStore.js"
 import * as Catalog from "../src/Catalog.js"
 import * as Core from "../src/internal/core.js"
 import * as ManagedBroker from "../src/ManagedBroker.js"
-
-const intEnv = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback)
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`)
-  return value
-}
-const blocks = intEnv("BENCH_BLOCKS", 15)
-const blockSize = intEnv("BENCH_BLOCK_SIZE", 2000)
-
-const median = (values: ReadonlyArray<number>) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
+import { blocks, blockSize, cpuBlock, rotate, type Side } from "./blocks.js"
 
 // -----------------------------------------------------------------------------
 // 1. the check alone
@@ -89,7 +77,7 @@ const body = JSON.stringify({
   parameters: { size: 5 }
 })
 
-const side = (name: string, catalogValue: unknown) => {
+const side = (name: string, catalogValue: unknown): Side => {
   const layer = ManagedBroker.layer({ [SERVICE_ID]: work(Duration.zero) }).pipe(
     Layer.provideMerge(Catalog.layer(catalogValue)),
     Layer.provide(BrokerStore.layerMemory),
@@ -105,30 +93,22 @@ const side = (name: string, catalogValue: unknown) => {
     text: Effect.succeed(body)
   })
   /** CPU µs per provision over one block, every answer checked. */
-  const block = async (): Promise<number> => {
-    const before = process.cpuUsage()
-    for (let i = 0; i < blockSize; i++) {
+  const block = () =>
+    cpuBlock(async () => {
       const response = await runtime.runPromise(handler.handle(request()))
       if (response.status !== 201) throw new Error(`${name}: ${response.status} ${String(response.body)}`)
-    }
-    const used = process.cpuUsage(before)
-    return (used.user + used.system) / blockSize
-  }
+    })
   return { name, block, dispose: () => runtime.dispose() }
 }
 
 const provisions = async () => {
   // two equal sides without schemas show how far apart equal sides land on this machine
-  const sides = [side("noschema", withoutSchemas), side("schema", catalog), side("noschema-again", withoutSchemas)]
-  const samples = new Map<string, Array<number>>(sides.map((s) => [s.name, []]))
-  for (const s of sides) await s.block() // warm-up
-  for (let round = 0; round < blocks; round++) {
-    // every side takes every position in turn
-    const order = sides.map((_, i) => sides[(i + round) % sides.length]!)
-    for (const s of order) samples.get(s.name)!.push(await s.block())
-  }
-  for (const s of sides) await s.dispose()
-  const [noschema, schema, again] = ["noschema", "schema", "noschema-again"].map((name) => median(samples.get(name)!))
+  const medians = await rotate([
+    side("noschema", withoutSchemas),
+    side("schema", catalog),
+    side("noschema-again", withoutSchemas)
+  ])
+  const [noschema, schema, again] = ["noschema", "schema", "noschema-again"].map((name) => medians.get(name)!)
   const round3 = (value: number) => Math.round(value * 1000) / 1000
   return {
     "CPU µs per provision, no schema (median)": Math.round(noschema! * 10) / 10,

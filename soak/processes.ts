@@ -1,51 +1,24 @@
 /**
- * The soak's processes: a throw-away PostgreSQL cluster (scripts/pg-test-cluster.sh, own directory, free port) and
+ * The soak's processes: a throw-away PostgreSQL cluster (test/support/pgCluster.ts: own directory, free port) and
  * replicas of the compiled quick start (dist/examples/quickstart.js), each on a fixed port so a restarted replica
  * answers where it did before.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { createWriteStream, mkdtempSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { freePort } from "../test/support/net.js"
+import { type PgCluster, startPgCluster } from "../test/support/pgCluster.js"
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
+export { freePort }
 
-export interface Cluster {
-  readonly url: string
-  readonly dir: string
-  readonly stop: (mode: "fast" | "immediate") => void
-  readonly resume: () => void
-}
+/** The soak's PostgreSQL cluster. */
+export type Cluster = PgCluster
 
-export const startCluster = async (root: string): Promise<Cluster> => {
-  const dir = join(root, "pg")
-  const port = await freePort()
-  const script = new URL("../../scripts/pg-test-cluster.sh", import.meta.url).pathname
-  const run = (command: string, extra: Record<string, string> = {}) =>
-    execFileSync("bash", [script, command], {
-      encoding: "utf8",
-      env: { ...process.env, PGPORT: String(port), PGTEST_DIR: dir, ...extra },
-      stdio: ["ignore", "pipe", "ignore"]
-    }).trim()
-  const url = run("start")
-  return {
-    url,
-    dir,
-    stop: (mode) => void run("stop", { PGSTOP_MODE: mode }),
-    resume: () => void run("resume")
-  }
-}
+/** Starts the soak's PostgreSQL cluster under `root`. */
+export const startCluster = (root: string): Promise<Cluster> => startPgCluster(join(root, "pg"))
 
 export const makeRoot = (): string => mkdtempSync(join(tmpdir(), "osb-soak-"))
 

@@ -43,6 +43,8 @@ const opt = <S extends Schema.Schema.All>(schema: S) =>
 export const InstanceState = Schema.Literal("provisioning", "ready", "updating", "deprovisioning", "failed")
 
 /**
+ * Where an instance is in its lifecycle: `provisioning`, `ready`, `updating`, `deprovisioning` or `failed`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -72,6 +74,8 @@ export const PendingUpdate = Schema.Struct({
 })
 
 /**
+ * An update waiting for its operation to succeed, as the instance record keeps it.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -127,6 +131,8 @@ export const InstanceRecord = Schema.Struct({
 })
 
 /**
+ * A service instance as the store keeps it.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -141,6 +147,8 @@ export type InstanceRecord = typeof InstanceRecord.Type
 export const BindingState = Schema.Literal("binding", "ready", "unbinding", "failed")
 
 /**
+ * Where a binding is in its lifecycle: `binding`, `ready`, `unbinding` or `failed`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -195,6 +203,8 @@ export const BindingRecord = Schema.Struct({
 })
 
 /**
+ * A service binding as the store keeps it.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -209,6 +219,8 @@ export type BindingRecord = typeof BindingRecord.Type
 export const OperationKind = Schema.Literal("provision", "update", "deprovision", "bind", "unbind")
 
 /**
+ * Which OSB operation an operation record is: `provision`, `update`, `deprovision`, `bind` or `unbind`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -270,6 +282,8 @@ export const OperationRecord = Schema.Struct({
 })
 
 /**
+ * An operation and its outcome, as the store keeps it.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -292,6 +306,8 @@ export const Tombstone = Schema.Struct({
 })
 
 /**
+ * The trace of a deleted instance or binding, as the store keeps it.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -21,6 +21,7 @@ import type { CheckOptions, CheckResult, Endpoint, Summary } from "./checker/mod
 import { E } from "./checker/model.js"
 import { targets } from "./checker/plans.js"
 import { probes, unknownOperations } from "./checker/probes.js"
+import { maintenanceUndeclared } from "./checker/update.js"
 import type { CatalogBody } from "./Model.js"
 import type { OsbClientService } from "./OsbClient.js"
 
@@ -103,6 +104,22 @@ export const skipReasons = (
 /**
  * Runs every check against the broker behind `client`. Never fails: problems are results.
  *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { Checker, OsbClient } from "effect-osb"
+ *
+ * // what `effect-osb check` does, from a program: every check against a broker, then the counts
+ * export const check = Effect.gen(function*() {
+ *   const client = yield* OsbClient.make({ url: "http://127.0.0.1:8080", username: "admin", password: "admin" })
+ *   const results = yield* Checker.run(client, { plans: ["small"], authenticated: true })
+ *   const summary = Checker.summarize(results)
+ *   yield* Effect.log(`${summary.passed} passed, ${summary.failed} failed, ${summary.warned} warned`)
+ *   return summary.failed === 0
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
+ *
  * @since 0.1.0
  * @category running
  */
@@ -137,5 +154,6 @@ const plans = (ctx: Context.Context, catalog: CatalogBody): Effect.Effect<void> 
       malformedSent = malformedSent || provisioned
     }
     yield* requiresAppUndeclared(ctx, selected)
+    yield* maintenanceUndeclared(ctx, selected)
     yield* unknownOperations(ctx, first)
   })

@@ -109,6 +109,9 @@ export type BindingOutput = BindingResponseBody & {
 }
 
 /**
+ * What provision work receives: the new instance's id, its offering and plan, its parameters and context, and who
+ * asked.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -135,6 +138,9 @@ export interface ProvisionContext {
 }
 
 /**
+ * What update work receives: the instance as recorded, the plans before and after, the parameters (requested and
+ * merged), the context and maintenance info after the update, and who asked.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -160,6 +166,8 @@ export interface UpdateContext {
 }
 
 /**
+ * What deprovision work receives: the instance as recorded, the bindings still recorded, and who asked.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -175,6 +183,9 @@ export interface DeprovisionContext {
 }
 
 /**
+ * What bind work receives: the instance, the plan, the binding's parameters, app and resource, the binding rotated
+ * if any, and who asked.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -205,6 +216,8 @@ export interface BindContext {
 }
 
 /**
+ * What unbind work receives: the binding as recorded (with the data the bind returned), its instance, and who asked.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -262,7 +275,8 @@ export interface OfferingWork {
 }
 
 /**
- * Step constructors.
+ * A step that runs inline: the platform gets 201/200 once the work is done (and never 202). `options` adds
+ * `validate` and `resumable`.
  *
  * @since 0.1.0
  * @category constructors
@@ -273,6 +287,9 @@ export const sync = <Ctx, Out, E, V = never>(
 ): Step<Ctx, Out, E, V> => ({ ...options, mode: "sync", run })
 
 /**
+ * A step that always runs in the background: the platform gets 202 and polls `last_operation`; without
+ * `accepts_incomplete=true` the request is refused with 422 `AsyncRequired`.
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -282,6 +299,9 @@ export const async = <Ctx, Out, E, V = never>(
 ): Step<Ctx, Out, E, V> => ({ ...options, mode: "async", run })
 
 /**
+ * A step that runs in the background (202) when the platform sends `accepts_incomplete=true`, and inline (201/200)
+ * otherwise.
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -461,6 +481,19 @@ const resolveWork = (
  * Builds the managed broker from the work per offering (keyed by offering id or name). Needs the `BrokerStore`
  * and the `Catalog`; background operations live in the surrounding scope.
  *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { BrokerStore, Catalog, ManagedBroker } from "effect-osb"
+ * import { catalog, work } from "./my-broker.js"
+ *
+ * // the managed broker as a value, in a scope: here to run one takeover round by hand
+ * export const takeOverNow = Effect.gen(function*() {
+ *   const broker = yield* ManagedBroker.make({ "quickstart-db": work }, { replicaId: "replica-a" })
+ *   yield* broker.takeover
+ * }).pipe(Effect.scoped, Effect.provide(Layer.merge(Catalog.layer(catalog), BrokerStore.layerMemory)))
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -477,6 +510,28 @@ export const make = (
 
 /**
  * The managed broker as a layer (background operations are interrupted when the layer is released).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { BrokerAuth, BrokerStore, Catalog, ManagedBroker, Server } from "effect-osb"
+ * import { catalog } from "./my-broker.js"
+ *
+ * // the work of one offering (by id or name); the library answers the protocol and keeps the state
+ * const work: ManagedBroker.OfferingWork = {
+ *   provision: ManagedBroker.sync((ctx) => Effect.as(Effect.log(`creating ${ctx.instanceId}`), {})),
+ *   deprovision: ManagedBroker.sync((ctx) => Effect.log(`dropping ${ctx.instanceId}`)),
+ *   bind: ManagedBroker.sync((ctx) => Effect.succeed({ credentials: { user: ctx.bindingId } })),
+ *   unbind: ManagedBroker.sync(() => Effect.void)
+ * }
+ *
+ * ManagedBroker.layer({ "quickstart-db": work }).pipe(
+ *   Layer.provideMerge(Catalog.layer(catalog)),
+ *   Layer.provide(BrokerStore.layerMemory),
+ *   (broker) => Server.layerConfig().pipe(Layer.provide(broker), Layer.provide(BrokerAuth.layerConfig)),
+ *   Server.runMain
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category layers

@@ -63,6 +63,8 @@ export const JsonObject = Schema.Record({ key: SafeKey, value: JsonValue }).anno
 })
 
 /**
+ * A decoded `JsonObject`: string keys (never `__proto__`) to any JSON values.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -109,6 +111,8 @@ export const MaintenanceInfo = Schema.Struct({
 }).annotations({ identifier: "MaintenanceInfo" })
 
 /**
+ * A decoded `maintenance_info`: the `version` compared with the plan's, and its description.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -150,6 +154,8 @@ export const Schemas = Schema.Struct({
 }).annotations({ identifier: "Schemas" })
 
 /**
+ * A plan's decoded `schemas`: JSON schemas for the parameters of provision, update and bind.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -181,6 +187,8 @@ export const Requirement = Schema.Literal("syslog_drain", "route_forwarding", "v
 })
 
 /**
+ * One value of an offering's `requires`: `syslog_drain`, `route_forwarding` or `volume_mount`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -237,6 +245,8 @@ export const ServicePlan = Schema.Struct({
 }).annotations({ identifier: "ServicePlan" })
 
 /**
+ * A decoded service plan of the catalog (spec §4.2).
+ *
  * @since 0.1.0
  * @category models
  */
@@ -307,6 +317,8 @@ export const ServiceOffering = Schema.Struct({
 }).annotations({ identifier: "ServiceOffering" })
 
 /**
+ * A decoded service offering of the catalog with its plans (spec §4.1).
+ *
  * @since 0.1.0
  * @category models
  */
@@ -324,6 +336,8 @@ export const CatalogBody = Schema.Struct({
 }).annotations({ identifier: "Catalog" })
 
 /**
+ * A decoded catalog: what `GET /v2/catalog` answers.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -351,6 +365,8 @@ export const RequestContext = Schema.Struct(
 ).annotations({ identifier: "Context" })
 
 /**
+ * A decoded `context`: the `platform` and the platform's other keys.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -389,6 +405,8 @@ export const ProvisionRequestBody = Schema.Struct({
 }).annotations({ identifier: "ProvisionRequest" })
 
 /**
+ * A decoded provision request body.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -444,6 +462,8 @@ export const UpdateRequestBody = Schema.Struct({
 }).annotations({ identifier: "UpdateRequest" })
 
 /**
+ * A decoded update request body.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -503,6 +523,8 @@ export const BindRequestBody = Schema.Struct({
 }).annotations({ identifier: "BindRequest" })
 
 /**
+ * A decoded bind request body.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -537,6 +559,8 @@ export const InstanceMetadata = Schema.Struct({
 }).annotations({ identifier: "InstanceMetadata" })
 
 /**
+ * Decoded instance `metadata`: `labels` and `attributes`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -564,6 +588,8 @@ export const ProvisionResponseBody = Schema.Struct({
 }).annotations({ identifier: "ProvisionResponse" })
 
 /**
+ * A provision answer's body: `dashboard_url`, `operation`, `metadata`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -578,6 +604,8 @@ export type ProvisionResponseBody = typeof ProvisionResponseBody.Type
 export const UpdateResponseBody = ProvisionResponseBody.annotations({ identifier: "UpdateResponse" })
 
 /**
+ * An update answer's body: the same fields as a provision answer's.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -598,6 +626,8 @@ export const AsyncOperationBody = Schema.Struct({
 }).annotations({ identifier: "AsyncOperationResponse" })
 
 /**
+ * The body of a 202 deprovision, unbind or bind, or of a 200 deprovision or unbind: at most an `operation`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -625,6 +655,8 @@ export const FetchInstanceBody = Schema.Struct({
 }).annotations({ identifier: "FetchInstanceResponse" })
 
 /**
+ * The body of `GET /v2/service_instances/:instance_id`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -674,6 +706,8 @@ export const BindingMetadata = Schema.Struct({
 ).annotations({ identifier: "BindingMetadata" })
 
 /**
+ * Decoded binding `metadata`: `expires_at` and `renew_before`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -704,6 +738,8 @@ export const VolumeMount = Schema.Struct({
 }).annotations({ identifier: "VolumeMount" })
 
 /**
+ * One decoded volume mount of a binding.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -742,6 +778,8 @@ export const Endpoint = Schema.Struct({
 }).annotations({ identifier: "Endpoint" })
 
 /**
+ * One decoded network endpoint of a binding: host, ports and protocol.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -778,6 +816,8 @@ export const BindingResponseBody = Schema.Struct({
 }).annotations({ identifier: "BindingResponse" })
 
 /**
+ * A bind answer's body: credentials and the other binding data.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -796,6 +836,8 @@ export const FetchBindingBody = Schema.Struct({
 }).annotations({ identifier: "FetchBindingResponse" })
 
 /**
+ * The body of `GET .../service_bindings/:binding_id`: the binding data and its `parameters`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -810,6 +852,8 @@ export type FetchBindingBody = typeof FetchBindingBody.Type
 export const OperationState = Schema.Literal("in progress", "succeeded", "failed")
 
 /**
+ * The `state` of an operation: `in progress`, `succeeded` or `failed`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -837,6 +881,8 @@ export const LastOperationBody = Schema.Struct({
 }).annotations({ identifier: "LastOperationResponse" })
 
 /**
+ * A `last_operation` answer's body.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -863,6 +909,8 @@ export const ErrorBody = Schema.Struct({
 }).annotations({ identifier: "ErrorResponse" })
 
 /**
+ * An error answer's body: `error` code, `description`, `instance_usable`, `update_repeatable`.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -950,6 +998,8 @@ export const OriginatingIdentity = Schema.Union(CloudFoundryIdentity, Kubernetes
   .annotations({ identifier: "OriginatingIdentity" })
 
 /**
+ * A decoded originating identity: Cloud Foundry's, Kubernetes' or another platform's.
+ *
  * @since 0.1.0
  * @category models
  */

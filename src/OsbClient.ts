@@ -499,6 +499,25 @@ export type AnswerOf<K extends Protocol.EndpointName> = {
 /**
  * Builds the client on the `HttpClient` in context.
  *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { OsbClient } from "effect-osb"
+ *
+ * export const program = Effect.gen(function*() {
+ *   const client = yield* OsbClient.make({ url: "http://127.0.0.1:8080", username: "admin", password: "admin" })
+ *   const catalog = yield* client.catalog()
+ *   const offering = catalog.services[0]!
+ *   const answer = yield* client.provision(
+ *     "instance-1",
+ *     { service_id: offering.id, plan_id: offering.plans[0].id },
+ *     { acceptsIncomplete: true }
+ *   )
+ *   yield* Effect.log(`${answer._tag} (${answer.status})`) // Created (201), or Accepted (202) when asynchronous
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -687,6 +706,27 @@ export const make = (config: OsbClientConfig): Effect.Effect<OsbClientService, n
 /**
  * The client as a layer over the `HttpClient` in context.
  *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect, Layer } from "effect"
+ * import { OsbClient } from "effect-osb"
+ *
+ * const Broker = OsbClient.layer({ url: "https://broker.example.com", username: "platform", password: "s3cret" })
+ *   .pipe(Layer.provide(FetchHttpClient.layer))
+ *
+ * // deprovision and wait for the end (a 410 while polling counts as done)
+ * export const deleteInstance = (instanceId: string, serviceId: string, planId: string) =>
+ *   Effect.gen(function*() {
+ *     const client = yield* OsbClient.OsbClient
+ *     const answer = yield* client.deprovision(instanceId, { serviceId, planId }, { acceptsIncomplete: true })
+ *     if (answer._tag === "Accepted") {
+ *       const operation = answer.body.operation
+ *       yield* OsbClient.pollUntilDone(client.lastOperation(instanceId, operation === undefined ? {} : { operation }))
+ *     }
+ *   }).pipe(Effect.provide(Broker))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -697,6 +737,18 @@ export const layer = (config: OsbClientConfig): Layer.Layer<OsbClient, never, Ht
  * Polls a `last_operation` until it is no longer `in progress`: waits what `Retry-After` says (bounded by
  * `maxInterval`, default 30 s; `interval` when there is none, default 1 s) and gives up after `maxDuration`
  * (default 10 minutes) with a `BrokerFailure`. A 410 (async delete finished) counts as `succeeded`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { OsbClient } from "effect-osb"
+ *
+ * // follow an asynchronous provision to its end, for at most 15 minutes
+ * export const provisioned = (client: OsbClient.OsbClientService, instanceId: string, operation: string) =>
+ *   OsbClient.pollUntilDone(client.lastOperation(instanceId, { operation }), { maxDuration: "15 minutes" }).pipe(
+ *     Effect.map((last) => last.state === "succeeded")
+ *   )
+ * ```
  *
  * @since 0.1.0
  * @category polling

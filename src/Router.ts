@@ -131,6 +131,19 @@ const toPlatform = (response: OsbHttpResponse): HttpServerResponse.HttpServerRes
  * `BrokerIncomplete` when the catalog promises endpoints the broker lacks. With `Metrics.layer` (or an
  * `AdminServer` layer) in the context it records the request metrics; with a `Tracing` layer, the request spans.
  *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServerResponse } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { Router } from "effect-osb"
+ *
+ * // the ten OSB endpoints next to routes of your own, in one @effect/platform router
+ * export const app = Effect.map(
+ *   Router.make(),
+ *   ({ router }) => router.pipe(HttpRouter.get("/healthz", HttpServerResponse.text("ok")))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -186,6 +199,21 @@ export const httpApp = (
 /**
  * An in-process web handler (`Request => Promise<Response>`) for a broker given as layers: no socket needed.
  * Call `dispose` when done.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BrokerAuth, Router } from "effect-osb"
+ * import { broker } from "./my-broker.js"
+ *
+ * // a fetch-style handler (Deno, Bun, workers, tests): no socket
+ * const { dispose, handler } = Router.toWebHandler(Layer.merge(broker, BrokerAuth.layerNone))
+ * const response = await handler(
+ *   new Request("http://broker.test/v2/catalog", { headers: { "X-Broker-API-Version": "2.17" } })
+ * )
+ * export const status = response.status // 200
+ * await dispose()
+ * ```
  *
  * @since 0.1.0
  * @category conversions

@@ -143,6 +143,20 @@ export const serve = (
  * logs `Listening on http://host:port`; on shutdown drains running operations (mutations get 503 meanwhile),
  * stops accepting connections and lets in-flight requests finish.
  *
+ * @example
+ * ```ts
+ * import { Layer, Redacted } from "effect"
+ * import { BrokerAuth, Server } from "effect-osb"
+ * import { broker } from "./my-broker.js"
+ *
+ * // fixed settings instead of environment variables; runMain logs, drains on SIGTERM and exits
+ * Server.layer({ host: "0.0.0.0", port: 8080, drainTimeout: "30 seconds" }).pipe(
+ *   Layer.provide(broker),
+ *   Layer.provide(BrokerAuth.layerBasic([{ username: "platform", password: Redacted.make("s3cret") }])),
+ *   Server.runMain
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -191,6 +205,7 @@ export const layer = (
  * ```ts
  * import { Layer } from "effect"
  * import { BrokerAuth, Server } from "effect-osb"
+ * import { broker } from "./my-broker.js" // a Layer providing Catalog and ServiceBroker
  *
  * // PORT=8080 HOST=0.0.0.0 BROKER_USERNAME=... BROKER_PASSWORD=... node main.js
  * Server.layerConfig().pipe(Layer.provide(broker), Layer.provide(BrokerAuth.layerConfig), Server.runMain)

@@ -617,6 +617,35 @@ export class ServiceBroker extends Context.Tag("effect-osb/ServiceBroker")<Servi
 /**
  * Types a broker implementation (an identity function that gives precise error checking per operation).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { OsbError, ServiceBroker } from "effect-osb"
+ *
+ * // a broker by hand: each operation may fail only with the errors the spec allows for it
+ * const plans = new Map<string, string>() // instance id -> plan id
+ *
+ * export const broker = ServiceBroker.make({
+ *   provision: (request) =>
+ *     Effect.suspend(() => {
+ *       const existing = plans.get(request.instanceId)
+ *       if (existing === undefined) {
+ *         plans.set(request.instanceId, request.plan.id)
+ *         return Effect.succeed(ServiceBroker.Result.created())
+ *       }
+ *       return existing === request.plan.id
+ *         ? Effect.succeed(ServiceBroker.Result.alreadyExists())
+ *         : Effect.fail(new OsbError.Conflict({}))
+ *     }),
+ *   deprovision: (request) =>
+ *     Effect.suspend(() =>
+ *       plans.delete(request.instanceId)
+ *         ? Effect.succeed(ServiceBroker.Result.deleted)
+ *         : Effect.fail(new OsbError.Gone())
+ *     )
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */

@@ -113,9 +113,10 @@ const opening = (what: string) => (layer: Layer.Layer<BrokerStore, StoreLayerErr
  * ```ts
  * import { Layer } from "effect"
  * import { Catalog, ManagedBroker, StoreConfig } from "effect-osb"
+ * import { catalog, work } from "./my-broker.js"
  *
  * // BROKER_STORE=memory | sqlite:./data/broker.sqlite | postgres://user:password@host:5432/db
- * const broker = ManagedBroker.layer({ database: work }).pipe(
+ * export const broker = ManagedBroker.layer({ database: work }).pipe(
  *   Layer.provideMerge(Catalog.layer(catalog)),
  *   Layer.provide(StoreConfig.layer)
  * )

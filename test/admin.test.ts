@@ -3,9 +3,10 @@
  * store stopped and started again on a throw-away cluster of this test's own) and /metrics in the Prometheus
  * text format.
  */
-import { type Duration, Effect, Exit, Layer, Scope } from "effect"
+import { Cause, type Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import { execFileSync } from "node:child_process"
 import { readdirSync } from "node:fs"
+import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
@@ -67,6 +68,20 @@ const provision = (running: Running, id: string, planId: string, async = false) 
   })
 
 describe("admin listener", () => {
+  it("a port in use fails the layer with ServeError naming EADDRINUSE (the start-up line's error)", async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve))
+    const port = (blocker.address() as AddressInfo).port
+    try {
+      const exit = await Effect.runPromiseExit(Effect.scoped(Layer.build(AdminServer.layer({ port }))))
+      expect(Exit.isFailure(exit)).toBe(true)
+      const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      expect(Option.getOrUndefined(error)).toMatchObject({ _tag: "ServeError", cause: { code: "EADDRINUSE", port } })
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve))
+    }
+  })
+
   it("not serving yet: /healthz 200, /readyz 503 with the reason; unknown paths 404", async () => {
     const admin = await freePort()
     const scope = Effect.runSync(Scope.make())

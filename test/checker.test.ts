@@ -78,6 +78,9 @@ describe("the checker against a conformant broker written without effect-osb", (
       expect(passed("ASY-4", "plan async (toy-db): a bind repeat while running")).toBe(true)
       expect(passed("BND-1", "plan async (toy-db): a bind without app_guid answers 422 RequiresApp")).toBe(true)
       expect(passed("LO-7", "last_operation of an unknown binding answers 404")).toBe(true)
+      expect(passed("UPD-2", "plan async (toy-db): an update with another maintenance_info.version answers 422")).toBe(
+        true
+      )
       expect(leftovers(broker)).toEqual(nothingLeft)
     })
   })
@@ -199,6 +202,12 @@ const violationCases: ReadonlyArray<DefectCase> = [
     requirement: "BND-1",
     endpoints: ["E7"],
     shows: /plan async .*a bind without app_guid answers 422 RequiresApp \| 422 \{"description"/
+  },
+  {
+    defect: "maintenance-conflict-update-ignored",
+    requirement: "UPD-2",
+    endpoints: ["E4"],
+    shows: /plan async .*an update with another maintenance_info.version answers 422 MaintenanceInfoConflict \| 202 /
   }
 ]
 

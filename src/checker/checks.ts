@@ -142,7 +142,7 @@ export const checks = spec({
     section: "Catalog Management: Service Offering Object, Service Plan Object",
     rule: "Offering and plan names are RECOMMENDED to be CLI-friendly (letters, digits, `.` and `-`)."
   },
-  /** effect-osb's own catalog suggestions (warnings only). */
+  /** Probe: the fetched catalog's warnings other than names (a plan id equal to an offering id, unknown `format`s). */
   "catalog.suggestions": {
     requirements: ["VAL-2", "SCH-1"],
     level: "LIB",
@@ -499,7 +499,24 @@ export const checks = spec({
     rule: "A parameter-only update (platforms send them whatever plan_updateable says) MUST answer 200 when " +
       "applied or without effect, 202 when it runs asynchronously, or 422 when the change is not supported."
   },
-  /** A change to another plan of the offering, where the catalog allows it. */
+  /**
+   * Probe: on each plan with maintenance_info, a PATCH with `maintenance_info.version` `<plan's>-effect-osb-check`
+   * and accepts_incomplete=true; expects 422 MaintenanceInfoConflict (a 202 is polled to its end); skipped once when
+   * no plan declares maintenance_info.
+   */
+  "update.maintenance-conflict": {
+    requirements: ["UPD", "UPD-2"],
+    level: "MUST",
+    since: "2.15",
+    section: "Updating a Service Instance: Request (maintenance_info), Response (422)",
+    rule: "A `maintenance_info.version` other than the one the catalog gives the instance's plan MUST be refused " +
+      "with 422 and the error code MaintenanceInfoConflict (sent to every plan that declares maintenance_info)."
+  },
+  /**
+   * Probe: on each `plan_updateable` plan, after the bindings, a PATCH to another plan of the offering (its
+   * maintenance_info, `previous_values.plan_id`), then back when that plan allows it; expects 200, 202 (polled with
+   * the previous plan's ids) or 422; skipped where `plan_updateable` is false or the offering has one plan.
+   */
   "update.plan-change": {
     requirements: ["UPD", "UPD-1", "UPD-2"],
     level: "MUST",
@@ -509,7 +526,7 @@ export const checks = spec({
       "runs asynchronously (its operation then succeeds), or 422 when the change is not supported. Where it is " +
       "false, Platforms MUST NOT request a plan change, so the checker sends none."
   },
-  /** A refused plan change says why. */
+  /** Probe: a plan change answered 422 must carry a non-empty `description`. */
   "update.plan-change-described": {
     requirements: ["UPD"],
     level: "SHOULD",
@@ -573,7 +590,10 @@ export const checks = spec({
     section: "Binding: Response",
     rule: "400 Bad Request MUST be returned if the request is malformed (a body that is not JSON)."
   },
-  /** RequiresApp for a bind without an app, on plans declared with --requires-app. */
+  /**
+   * Probe: on each plan named with --requires-app, a bind without `app_guid` and `bind_resource` (accepts_incomplete=
+   * true); expects 422 RequiresApp; skipped once when no plan is named.
+   */
   "bind.requires-app": {
     requirements: ["BND-1"],
     level: "MUST",

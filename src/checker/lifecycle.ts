@@ -1,6 +1,6 @@
 /**
- * One plan's lifecycle, in order: provision (and fetch), update, bindings, plan changes, deprovision; and the malformed
- * bodies sent to the first instance created.
+ * One plan's lifecycle, in order: provision (and fetch), updates (parameters, maintenance_info), bindings, plan
+ * changes, deprovision; and the malformed bodies sent to the first instance created.
  *
  * @since 0.2.0
  */
@@ -13,7 +13,7 @@ import { E } from "./model.js"
 import type { PlanTarget } from "./plans.js"
 import type { Provisioned } from "./provision.js"
 import { provision } from "./provision.js"
-import { planChanges, update } from "./update.js"
+import { maintenanceConflict, planChanges, update } from "./update.js"
 
 /** Malformed JSON to update and bind an existing instance: 400. */
 export const malformedBodies = (ctx: Context, target: PlanTarget, instance: Provisioned): Effect.Effect<void> =>
@@ -58,6 +58,7 @@ export const lifecycle = (ctx: Context, target: PlanTarget, first: boolean): Eff
       )
       return true
     }
+    yield* maintenanceConflict(ctx, target, instance)
     yield* bindings(ctx, target, instance)
     const ids = yield* planChanges(ctx, target, instance)
     yield* deprovision(ctx, { ...target, ids }, instance.instanceId)

@@ -166,6 +166,51 @@ const whileUpdating = (
   })
 
 /**
+ * An update whose `maintenance_info.version` is not the plan's: 422 MaintenanceInfoConflict. Plans without
+ * maintenance_info are left out ({@link maintenanceUndeclared}); a 202 (the version was ignored) is polled to its
+ * end before the lifecycle goes on.
+ */
+export const maintenanceConflict = (ctx: Context, target: PlanTarget, instance: Provisioned): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const info = target.plan.maintenance_info
+    if (info === undefined) return
+    const { label } = target
+    const body = { service_id: target.offering.id, maintenance_info: { version: `${info.version}-effect-osb-check` } }
+    const answer = yield* ctx.send(E.update, "PATCH", instancePath(instance.instanceId), {
+      body,
+      query: { accepts_incomplete: "true" }
+    })
+    yield* ctx.expectCode(
+      "update.maintenance-conflict",
+      E.update,
+      `${label}: an update with another maintenance_info.version answers 422 MaintenanceInfoConflict`,
+      answer,
+      "MaintenanceInfoConflict",
+      body
+    )
+    if (answer.status !== status.accepted) return
+    yield* ctx.awaitOperation(
+      E.lastOperation,
+      instanceOperationPath(instance.instanceId),
+      target.ids,
+      field(answer, "operation"),
+      `${label}: the update with another maintenance_info.version`,
+      label
+    )
+  })
+
+/** When no plan exercised declares maintenance_info, the update's MaintenanceInfoConflict is one skip. */
+export const maintenanceUndeclared = (ctx: Context, targets: ReadonlyArray<PlanTarget>): Effect.Effect<void> =>
+  targets.some((t) => t.plan.maintenance_info !== undefined)
+    ? Effect.void
+    : ctx.skip(
+      "update.maintenance-conflict",
+      E.update,
+      "an update with another maintenance_info.version answers 422 MaintenanceInfoConflict",
+      "no plan has maintenance_info"
+    )
+
+/**
  * One plan change of the instance, from plan `from` to plan `to` (with `to`'s maintenance_info, UPD-2): 200, 202
  * (polled with the previous plan's ids, UPD-7) or 422 with a description. Whether the instance is now on `to`.
  */

@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net"
 import type { AdminOptions } from "../AdminServer.js"
 import * as Metrics from "../Metrics.js"
+import { listenOn } from "./listen.js"
 import type { Serving } from "./observe.js"
 import { AdminRegistry, MetricsObserver } from "./observe.js"
 
@@ -64,23 +65,10 @@ const listen = (
   handle: (req: IncomingMessage, res: ServerResponse) => void
 ): Effect.Effect<AddressInfo, ServeError, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.async<{ readonly server: ReturnType<typeof createServer>; readonly address: AddressInfo }, ServeError>(
-      (resume) => {
-        const server = createServer(handle)
-        const onError = (cause: Error) =>
-          resume(
-            Effect.flatMap(
-              Effect.promise(() => import("@effect/platform/HttpServerError")),
-              (module) => Effect.fail(new module.ServeError({ cause }))
-            )
-          )
-        server.once("error", onError)
-        server.listen(options.port, options.host ?? "127.0.0.1", () => {
-          server.off("error", onError)
-          resume(Effect.succeed({ server, address: server.address() as AddressInfo }))
-        })
-      }
-    ),
+    Effect.suspend(() => {
+      const server = createServer(handle)
+      return Effect.map(listenOn(server, options.port, options.host ?? "127.0.0.1"), (address) => ({ server, address }))
+    }),
     ({ server }) =>
       Effect.async<void>((resume) => {
         server.close(() => resume(Effect.void))

@@ -6,6 +6,17 @@
  * Ids are random, non-empty strings of RFC 3986 unreserved characters, generated without fast-check's bias so
  * runs against one stateful broker do not collide.
  *
+ * @example
+ * ```ts
+ * import { FastCheck } from "effect"
+ * import { Arbitraries } from "effect-osb/testing"
+ * import { catalog } from "./my-broker.js"
+ *
+ * // valid provision requests for the catalog's plans, parameters generated from each plan's schema
+ * export const requests = FastCheck.sample(Arbitraries.provisionRequest(catalog), 20)
+ *   .map((request) => `PUT /v2/service_instances/${request.instanceId} ${JSON.stringify(request.body)}`)
+ * ```
+ *
  * @since 0.1.0
  * @module
  */

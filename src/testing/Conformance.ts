@@ -112,6 +112,15 @@ const describeResult = (r: CheckResult): string =>
  * Registers the conformance suite for a broker layer (catalog + broker; authentication is added from the
  * options, or give a layer that also provides `BrokerAuth`).
  *
+ * @example
+ * ```ts
+ * import { Conformance } from "effect-osb/testing"
+ * import { broker } from "./my-broker.js"
+ *
+ * // one vitest test per requirement ID: the checker's checks, in process, against your broker
+ * Conformance.suite("quick start", broker, { modes: { small: "sync", large: "async" } })
+ * ```
+ *
  * @since 0.1.0
  * @category suites
  */

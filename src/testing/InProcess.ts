@@ -188,6 +188,27 @@ export const layerHttpClient = <E>(
  * Layers are memoized by reference: `Layer.merge(layerClient(broker), broker)` shares one broker between the
  * client and the test, so the test can also reach the broker's services (e.g. its store).
  *
+ * @example
+ * ```ts
+ * import { expect, it } from "@effect/vitest"
+ * import { Effect, Layer } from "effect"
+ * import { BrokerAuth, OsbClient } from "effect-osb"
+ * import { InProcess } from "effect-osb/testing"
+ * import { broker } from "./my-broker.js"
+ *
+ * const Client = InProcess.layerClient(Layer.merge(broker, BrokerAuth.layerNone))
+ *
+ * it.effect("an unknown instance is gone", () =>
+ *   Effect.gen(function*() {
+ *     const client = yield* OsbClient.OsbClient
+ *     const catalog = yield* client.catalog()
+ *     const offering = catalog.services[0]!
+ *     const ids = { serviceId: offering.id, planId: offering.plans[0].id }
+ *     const error = yield* Effect.flip(client.deprovision("never-created", ids))
+ *     expect(error._tag).toBe("Gone")
+ *   }).pipe(Effect.provide(Client)))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */

@@ -240,6 +240,16 @@ export const titles: ReadonlyArray<string> = checks.map(([title]) => title)
  * Registers the store contract for a store: one vitest test per check, each on a fresh store from `open`; the
  * stores are closed (their layers' scopes) after the suite.
  *
+ * @example
+ * ```ts
+ * import { SqlStore } from "effect-osb"
+ * import { StoreContract } from "effect-osb/testing"
+ *
+ * // every check on a fresh, empty database
+ * let databases = 0
+ * StoreContract.suite("SQLite", () => SqlStore.layerSqlite(`/tmp/contract-${process.pid}-${++databases}.sqlite`))
+ * ```
+ *
  * @since 0.1.0
  * @category suites
  */

@@ -38,7 +38,9 @@ export const violationNames = [
   // a plan change the catalog allows refused with 400 (an unsupported change is a 422)
   "plan-change-400",
   // a bind without an app to the plan that requires one: 422 without the RequiresApp code
-  "requires-app-without-code"
+  "requires-app-without-code",
+  // an update with a maintenance_info version other than the plan's is accepted (no MaintenanceInfoConflict)
+  "maintenance-conflict-update-ignored"
 ] as const
 
 /** Deviations from a SHOULD the toy broker can make, one each. */
@@ -439,6 +441,14 @@ export const start = async (options: ToyBrokerOptions = {}): Promise<ToyBroker> 
           }
           const planId = body["plan_id"]
           if (planId !== undefined && planOf(planId) === undefined) return error(400, `unknown plan_id ${planId}`)
+          const maintenance = body["maintenance_info"]
+          const targetPlan = planOf(planId ?? instance.planId)
+          if (
+            isObject(maintenance) && maintenance["version"] !== targetPlan?.version &&
+            !defects.has("maintenance-conflict-update-ignored")
+          ) {
+            return error(422, "the plan's maintenance_info changed", "MaintenanceInfoConflict")
+          }
           if (planId !== undefined && planId !== instance.planId) {
             if (defects.has("plan-change-400")) return error(400, "plan changes are not supported")
             if (defects.has("plan-change-422-without-description")) return reply(422, {})

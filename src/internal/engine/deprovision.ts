@@ -18,7 +18,8 @@ import type { DeprovisionContext } from "../../ManagedBroker.js"
 import type { OriginatingIdentity } from "../../Model.js"
 import { AsyncRequired, ConcurrencyError, Gone } from "../../OsbError.js"
 import type { Decision, Env, Outcome, Work } from "./decision.js"
-import { finishOperation, isAsync, newOperation, running, start, superseded } from "./decision.js"
+import { finishOperation, superseded } from "./decision.js"
+import { nothingToStop, repeatedDelete, startDelete, stopCreate } from "./deleting.js"
 
 /**
  * A deprovision request, as the engine sees it.
@@ -54,24 +55,20 @@ export const decideDeprovision = (
   if (record === undefined || !env.serves(record.serviceId)) return Either.left(new Gone())
   const step = env.step(record.serviceId, record.planId, "deprovision")!
   if (step.mode === "async" && !input.acceptsIncomplete) return Either.left(new AsyncRequired({}))
-  let interrupt = Option.none<string>()
-  const changes: Array<StoreChange> = []
+  let stopping = nothingToStop
   switch (record.state) {
     case "deprovisioning":
-      if (input.acceptsIncomplete) return Either.right(running(record.operationId))
-      return Either.left(new ConcurrencyError({ description: "The instance is being deprovisioned." }))
+      return repeatedDelete(record.operationId, input.acceptsIncomplete, "The instance is being deprovisioned.")
     case "updating":
       return Either.left(new ConcurrencyError({ description: "The instance is being updated." }))
     case "provisioning": {
-      const creating = snapshot.operations.get(record.operationId)
-      if (creating === undefined || !creating.async) {
-        return Either.left(new ConcurrencyError({ description: "The instance is being provisioned." }))
-      }
       // DEP-4: stop the running provision, then delete
-      interrupt = Option.some(creating.id)
-      changes.push(Change.putOperation(finishOperation(creating, now, {
-        description: "Provisioning was stopped by a deprovision request."
-      })))
+      const stopped = stopCreate(snapshot, record.operationId, now, {
+        description: "Provisioning was stopped by a deprovision request.",
+        busy: "The instance is being provisioned."
+      })
+      if (Either.isLeft(stopped)) return Either.left(stopped.left)
+      stopping = stopped.right
       break
     }
     default:
@@ -82,22 +79,24 @@ export const decideDeprovision = (
       return Either.left(new ConcurrencyError({ description: "A binding operation on this instance is in progress." }))
     }
   }
-  const operation = newOperation(env, now, {
-    id: operationId,
-    instanceId: input.instanceId,
-    kind: "deprovision",
-    restoreState: record.state === "provisioning" ? "failed" : record.state,
-    async: isAsync(step.mode, input.acceptsIncomplete),
-    originatingIdentity: input.originatingIdentity
-  })
-  changes.push(
-    Change.putInstance({ ...record, state: "deprovisioning", operationId: operation.id, updatedAt: now }),
-    Change.putOperation(operation)
-  )
-  return Either.right(start(operation, changes, {
-    kind: "deprovision",
-    ctx: deprovisionContext(snapshot, record, operation)
-  }, interrupt))
+  return Either.right(startDelete(
+    env,
+    now,
+    {
+      id: operationId,
+      instanceId: input.instanceId,
+      kind: "deprovision",
+      state: record.state,
+      creating: "provisioning",
+      mode: step.mode,
+      acceptsIncomplete: input.acceptsIncomplete,
+      originatingIdentity: input.originatingIdentity
+    },
+    stopping,
+    (operation) =>
+      Change.putInstance({ ...record, state: "deprovisioning", operationId: operation.id, updatedAt: now }),
+    (operation) => ({ kind: "deprovision" as const, ctx: deprovisionContext(snapshot, record, operation) })
+  ))
 }
 
 /**

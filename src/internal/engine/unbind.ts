@@ -17,7 +17,8 @@ import type { UnbindContext } from "../../ManagedBroker.js"
 import type { OriginatingIdentity } from "../../Model.js"
 import { AsyncRequired, ConcurrencyError, Gone } from "../../OsbError.js"
 import type { Decision, Env, Outcome, Work } from "./decision.js"
-import { finishOperation, isAsync, newOperation, running, start, superseded } from "./decision.js"
+import { finishOperation, superseded } from "./decision.js"
+import { nothingToStop, repeatedDelete, startDelete, stopCreate } from "./deleting.js"
 
 /**
  * An unbind request, as the engine sees it.
@@ -59,44 +60,41 @@ export const decideUnbind = (
   if (Option.isSome(instance) && instance.value.state === "deprovisioning") {
     return Either.left(new ConcurrencyError({ description: "The instance is being deprovisioned." }))
   }
-  let interrupt = Option.none<string>()
-  const changes: Array<StoreChange> = []
+  let stopping = nothingToStop
   switch (binding.state) {
     case "unbinding":
-      if (input.acceptsIncomplete) return Either.right(running(binding.operationId))
-      return Either.left(new ConcurrencyError({ description: "The binding is being deleted." }))
+      return repeatedDelete(binding.operationId, input.acceptsIncomplete, "The binding is being deleted.")
     case "binding": {
-      const creating = snapshot.operations.get(binding.operationId)
-      if (creating === undefined || !creating.async) {
-        return Either.left(new ConcurrencyError({ description: "The binding is being created." }))
-      }
       // UNB-3: stop the running bind, then delete
-      interrupt = Option.some(creating.id)
-      changes.push(Change.putOperation(finishOperation(creating, now, {
-        description: "Binding was stopped by an unbind request."
-      })))
+      const stopped = stopCreate(snapshot, binding.operationId, now, {
+        description: "Binding was stopped by an unbind request.",
+        busy: "The binding is being created."
+      })
+      if (Either.isLeft(stopped)) return Either.left(stopped.left)
+      stopping = stopped.right
       break
     }
     default:
       break
   }
-  const operation = newOperation(env, now, {
-    id: operationId,
-    instanceId: input.instanceId,
-    bindingId: input.bindingId,
-    kind: "unbind",
-    restoreState: binding.state === "binding" ? "failed" : binding.state,
-    async: isAsync(step.mode, input.acceptsIncomplete),
-    originatingIdentity: input.originatingIdentity
-  })
-  changes.push(
-    Change.putBinding({ ...binding, state: "unbinding", operationId: operation.id, updatedAt: now }),
-    Change.putOperation(operation)
-  )
-  return Either.right(start(operation, changes, {
-    kind: "unbind",
-    ctx: unbindContext(snapshot, binding, operation)
-  }, interrupt))
+  return Either.right(startDelete(
+    env,
+    now,
+    {
+      id: operationId,
+      instanceId: input.instanceId,
+      bindingId: input.bindingId,
+      kind: "unbind",
+      state: binding.state,
+      creating: "binding",
+      mode: step.mode,
+      acceptsIncomplete: input.acceptsIncomplete,
+      originatingIdentity: input.originatingIdentity
+    },
+    stopping,
+    (operation) => Change.putBinding({ ...binding, state: "unbinding", operationId: operation.id, updatedAt: now }),
+    (operation) => ({ kind: "unbind" as const, ctx: unbindContext(snapshot, binding, operation) })
+  ))
 }
 
 /**
