@@ -21,6 +21,7 @@ import { ServiceUnavailable } from "../OsbError.js"
 import type { RequestLogEntry } from "../RequestLog.js"
 import type { Handler, OsbHttpResponse } from "./core.js"
 import { internalError } from "./core.js"
+import { listenOn } from "./listen.js"
 import type { LoginThrottle } from "./loginThrottle.js"
 import type { BodyText, OsbHttpRequest } from "./request.js"
 import { bodyReadError } from "./request.js"
@@ -349,21 +350,7 @@ export const serve = (
       setTimeout(() => socket.destroy(), 1000).unref()
     })
 
-    const address = yield* Effect.async<AddressInfo, ServeError>((resume) => {
-      // the platform's error module is loaded only when listening fails
-      const onError = (cause: Error) =>
-        resume(
-          Effect.flatMap(
-            Effect.promise(() => import("@effect/platform/HttpServerError")),
-            (module) => Effect.fail(new module.ServeError({ cause }))
-          )
-        )
-      server.once("error", onError)
-      server.listen(options.port, options.host, () => {
-        server.off("error", onError)
-        resume(Effect.succeed(server.address() as AddressInfo))
-      })
-    })
+    const address = yield* listenOn(server, options.port, options.host)
 
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
