@@ -155,6 +155,9 @@ export const envelopeKeyId = (text: string): string | undefined => {
   return end < 0 ? undefined : text.slice(envelopePrefix.length, end)
 }
 
+/** Whether a part is base64url as `seal` writes it (no other spelling of the same bytes is accepted). */
+const canonical = (part: string): boolean => Buffer.from(part, "base64url").toString("base64url") === part
+
 /**
  * Opens an envelope made by {@link seal} with the configured key it names and the same associated data.
  *
@@ -167,7 +170,10 @@ export const open = (
   associatedData: string
 ): Either.Either<string, OpenProblem> => {
   const [, id = "", iv, tag, ciphertext, ...extra] = envelope.slice(envelopePrefix.length - 1).split(".")
-  if (iv === undefined || tag === undefined || ciphertext === undefined || extra.length > 0) {
+  if (
+    iv === undefined || tag === undefined || ciphertext === undefined || extra.length > 0 ||
+    !canonical(iv) || !canonical(tag) || !canonical(ciphertext)
+  ) {
     return Either.left({ keyId: id, reason: "malformed" })
   }
   const key = encryption.keys.find((k) => k.id === id)

@@ -15,7 +15,7 @@ import {
   bindingLastOperationPath,
   bindingPath,
   type BrokerProcess,
-  buildQuickstart,
+  buildQuickstartAsync,
   instancePath,
   killAll,
   LARGE_PLAN_ID,
@@ -32,9 +32,9 @@ import { query } from "./pg.js"
  * on a store (leases of 1 s, takeover every 200 ms, no request log); every broker is killed after each test.
  */
 export const quickstartFixture = () => {
-  let built: ReturnType<typeof buildQuickstart> | undefined
-  beforeAll(() => {
-    built = buildQuickstart()
+  let built: Awaited<ReturnType<typeof buildQuickstartAsync>> | undefined
+  beforeAll(async () => {
+    built = await buildQuickstartAsync()
   }, 300_000)
   afterAll(() => built?.remove())
   afterEach(() => killAll())

@@ -9,6 +9,7 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { OperationRecord } from "../../BrokerStore.js"
 import { StoreError, StoreUnavailable } from "../../BrokerStore.js"
@@ -60,9 +61,10 @@ const reasonOf = (cause: Cause.Cause<unknown>): string => {
 
 /**
  * Runs `write` (one store transaction recording `operation`'s outcome; each try uninterruptible, the waits between
- * tries interruptible) until it succeeds, a non-store failure happens, or the budget is spent. On giving up it logs
- * the operation's id and why, runs `release` (the lease; its own failure ignored: the lease then expires, as it is
- * no longer renewed), and fails with the last failure. Interrupted (the drain, a lease lost), it logs nothing.
+ * tries interruptible); after a store failure, tries again with backoff until it succeeds, a non-store failure
+ * happens, or the budget is spent. On giving up it logs the operation's id and why, runs `release` (the lease; its
+ * own failure ignored: the lease then expires, as it is no longer renewed), and fails with the last failure.
+ * Interrupted (the drain, a lease lost), it logs nothing. The retry machinery is built only after a failure.
  *
  * @internal
  */
@@ -71,21 +73,23 @@ export const recordOutcome = <A, E>(
   write: Effect.Effect<A, E>,
   budget: RecordBudget,
   release: Effect.Effect<unknown, unknown>
-): Effect.Effect<A, E> =>
-  Effect.flatMap(
-    Clock.currentTimeMillis,
-    (started) =>
-      Effect.retry(Effect.uninterruptible(write), { schedule: retries(budget), while: isStoreFailure }).pipe(
-        Effect.tapErrorCause((cause) =>
-          Cause.isInterruptedOnly(cause) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            Effect.zipRight(
-              Effect.logWarning(
-                `operation ${operation.id} (${operation.kind} of instance ${operation.instanceId}) could not record ` +
-                  `its outcome: ${reasonOf(cause)}; gave up after ${((now - started) / 1000).toFixed(1)} s of ` +
-                  "retries and released its lease, so takeover resolves it"
-              ),
-              Effect.ignore(release)
-            ))
-        )
-      )
-  )
+): Effect.Effect<A, E> => {
+  const once = Effect.uninterruptible(write)
+  return Effect.catchAllCause(once, (first) =>
+    Effect.flatMap(Clock.currentTimeMillis, (failedAt) => {
+      const failure = Cause.failureOption(first)
+      const again = Option.isSome(failure) && isStoreFailure(failure.value)
+        ? Effect.retry(once, { schedule: retries(budget), while: isStoreFailure })
+        : Effect.failCause(first)
+      return Effect.tapErrorCause(again, (cause) =>
+        Cause.isInterruptedOnly(cause) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.zipRight(
+            Effect.logWarning(
+              `operation ${operation.id} (${operation.kind} of instance ${operation.instanceId}) could not record ` +
+                `its outcome: ${reasonOf(cause)}; gave up after ${((now - failedAt) / 1000).toFixed(1)} s of ` +
+                "retries and released its lease, so takeover resolves it"
+            ),
+            Effect.ignore(release)
+          )))
+    }))
+}
