@@ -423,7 +423,10 @@ const analyse = (input: unknown, options: CatalogOptions): SchemaAnalysis => {
 export const validate = (input: unknown, options: CatalogOptions = {}): {
   /** What makes the catalog invalid; empty when it is valid. */
   readonly problems: ReadonlyArray<CatalogProblem>
-  /** What is allowed but discouraged (VAL-3: names that are not CLI-friendly). */
+  /**
+   * What is allowed but discouraged: names that are not CLI-friendly (VAL-3), a plan id that is also an offering id,
+   * unknown `format`s.
+   */
   readonly warnings: ReadonlyArray<CatalogProblem>
 } => {
   const { problems, warnings } = analyse(input, options)
