@@ -19,10 +19,10 @@ import type { Change, InstanceSnapshot, OperationRecord } from "../src/BrokerSto
 import { applyChanges, emptySnapshot } from "../src/BrokerStore.js"
 import type { ResolvedPlan } from "../src/Catalog.js"
 import { effectivePlan } from "../src/Catalog.js"
-import { decideBind, finishBind } from "../src/internal/engine/bind.js"
-import type { Decision, Env, Outcome, StepName } from "../src/internal/engine/decision.js"
+import { decideBind } from "../src/internal/engine/bind.js"
+import type { Decision, Env, StepName } from "../src/internal/engine/decision.js"
 import { succeeded } from "../src/internal/engine/decision.js"
-import { decideDeprovision, finishDeprovision } from "../src/internal/engine/deprovision.js"
+import { decideDeprovision } from "../src/internal/engine/deprovision.js"
 import { defaultFingerprints } from "../src/internal/engine/identity.js"
 import {
   defaultFetchInstance,
@@ -31,9 +31,10 @@ import {
   pollBinding,
   pollInstance
 } from "../src/internal/engine/poll.js"
-import { decideProvision, finishProvision } from "../src/internal/engine/provision.js"
-import { decideUnbind, finishUnbind } from "../src/internal/engine/unbind.js"
-import { decideUpdate, finishUpdate } from "../src/internal/engine/update.js"
+import { decideProvision } from "../src/internal/engine/provision.js"
+import { finishChanges } from "../src/internal/engine/runner.js"
+import { decideUnbind } from "../src/internal/engine/unbind.js"
+import { decideUpdate } from "../src/internal/engine/update.js"
 import type { BindingOutput, InstanceOutput, ProvisionContext } from "../src/ManagedBroker.js"
 import type { OsbError } from "../src/OsbError.js"
 import * as Protocol from "../src/Protocol.js"
@@ -107,27 +108,6 @@ const outputOf = (operation: OperationRecord): unknown =>
     ? {} satisfies InstanceOutput
     : undefined
 
-/** What an operation's outcome writes, by its kind (the finish functions of the decision modules). */
-const finishChanges = (
-  snapshot: InstanceSnapshot,
-  operation: OperationRecord,
-  outcome: Outcome<never>,
-  now: number
-): ReadonlyArray<Change> => {
-  switch (operation.kind) {
-    case "provision":
-      return finishProvision(snapshot, operation, outcome, now)
-    case "update":
-      return finishUpdate(env, snapshot, operation, outcome, now)
-    case "deprovision":
-      return finishDeprovision(snapshot, operation, outcome, now)
-    case "bind":
-      return finishBind(snapshot, operation.bindingId!, operation, outcome, now)
-    case "unbind":
-      return finishUnbind(snapshot, operation.bindingId!, operation, outcome, now)
-  }
-}
-
 /** A fresh broker made of the decisions alone. */
 const decisions = (): System => {
   let now = 0
@@ -139,7 +119,7 @@ const decisions = (): System => {
   const apply = (instanceId: string, changes: ReadonlyArray<Change>) =>
     snapshots.set(instanceId, applyChanges(snapshot(instanceId), changes))
   const finish = (instanceId: string, operation: OperationRecord, output: unknown) =>
-    apply(instanceId, finishChanges(snapshot(instanceId), operation, succeeded(output as never), now))
+    apply(instanceId, finishChanges(env, snapshot(instanceId), operation, succeeded(output as never), now))
 
   /**
    * Decides on the instance's snapshot and runs what the decision says; `answer` turns what happened into the

@@ -64,6 +64,32 @@ interface Program {
   readonly check: ((output: unknown) => string | undefined) | undefined
 }
 
+/**
+ * What an operation's outcome writes, by its kind: the finish function of its decision module (pure).
+ *
+ * @internal
+ */
+export const finishChanges = (
+  env: Env,
+  snapshot: InstanceSnapshot,
+  operation: OperationRecord,
+  outcome: Outcome<never>,
+  now: number
+): ReadonlyArray<Change> => {
+  switch (operation.kind) {
+    case "provision":
+      return finishProvision(snapshot, operation, outcome, now)
+    case "update":
+      return finishUpdate(env, snapshot, operation, outcome, now)
+    case "deprovision":
+      return finishDeprovision(snapshot, operation, outcome, now)
+    case "bind":
+      return finishBind(snapshot, operation.bindingId ?? "", operation, outcome, now)
+    case "unbind":
+      return finishUnbind(snapshot, operation.bindingId ?? "", operation, outcome, now)
+  }
+}
+
 /** What each kind of operation is called in failure descriptions. */
 const what: Record<OperationRecord["kind"], string> = {
   provision: "provisioning",
@@ -252,26 +278,6 @@ export const makeRunner = (
     }
 
     /** What an operation's outcome writes, by its kind (pure, see the decision modules). */
-    const finishChanges = (
-      snapshot: InstanceSnapshot,
-      operation: OperationRecord,
-      outcome: Outcome<never>,
-      now: number
-    ): ReadonlyArray<Change> => {
-      switch (operation.kind) {
-        case "provision":
-          return finishProvision(snapshot, operation, outcome, now)
-        case "update":
-          return finishUpdate(env, snapshot, operation, outcome, now)
-        case "deprovision":
-          return finishDeprovision(snapshot, operation, outcome, now)
-        case "bind":
-          return finishBind(snapshot, operation.bindingId ?? "", operation, outcome, now)
-        case "unbind":
-          return finishUnbind(snapshot, operation.bindingId ?? "", operation, outcome, now)
-      }
-    }
-
     const failureOf = (cause: Cause.Cause<unknown>, name: string): Effect.Effect<Failure> => {
       const failure = Cause.failureOption(cause)
       if (Option.isSome(failure)) {
@@ -306,7 +312,7 @@ export const makeRunner = (
     const write = (operation: OperationRecord, outcome: Outcome<never>, now: number) =>
       store.transact(
         operation.instanceId,
-        (snapshot) => Exit.succeed([undefined, finishChanges(snapshot, operation, outcome, now)] as const)
+        (snapshot) => Exit.succeed([undefined, finishChanges(env, snapshot, operation, outcome, now)] as const)
       )
 
     const finish = (operation: OperationRecord, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
@@ -401,7 +407,7 @@ export const makeRunner = (
       const work = observed(start.operation, p.run())
       if (Exit.isExit(work) && Exit.isSuccess(work) && p.check?.(work.value) === undefined) {
         const after = applyChanges(snapshot, start.changes)
-        const finished = finishChanges(after, start.operation, succeeded(work.value as never), now)
+        const finished = finishChanges(env, after, start.operation, succeeded(work.value as never), now)
         return [{ _tag: "Completed", output: work.value }, squash([...start.changes, ...finished])]
       }
       return [{ _tag: "Decided", decision: start, prepared: work }, start.changes]
