@@ -29,6 +29,7 @@ import type { RequestLogEntry } from "../RequestLog.js"
 import { RequestLogSink } from "../RequestLog.js"
 import type { ServiceBrokerService } from "../ServiceBroker.js"
 import { ServiceBroker } from "../ServiceBroker.js"
+import { eagerOf } from "./eager.js"
 import type { EndpointContext, Route } from "./endpoints.js"
 import { endpointRoute } from "./endpoints.js"
 import type { Envelope, Gate } from "./envelope.js"
@@ -261,7 +262,8 @@ export const make = (
   const envelope = makeEnvelope(envelopeOptions, gate)
   const table = dispatchTable({
     catalog,
-    broker,
+    // called once per request, its effect run once: the broker's eager variant may answer without a fiber
+    broker: eagerOf(broker),
     targets: makeTargets(catalog),
     maxBodyBytes,
     retryAfter,

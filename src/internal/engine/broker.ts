@@ -8,10 +8,11 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { randomBytes, randomUUID } from "node:crypto"
-import type { BrokerStoreService, InstanceRecord, OperationKind } from "../../BrokerStore.js"
+import type { BrokerStoreService, InstanceRecord, InstanceSnapshot, OperationKind } from "../../BrokerStore.js"
 import type { CatalogService, ResolvedPlan } from "../../Catalog.js"
 import type {
   BindingOutput,
@@ -40,6 +41,8 @@ import type {
   UpdateResult
 } from "../../ServiceBroker.js"
 import { Result } from "../../ServiceBroker.js"
+import { withEager } from "../eager.js"
+import * as Fast from "../fast.js"
 import * as Observe from "../observe.js"
 import { decideBind } from "./bind.js"
 import type { Env, StepName, Work } from "./decision.js"
@@ -156,46 +159,47 @@ export const makeEngine = (
       }
     }
 
-    const provision: ServiceBrokerService["provision"] = (request) =>
-      Effect.suspend(() => {
-        const step = stepFor(request.offering.id, request.plan.id, "provision")
-        if (step === undefined) {
-          return Effect.fail(
-            new BadRequest({ description: `The offering ${request.offering.name} is not served here.` })
-          )
-        }
-        const body = request.body
-        const target: ResolvedPlan = { offering: request.offering, plan: request.plan, effective: request.effective }
-        const parameters = body.parameters ?? {}
-        const originatingIdentity = identityOf(request.originatingIdentity)
-        const ctx: ProvisionContext = {
-          instanceId: request.instanceId,
-          offering: request.offering,
-          target,
-          parameters,
-          context: Option.fromNullable(body.context),
-          organizationGuid: Option.fromNullable(body.organization_guid),
-          spaceGuid: Option.fromNullable(body.space_guid),
-          originatingIdentity: Option.fromNullable(originatingIdentity)
-        }
-        const dashboardUrl = works.get(request.offering.id)?.dashboardUrl?.(ctx)
-        const input: ProvisionInput = {
-          instanceId: request.instanceId,
-          target,
-          parameters,
-          organizationGuid: body.organization_guid,
-          spaceGuid: body.space_guid,
-          context: body.context,
-          maintenanceInfo: body.maintenance_info,
-          originatingIdentity,
-          acceptsIncomplete: request.acceptsIncomplete,
-          mode: step.mode,
-          dashboardUrl,
-          ctx
-        }
-        const accepted = (operationId: string) =>
-          Result.accepted(operationId, dashboardUrl === undefined ? {} : { dashboardUrl })
-        const decided = Effect.map(
+    // the operations below run their decision when called (see `eager.ts`); the service's own are lazy wrappers
+    const provisionNow: ServiceBrokerService["provision"] = (request) => {
+      const step = stepFor(request.offering.id, request.plan.id, "provision")
+      if (step === undefined) {
+        return Effect.fail(
+          new BadRequest({ description: `The offering ${request.offering.name} is not served here.` })
+        )
+      }
+      const body = request.body
+      const target: ResolvedPlan = { offering: request.offering, plan: request.plan, effective: request.effective }
+      const parameters = body.parameters ?? {}
+      const originatingIdentity = identityOf(request.originatingIdentity)
+      const ctx: ProvisionContext = {
+        instanceId: request.instanceId,
+        offering: request.offering,
+        target,
+        parameters,
+        context: Option.fromNullable(body.context),
+        organizationGuid: Option.fromNullable(body.organization_guid),
+        spaceGuid: Option.fromNullable(body.space_guid),
+        originatingIdentity: Option.fromNullable(originatingIdentity)
+      }
+      const dashboardUrl = works.get(request.offering.id)?.dashboardUrl?.(ctx)
+      const input: ProvisionInput = {
+        instanceId: request.instanceId,
+        target,
+        parameters,
+        organizationGuid: body.organization_guid,
+        spaceGuid: body.space_guid,
+        context: body.context,
+        maintenanceInfo: body.maintenance_info,
+        originatingIdentity,
+        acceptsIncomplete: request.acceptsIncomplete,
+        mode: step.mode,
+        dashboardUrl,
+        ctx
+      }
+      const accepted = (operationId: string) =>
+        Result.accepted(operationId, dashboardUrl === undefined ? {} : { dashboardUrl })
+      const decided = () =>
+        Fast.map(
           runner.decideAndRun(
             request.instanceId,
             (snapshot, now) => decideProvision(env, snapshot, input, now, newOperationId("provision")),
@@ -220,8 +224,9 @@ export const makeEngine = (
             }
           }
         ) as Effect.Effect<ProvisionResult, ProvisionError>
-        return step.validate === undefined ? decided : Effect.zipRight(step.validate(ctx), decided)
-      })
+      // the author's validation runs before anything is decided
+      return step.validate === undefined ? decided() : Fast.flatMap(step.validate(ctx), decided)
+    }
 
     const update: ServiceBrokerService["update"] = Effect.fnUntraced(function*(request) {
       const ran = yield* (runner.decideAndRun(
@@ -258,8 +263,8 @@ export const makeEngine = (
       }
     }) as (request: UpdateRequest) => Effect.Effect<UpdateResult, UpdateError>
 
-    const deprovision: ServiceBrokerService["deprovision"] = (request) =>
-      Effect.map(
+    const deprovisionNow: ServiceBrokerService["deprovision"] = (request) =>
+      Fast.map(
         runner.decideAndRun(
           request.instanceId,
           (snapshot, now) =>
@@ -279,60 +284,59 @@ export const makeEngine = (
         deleteResult
       ) as Effect.Effect<DeleteResult, DeprovisionError>
 
-    const bind: ServiceBrokerService["bind"] = (request) =>
-      Effect.suspend(() => {
-        const step = stepFor(request.offering.id, request.plan.id, "bind")
-        if (step === undefined) {
-          return Effect.fail(new BadRequest({ description: `The plan ${request.plan.name} is not bindable.` }))
-        }
-        const body = request.body
-        return Effect.map(
-          runner.decideAndRun(
-            request.instanceId,
-            (snapshot, now) =>
-              decideBind(
-                env,
-                snapshot,
-                {
-                  instanceId: request.instanceId,
-                  bindingId: request.bindingId,
-                  target: { offering: request.offering, plan: request.plan, effective: request.effective },
-                  serviceId: body.service_id,
-                  planId: body.plan_id,
-                  parameters: body.parameters,
-                  appGuid: body.bind_resource?.app_guid ?? body.app_guid,
-                  route: body.bind_resource?.route,
-                  bindResource: body.bind_resource,
-                  context: body.context,
-                  predecessorBindingId: body.predecessor_binding_id,
-                  originatingIdentity: identityOf(request.originatingIdentity),
-                  acceptsIncomplete: request.acceptsIncomplete,
-                  mode: step.mode
-                },
-                now,
-                newOperationId("bind")
-              ),
-            validation
-          ),
-          (ran): BindResult => {
-            switch (ran._tag) {
-              case "Done":
-                return Result.alreadyBound(ran.value.response ?? {})
-              case "Running":
-              case "Accepted":
-                return Result.binding(ran.operationId)
-              case "Completed": {
-                // what the finished binding now holds, without reading it back
-                const { data: _data, ...binding } = ran.output as BindingOutput
-                return Result.bound(binding)
-              }
+    const bindNow: NonNullable<ServiceBrokerService["bind"]> = (request) => {
+      const step = stepFor(request.offering.id, request.plan.id, "bind")
+      if (step === undefined) {
+        return Effect.fail(new BadRequest({ description: `The plan ${request.plan.name} is not bindable.` }))
+      }
+      const body = request.body
+      return Fast.map(
+        runner.decideAndRun(
+          request.instanceId,
+          (snapshot, now) =>
+            decideBind(
+              env,
+              snapshot,
+              {
+                instanceId: request.instanceId,
+                bindingId: request.bindingId,
+                target: { offering: request.offering, plan: request.plan, effective: request.effective },
+                serviceId: body.service_id,
+                planId: body.plan_id,
+                parameters: body.parameters,
+                appGuid: body.bind_resource?.app_guid ?? body.app_guid,
+                route: body.bind_resource?.route,
+                bindResource: body.bind_resource,
+                context: body.context,
+                predecessorBindingId: body.predecessor_binding_id,
+                originatingIdentity: identityOf(request.originatingIdentity),
+                acceptsIncomplete: request.acceptsIncomplete,
+                mode: step.mode
+              },
+              now,
+              newOperationId("bind")
+            ),
+          validation
+        ),
+        (ran): BindResult => {
+          switch (ran._tag) {
+            case "Done":
+              return Result.alreadyBound(ran.value.response ?? {})
+            case "Running":
+            case "Accepted":
+              return Result.binding(ran.operationId)
+            case "Completed": {
+              // what the finished binding now holds, without reading it back
+              const { data: _data, ...binding } = ran.output as BindingOutput
+              return Result.bound(binding)
             }
           }
-        ) as Effect.Effect<BindResult, BindError>
-      })
+        }
+      ) as Effect.Effect<BindResult, BindError>
+    }
 
-    const unbind: ServiceBrokerService["unbind"] = (request) =>
-      Effect.map(
+    const unbindNow: NonNullable<ServiceBrokerService["unbind"]> = (request) =>
+      Fast.map(
         runner.decideAndRun(
           request.instanceId,
           (snapshot, now) =>
@@ -355,54 +359,87 @@ export const makeEngine = (
 
     const now = Clock.currentTimeMillis
 
-    const lastOperation: ServiceBrokerService["lastOperation"] = (request) =>
+    const lastOperation: NonNullable<ServiceBrokerService["lastOperation"]> = (request) =>
       Effect.flatMap(now, (at) =>
         Effect.flatMap(
           runner.read(request.instanceId),
           (snapshot) => pollInstance(env, snapshot, request.operation, at)
         ))
 
-    const lastBindingOperation: ServiceBrokerService["lastBindingOperation"] = (request) =>
+    const lastBindingOperation: NonNullable<ServiceBrokerService["lastBindingOperation"]> = (request) =>
       Effect.flatMap(now, (at) =>
         Effect.flatMap(runner.read(request.instanceId), (snapshot) =>
           pollBinding(env, snapshot, request.bindingId, request.operation, at)))
 
-    const getInstance: ServiceBrokerService["getInstance"] = (request) =>
-      Effect.flatMap(
-        runner.read(request.instanceId),
-        (snapshot): Effect.Effect<FetchInstanceBody, GetInstanceError> => {
-          const found = fetchableInstance(env, snapshot)
-          if (Either.isLeft(found)) {
-            return Effect.fail(found.left)
-          }
-          const custom = works.get(found.right.serviceId)?.fetchInstance
-          return custom === undefined ? Effect.succeed(defaultFetchInstance(found.right)) : custom(found.right)
-        }
-      )
+    const fetchInstance = (snapshot: InstanceSnapshot): Effect.Effect<FetchInstanceBody, GetInstanceError> => {
+      const found = fetchableInstance(env, snapshot)
+      if (Either.isLeft(found)) {
+        return Exit.fail(found.left)
+      }
+      const custom = works.get(found.right.serviceId)?.fetchInstance
+      return custom === undefined ? Exit.succeed(defaultFetchInstance(found.right)) : custom(found.right)
+    }
 
-    const getBinding: ServiceBrokerService["getBinding"] = (request) =>
-      Effect.flatMap(runner.read(request.instanceId), (snapshot): Effect.Effect<FetchBindingBody, GetBindingError> => {
-        const found = fetchableBinding(env, snapshot, request.bindingId)
+    const fetchBinding =
+      (bindingId: string) => (snapshot: InstanceSnapshot): Effect.Effect<FetchBindingBody, GetBindingError> => {
+        const found = fetchableBinding(env, snapshot, bindingId)
         if (Either.isLeft(found)) {
-          return Effect.fail(found.left)
+          return Exit.fail(found.left)
         }
         const custom = works.get(found.right.serviceId)?.fetchBinding
         return custom === undefined
-          ? Effect.succeed({ ...found.right.response, parameters: found.right.parameters })
+          ? Exit.succeed({ ...found.right.response, parameters: found.right.parameters })
           : custom(found.right)
-      })
+      }
 
-    return {
-      provision,
+    const getInstance: NonNullable<ServiceBrokerService["getInstance"]> = (request) =>
+      Effect.flatMap(runner.read(request.instanceId), fetchInstance)
+
+    const getBinding: NonNullable<ServiceBrokerService["getBinding"]> = (request) =>
+      Effect.flatMap(runner.read(request.instanceId), fetchBinding(request.bindingId))
+
+    /** A read answered from the snapshot read before returning, when the store can; else the lazy read. */
+    const readingNow = <R extends { readonly instanceId: string }, A, E>(
+      lazy: (request: R) => Effect.Effect<A, E>,
+      answer: (request: R, snapshot: InstanceSnapshot, now: number) => Effect.Effect<A, E>
+    ) =>
+    (request: R): Effect.Effect<A, E> => {
+      const snapshot = runner.readNow(request.instanceId)
+      return snapshot === undefined ? lazy(request) : answer(request, snapshot, runner.currentTimeNow())
+    }
+
+    const service: ManagedBrokerService = {
+      provision: (request) =>
+        Effect.suspend(() =>
+          provisionNow(request)
+        ),
       update,
-      deprovision,
+      deprovision: (request) => Effect.suspend(() => deprovisionNow(request)),
       lastOperation,
       getInstance,
-      bind,
-      unbind,
+      bind: (request) => Effect.suspend(() => bindNow(request)),
+      unbind: (request) => Effect.suspend(() => unbindNow(request)),
       getBinding,
       lastBindingOperation,
       lifecycle: makeLifecycle(store, env, runner, leases),
       takeover: leases.takeoverRound
-    } satisfies ManagedBrokerService
+    }
+    const eager: ServiceBrokerService = {
+      ...service,
+      provision: provisionNow,
+      deprovision: deprovisionNow,
+      bind: bindNow,
+      unbind: unbindNow,
+      lastOperation: readingNow(
+        lastOperation,
+        (request, snapshot, at) => Fast.fromEither(pollInstance(env, snapshot, request.operation, at))
+      ),
+      lastBindingOperation: readingNow(
+        lastBindingOperation,
+        (request, snapshot, at) => Fast.fromEither(pollBinding(env, snapshot, request.bindingId, request.operation, at))
+      ),
+      getInstance: readingNow(getInstance, (_, snapshot) => fetchInstance(snapshot)),
+      getBinding: readingNow(getBinding, (request, snapshot) => fetchBinding(request.bindingId)(snapshot))
+    }
+    return withEager(service, eager)
   })

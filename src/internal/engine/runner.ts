@@ -22,6 +22,7 @@ import { applyChanges, StoreError, StoreUnavailable } from "../../BrokerStore.js
 import type { OfferingWork } from "../../ManagedBroker.js"
 import { makeKeyedLock } from "../keyedLock.js"
 import type { Observer } from "../observe.js"
+import { storeNowOf } from "../storeNow.js"
 import { bindingOutputProblem, finishBind } from "./bind.js"
 import type { Decision, Env, Failure, Outcome, StepName, Work } from "./decision.js"
 import { failed, succeeded } from "./decision.js"
@@ -47,6 +48,10 @@ export type Ran<S> =
   | { readonly _tag: "Running"; readonly operationId: string }
   | { readonly _tag: "Accepted"; readonly operationId: string }
   | { readonly _tag: "Completed"; readonly output: unknown }
+
+/** The effect as an `Exit`, when it already is one (known at once). */
+const exitOf = <A, E>(effect: Effect.Effect<A, E>): Exit.Exit<A, E> | undefined =>
+  Exit.isExit(effect) ? effect as Exit.Exit<A, E> : undefined
 
 /** What a decision's transaction hands on: the decision, and for sync work the work once it has been started. */
 type Decided<S> =
@@ -123,6 +128,10 @@ export interface Runner {
     f: (snapshot: InstanceSnapshot) => Effect.Effect<readonly [A, ReadonlyArray<Change>], E>
   ) => Effect.Effect<A, E>
   readonly read: (instanceId: string) => Effect.Effect<InstanceSnapshot>
+  /** The instance's snapshot read before returning, when the store can (see `storeNow.ts`); `undefined` otherwise. */
+  readonly readNow: (instanceId: string) => InstanceSnapshot | undefined
+  /** The time by the clock the runner was built with: the clock of what is decided before returning. */
+  readonly currentTimeNow: () => number
   readonly withLock: <A, E, R>(instanceId: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /**
    * Decides in the instance's transaction and runs what the decision starts. `validate` runs on the work of a
@@ -166,7 +175,7 @@ export const makeRunner = (
   env: Env,
   stepFor: <K extends StepName>(serviceId: string, planId: string, name: K) => OfferingWork[K] | undefined
 ): Effect.Effect<Runner, never, Scope.Scope> =>
-  Effect.map(FiberMap.make<string>(), (fibers) => {
+  Effect.map(Effect.zip(FiberMap.make<string>(), Effect.clock), ([fibers, clock]) => {
     const locks = makeKeyedLock()
     const local = new Map<string, LocalOperation>()
     const budgets = recordBudgets(env.leaseTtl)
@@ -362,16 +371,17 @@ export const makeRunner = (
         // the request's fiber runs it: tracked (its lease renewed) until its outcome is recorded or given up
         return Effect.suspend(() => {
           const entry = track(operation, false)
-          return Effect.flatMap(Effect.exit(work), (exit) =>
-            Effect.zipRight(Effect.orDie(record(operation, exit, budgets.sync)), exit))
+          return Effect.flatMap(
+            Effect.exit(work),
+            (exit) => Effect.zipRight(Effect.orDie(record(operation, exit, budgets.sync)), exit)
+          )
             .pipe(Effect.ensuring(untrack(entry)))
         })
       }
       const max = p.maxSeconds
       const bounded = max === undefined ? work : Effect.timeoutFail(work, {
         duration: Duration.seconds(max),
-        onTimeout: () =>
-          new TimedOut({ seconds: max })
+        onTimeout: () => new TimedOut({ seconds: max })
       })
       return Effect.suspend(() => {
         const entry = track(operation, true)
@@ -413,16 +423,78 @@ export const makeRunner = (
       return [{ _tag: "Decided", decision: start, prepared: work }, start.changes]
     }
 
+    /** Whether a decision launches or stops work, which is done while the runner's lock is held. */
+    const launches = (decided: Decided<unknown>): boolean =>
+      decided._tag === "Decided" && decided.decision._tag === "Start" &&
+      (decided.decision.operation.async || Option.isSome(decided.decision.interrupt))
+
+    /** Under the lock, after the decision's transaction: async work is forked, a running operation stopped first. */
+    const launch_ = <S>(decided: Decided<S>): Effect.Effect<unknown, unknown> => {
+      // async work is forked while the lock is held (after any interruption the decision asks for), so a
+      // concurrent DELETE always finds it to interrupt
+      if (!launches(decided) || decided._tag !== "Decided" || decided.decision._tag !== "Start") return Effect.void
+      const { interrupt: stop, operation, work } = decided.decision
+      const launching = operation.async ? execute(program(work), operation, undefined) : Effect.void
+      return Option.isSome(stop) ? Effect.zipRight(interrupt(stop.value), launching) : launching
+    }
+
+    /** Once the lock is released: how the request went (sync work that has not finished yet runs now). */
+    const ranOf = <S>(decided: Decided<S>): Effect.Effect<Ran<S>, unknown> => {
+      if (decided._tag === "Completed") return Exit.succeed(decided)
+      const decision = decided.decision
+      switch (decision._tag) {
+        case "Done":
+        case "Running":
+          return Exit.succeed(decision)
+        case "Start":
+          // sync work runs after the lock is released, and fails with its error
+          return decision.operation.async
+            ? Exit.succeed({ _tag: "Accepted", operationId: decision.operation.id })
+            : Effect.map(
+              execute(program(decision.work), decision.operation, decided.prepared),
+              (output) => ({ _tag: "Completed", output })
+            )
+      }
+    }
+
+    const storeNow = storeNowOf(store)
+    const transactNow = storeNow?.transact
+
+    /**
+     * The decision taken before returning, when the store can run the transaction at once (the in-memory store, on
+     * an instance nobody holds) and nothing in it waits (no validation effect, nothing to launch or stop): an
+     * operation whose work is already done is then answered as an `Exit`, without a fiber. `undefined` when it
+     * cannot (nothing was written): the caller takes the ordinary way.
+     */
+    const decideNow = <S, E, V>(
+      instanceId: string,
+      decideIn: (snapshot: InstanceSnapshot) => Effect.Effect<readonly [Decided<S>, ReadonlyArray<Change>], E | V>
+    ): Effect.Effect<Ran<S>, E | V | unknown> | undefined => {
+      if (transactNow === undefined || !locks.tryTake(instanceId)) return undefined
+      let taken: Exit.Exit<Decided<S>, E | V> | undefined
+      try {
+        taken = transactNow(instanceId, (snapshot) => {
+          const decided = exitOf(decideIn(snapshot))
+          return decided === undefined || (Exit.isSuccess(decided) && launches(decided.value[0])) ? undefined : decided
+        })
+      } finally {
+        locks.release(instanceId)
+      }
+      return taken === undefined
+        ? undefined
+        : Exit.isSuccess(taken)
+        ? ranOf(taken.value)
+        : taken as Exit.Exit<never, E | V>
+    }
+
     const decideAndRun = <S, E, V>(
       instanceId: string,
       decide: (snapshot: InstanceSnapshot, now: number) => Either.Either<Decision<S, Work>, E>,
       validate: (work: Work) => Effect.Effect<void, V> | undefined
-    ): Effect.Effect<Ran<S>, E | V | unknown> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const decideIn = (snapshot: InstanceSnapshot): Effect.Effect<
-          readonly [Decided<S>, ReadonlyArray<Change>],
-          E | V
-        > => {
+    ): Effect.Effect<Ran<S>, E | V | unknown> => {
+      const decideIn =
+        (now: number) =>
+        (snapshot: InstanceSnapshot): Effect.Effect<readonly [Decided<S>, ReadonlyArray<Change>], E | V> => {
           const decided = decide(snapshot, now)
           if (Either.isLeft(decided)) return Exit.fail(decided.left)
           const decision = decided.right
@@ -434,42 +506,21 @@ export const makeRunner = (
           const validation = validate(decision.work)
           return validation === undefined ? Exit.succeed(record()) : Effect.map(validation, record)
         }
-        return Effect.flatMap(
-          locks.withLock(
-            instanceId,
-            Effect.tap(transact(instanceId, decideIn), (decided) => {
-              // async work is forked while the lock is held (after any interruption the decision asks for), so a
-              // concurrent DELETE always finds it to interrupt
-              if (decided._tag !== "Decided" || decided.decision._tag !== "Start") return Effect.void
-              const { interrupt: stop, operation, work } = decided.decision
-              const launching = operation.async ? execute(program(work), operation, undefined) : Effect.void
-              return Option.isSome(stop) ? Effect.zipRight(interrupt(stop.value), launching) : launching
-            })
-          ),
-          (decided): Effect.Effect<Ran<S>, unknown> => {
-            if (decided._tag === "Completed") return Effect.succeed(decided)
-            const decision = decided.decision
-            switch (decision._tag) {
-              case "Done":
-                return Effect.succeed(decision)
-              case "Running":
-                return Effect.succeed(decision)
-              case "Start":
-                // sync work runs after the lock is released, and fails with its error
-                return decision.operation.async
-                  ? Effect.succeed({ _tag: "Accepted", operationId: decision.operation.id })
-                  : Effect.map(
-                    execute(program(decision.work), decision.operation, decided.prepared),
-                    (output) => ({ _tag: "Completed", output })
-                  )
-            }
-          }
-        )
-      })
+      return decideNow(instanceId, decideIn(clock.unsafeCurrentTimeMillis())) ?? Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) =>
+          Effect.flatMap(
+            locks.withLock(instanceId, Effect.tap(transact(instanceId, decideIn(now)), launch_)),
+            ranOf
+          )
+      )
+    }
 
     return {
       transact,
       read,
+      readNow: (instanceId) => storeNow?.read(instanceId),
+      currentTimeNow: () => clock.unsafeCurrentTimeMillis(),
       withLock: locks.withLock,
       decideAndRun,
       launch,
