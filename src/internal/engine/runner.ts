@@ -1,7 +1,9 @@
 /**
  * The runner: the imperative shell around the decisions. It takes a decision in the instance's store transaction
  * (under a per-instance lock of this process), starts the work the decision asks for (inline, or in a supervised
- * background fiber), and records how the work ended in a second transaction.
+ * background fiber), and records how the work ended in a second transaction. Work that is already done when it
+ * is created finishes in the deciding transaction; on the in-memory store, with nothing in the decision that
+ * waits, that transaction runs before `decideAndRun` returns, so the request needs no fiber.
  *
  * @internal
  */
@@ -135,7 +137,9 @@ export interface Runner {
   readonly withLock: <A, E, R>(instanceId: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /**
    * Decides in the instance's transaction and runs what the decision starts. `validate` runs on the work of a
-   * started operation, in the transaction, before anything is written.
+   * started operation, in the transaction, before anything is written. Not lazy: when the store can run the
+   * transaction at once and nothing in it waits, the decision is taken and written before this returns (the
+   * result is then an `Exit` when the work was already done); callers that must stay lazy suspend it.
    */
   readonly decideAndRun: <S, E, V>(
     instanceId: string,
