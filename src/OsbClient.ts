@@ -10,7 +10,6 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -18,10 +17,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { formatPath } from "./internal/paths.js"
+import { readAnswer } from "./internal/clientAnswers.js"
+import { parseRetryAfter } from "./internal/clientErrors.js"
+import { makeRaw } from "./internal/clientTransport.js"
 import type { OriginatingIdentity } from "./Model.js"
 import type {
   AsyncOperationBody,
@@ -36,27 +36,8 @@ import type {
   UpdateRequestBody,
   UpdateResponseBody
 } from "./Model.js"
-import { ErrorBody } from "./Model.js"
 import type { OsbError } from "./OsbError.js"
-import {
-  AsyncRequired,
-  BadRequest,
-  BrokerFailure,
-  ConcurrencyError,
-  Conflict,
-  DeprovisionFailure,
-  Gone,
-  MaintenanceInfoConflict,
-  MethodNotAllowed,
-  NotFound,
-  PayloadTooLarge,
-  PreconditionFailed,
-  RequiresApp,
-  ServiceUnavailable,
-  Unauthorized,
-  UpdateFailure,
-  UpdateNotSupported
-} from "./OsbError.js"
+import { BrokerFailure } from "./OsbError.js"
 import * as Protocol from "./Protocol.js"
 import { formatOriginatingIdentity } from "./RequestInfo.js"
 
@@ -321,162 +302,31 @@ export class OsbClient extends Context.Tag("effect-osb/OsbClient")<OsbClient, Os
 // decoding
 // -----------------------------------------------------------------------------
 
-const decodeErrorBody = Schema.decodeUnknownEither(ErrorBody, { onExcessProperty: "ignore" })
-
-/** An error answer as it came over the wire. */
-interface WireError {
-  readonly status: number
-  readonly body: ErrorBody
-  readonly headers: Readonly<Record<string, string | undefined>>
-}
-
-/** The description, or a text naming the status when the answer has none. */
-const describedAs = (wire: WireError): string => wire.body.description ?? `The broker answered ${wire.status}.`
-const optionalDescription = (wire: WireError): { readonly description?: string } =>
-  wire.body.description === undefined ? {} : { description: wire.body.description }
-const flagsOf = (wire: WireError): { readonly instanceUsable?: boolean; readonly updateRepeatable?: boolean } => ({
-  ...(wire.body.instance_usable === undefined ? {} : { instanceUsable: wire.body.instance_usable }),
-  ...(wire.body.update_repeatable === undefined ? {} : { updateRepeatable: wire.body.update_repeatable })
-})
-/** `Retry-After` in whole seconds (a number of seconds, or an HTTP date counted from now). */
-const retryAfterSecondsOf = (wire: WireError): { readonly retryAfterSeconds?: number } =>
-  Option.match(parseRetryAfter(wire.headers["retry-after"], Date.now()), {
-    onNone: () => ({}),
-    onSome: (duration) => ({ retryAfterSeconds: Math.ceil(Duration.toSeconds(duration)) })
-  })
-/** The byte limit of a 413, when its description states it ("... limit of 1048576 bytes"). */
-const limitOf = (wire: WireError): { readonly limit?: number } => {
-  const match = /\blimit of (\d{1,15}) bytes\b/.exec(wire.body.description ?? "")
-  return match === null ? {} : { limit: Number(match[1]) }
-}
-
-/** How each error is read back from an answer: the inverse of `OsbError.errorTable`, total by construction. */
-const decoders: { readonly [K in Protocol.ErrorTag]: (wire: WireError) => Extract<OsbError, { readonly _tag: K }> } = {
-  BadRequest: (wire) => new BadRequest({ description: describedAs(wire) }),
-  Unauthorized: (wire) => new Unauthorized(optionalDescription(wire)),
-  NotFound: (wire) => new NotFound(optionalDescription(wire)),
-  MethodNotAllowed: (wire) =>
-    new MethodNotAllowed({
-      allowed: (wire.headers["allow"] ?? "").split(",").map((method) => method.trim()).filter((m) => m.length > 0)
-    }),
-  Conflict: (wire) => new Conflict(optionalDescription(wire)),
-  Gone: () => new Gone(),
-  PreconditionFailed: (wire) => new PreconditionFailed({ description: describedAs(wire) }),
-  PayloadTooLarge: (wire) => new PayloadTooLarge({ ...optionalDescription(wire), ...limitOf(wire) }),
-  AsyncRequired: (wire) => new AsyncRequired(optionalDescription(wire)),
-  ConcurrencyError: (wire) => new ConcurrencyError(optionalDescription(wire)),
-  RequiresApp: (wire) => new RequiresApp(optionalDescription(wire)),
-  MaintenanceInfoConflict: (wire) => new MaintenanceInfoConflict(optionalDescription(wire)),
-  UpdateNotSupported: (wire) => new UpdateNotSupported({ description: describedAs(wire), ...flagsOf(wire) }),
-  BrokerFailure: (wire) => new BrokerFailure({ description: describedAs(wire) }),
-  UpdateFailure: (wire) => new UpdateFailure({ description: describedAs(wire), ...flagsOf(wire) }),
-  DeprovisionFailure: (wire) => new DeprovisionFailure({ description: describedAs(wire), ...flagsOf(wire) }),
-  ServiceUnavailable: (wire) => new ServiceUnavailable({ description: describedAs(wire), ...retryAfterSecondsOf(wire) })
-}
-
-const presentFlags = (body: ErrorBody): ReadonlyArray<Protocol.ErrorFlag> => [
-  ...(body.instance_usable === undefined ? [] : ["instance_usable" as const]),
-  ...(body.update_repeatable === undefined ? [] : ["update_repeatable" as const])
-]
-
-/**
- * The error an answer stands for among `candidates`: same status, same `error` code (none for none), and of
- * those the one with the fewest body flags that still covers the answer's flags.
- */
-const select = (
-  candidates: ReadonlyArray<Protocol.ErrorTag>,
-  status: number,
-  body: ErrorBody
-): Protocol.ErrorTag | undefined => {
-  // codes tell errors apart only where the table has coded errors (422); elsewhere a code is informational
-  const coded = Protocol.errorTags.some((tag) => {
-    const spec: Protocol.ErrorSpec = Protocol.errors[tag]
-    return spec.status === status && spec.code !== undefined
-  })
-  const matching = candidates.filter((tag) => {
-    const spec: Protocol.ErrorSpec = Protocol.errors[tag]
-    return spec.status === status && (coded ? spec.code === body.error : true)
-  }).sort((a, b) => Protocol.errors[a].flags.length - Protocol.errors[b].flags.length)
-  const flags = presentFlags(body)
-  const covering = matching.find((tag) =>
-    flags.every((flag) => (Protocol.errors[tag].flags as ReadonlyArray<Protocol.ErrorFlag>).includes(flag))
-  )
-  return covering ?? matching[matching.length - 1]
-}
-
-/**
- * Maps an error answer to the OSB error it stands for, with the data table `Protocol.errors`: the status and the
- * `error` code pick the error, among those the endpoint may answer (`Protocol.answerableErrors`) when `endpoint`
- * is given; `instance_usable`/`update_repeatable`, the `Retry-After` of a 503, the `Allow` of a 405 and the
- * limit a 413 states are kept. Any other 5xx without a code is a `BrokerFailure` (or the endpoint's failure with
- * flags). An answer no error of the table describes (an unknown `error` code, a status the endpoint may not
- * answer) is `None`.
- *
- * @since 0.1.0
- * @category decoding
- */
-export const errorFromResponse = (
-  status: number,
-  json: unknown,
-  options: {
-    readonly headers?: Readonly<Record<string, string | undefined>>
-    readonly endpoint?: Protocol.EndpointName
-  } = {}
-): Option.Option<OsbError> => {
-  const body = Either.getOrElse(decodeErrorBody(json), () => ({}) as ErrorBody)
-  const candidates = options.endpoint === undefined ? Protocol.errorTags : Protocol.answerableErrors(options.endpoint)
-  const tag = select(candidates, status, body) ??
-    (status > 500 && body.error === undefined ? select(candidates, 500, body) : undefined)
-  if (tag === undefined) return Option.none()
-  const decode = decoders[tag] as (wire: WireError) => OsbError
-  return Option.some(decode({ status, body, headers: options.headers ?? {} }))
-}
-
-/** Why an answer maps to no OSB error, for `UnexpectedResponse`. */
-const unmappedReason = (status: number, json: unknown): string => {
-  const code = Either.match(decodeErrorBody(json), { onLeft: () => undefined, onRight: (body) => body.error })
-  if (status === 422 && code !== undefined && !(Protocol.errorCodes as ReadonlyArray<string>).includes(code)) {
-    return `the error code "${code}" is not an OSB error code`
-  }
-  return code === undefined
-    ? "this status is not allowed here"
-    : `this status with error code "${code}" is not allowed here`
-}
-
-const describe = (error: ParseResult.ParseError): string =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ")
-
-/**
- * Parses a `Retry-After` header (seconds or an HTTP date) into a duration.
- *
- * @since 0.1.0
- * @category decoding
- */
-export const parseRetryAfter = (value: string | undefined, now: number): Option.Option<Duration.Duration> => {
-  if (value === undefined) return Option.none()
-  if (/^\d+$/.test(value.trim())) return Option.some(Duration.seconds(Number(value.trim())))
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? Option.none() : Option.some(Duration.millis(Math.max(0, date - now)))
-}
+export {
+  /**
+   * Maps an error answer to the OSB error it stands for, with the data table `Protocol.errors`: the status and the
+   * `error` code pick the error, among those the endpoint may answer (`Protocol.answerableErrors`) when `endpoint`
+   * is given; `instance_usable`/`update_repeatable`, the `Retry-After` of a 503, the `Allow` of a 405 and the
+   * limit a 413 states are kept. Any other 5xx without a code is a `BrokerFailure` (or the endpoint's failure with
+   * flags). An answer no error of the table describes (an unknown `error` code, a status the endpoint may not
+   * answer) is `None`.
+   *
+   * @since 0.1.0
+   * @category decoding
+   */
+  errorFromResponse,
+  /**
+   * Parses a `Retry-After` header (seconds or an HTTP date) into a duration.
+   *
+   * @since 0.1.0
+   * @category decoding
+   */
+  parseRetryAfter
+} from "./internal/clientErrors.js"
 
 // -----------------------------------------------------------------------------
 // the client
 // -----------------------------------------------------------------------------
-
-const successDecoders = new Map<
-  Schema.Schema.AnyNoContext,
-  (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
->()
-
-/** A success body's decoder, built once per schema (unknown fields ignored). */
-const decodeSuccess = (schema: Schema.Schema.AnyNoContext) => {
-  let decode = successDecoders.get(schema)
-  if (decode === undefined) {
-    decode = Schema.decodeUnknownEither(schema, { onExcessProperty: "ignore" })
-    successDecoders.set(schema, decode)
-  }
-  return decode
-}
 
 /**
  * The answer of an endpoint: one `Answer` per success status of its table entry, with that entry's answer tag
@@ -523,56 +373,7 @@ export type AnswerOf<K extends Protocol.EndpointName> = {
  */
 export const make = (config: OsbClientConfig): Effect.Effect<OsbClientService, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (http) => {
-    const base = config.url.replace(/\/+$/, "")
-    const authorization = config.username === undefined
-      ? undefined
-      : `Basic ${
-        Buffer.from(
-          `${config.username}:${
-            typeof config.password === "string" ? config.password : Redacted.value(config.password ?? Redacted.make(""))
-          }`,
-          "utf8"
-        ).toString("base64")
-      }`
-    const defaults: Record<string, string> = {
-      "x-broker-api-version": config.apiVersion ?? "2.17",
-      ...(authorization === undefined ? {} : { authorization }),
-      ...config.headers
-    }
-
-    const raw: OsbClientService["raw"] = (method, path, options = {}) => {
-      const query = Object.entries(options.query ?? {}).filter((e): e is [string, string] => e[1] !== undefined)
-      const search = query.length === 0 ? "" : `?${new URLSearchParams(query).toString()}`
-      const headers: Record<string, string> = { ...defaults }
-      for (const [k, v] of Object.entries(options.headers ?? {})) {
-        if (v === undefined) delete headers[k.toLowerCase()]
-        else headers[k.toLowerCase()] = v
-      }
-      const text = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body))
-      let request = HttpClientRequest.make(method as "GET")(`${base}${path}${search}`).pipe(
-        HttpClientRequest.setHeaders(headers)
-      )
-      if (text !== undefined) {
-        request = HttpClientRequest.bodyText(request, text, headers["content-type"] ?? "application/json")
-      }
-      return Effect.flatMap(http.execute(request), (response) =>
-        Effect.map(response.text, (body): RawResponse => {
-          let json: unknown = undefined
-          try {
-            json = body.length === 0 ? undefined : JSON.parse(body)
-          } catch {
-            json = undefined
-          }
-          return {
-            method,
-            path: `${path}${search}`,
-            status: response.status,
-            headers: response.headers,
-            text: body,
-            json
-          }
-        }))
-    }
+    const raw = makeRaw(http, config)
 
     const headersFor = (options: CallOptions | undefined): Record<string, string> => ({
       "x-broker-api-request-identity": options?.requestIdentity ?? crypto.randomUUID(),
@@ -586,42 +387,22 @@ export const make = (config: OsbClientConfig): Effect.Effect<OsbClientService, n
     const expect = <K extends Protocol.EndpointName>(
       name: K,
       response: RawResponse
-    ): Effect.Effect<AnswerOf<K>, OsbError | UnexpectedResponse> => {
-      const unexpected = (reason: string) =>
-        new UnexpectedResponse({
-          method: response.method,
-          path: response.path,
-          status: response.status,
-          body: response.text,
-          reason
-        })
-      const success: Protocol.SuccessSpec | undefined =
-        (Protocol.endpoints[name].successes as Protocol.EndpointSpec["successes"])[response.status]
-      if (success !== undefined) {
-        if (success.body === Protocol.NoBody) {
-          return Effect.succeed(
-            { _tag: success.answer, status: response.status, body: undefined, headers: response.headers } as AnswerOf<K>
-          )
-        }
-        if (typeof response.json !== "object" || response.json === null || Array.isArray(response.json)) {
-          return Effect.fail(unexpected("the body is not a JSON object"))
-        }
-        return Either.match(decodeSuccess(success.body)(response.json), {
-          onLeft: (error) => Effect.fail(unexpected(`the body is invalid: ${describe(error)}`)),
-          onRight: (body) =>
-            Effect.succeed(
-              { _tag: success.answer, status: response.status, body, headers: response.headers } as AnswerOf<K>
-            )
-        })
-      }
-      return Option.match(
-        errorFromResponse(response.status, response.json, { headers: response.headers, endpoint: name }),
-        {
-          onNone: () => Effect.fail(unexpected(unmappedReason(response.status, response.json))),
-          onSome: (error) => Effect.fail(error)
-        }
-      )
-    }
+    ): Effect.Effect<AnswerOf<K>, OsbError | UnexpectedResponse> =>
+      Either.match(readAnswer(name, response), {
+        onLeft: (failure) =>
+          Effect.fail(
+            typeof failure === "string"
+              ? new UnexpectedResponse({
+                method: response.method,
+                path: response.path,
+                status: response.status,
+                body: response.text,
+                reason: failure
+              })
+              : failure
+          ),
+        onRight: (answer) => Effect.succeed(answer as AnswerOf<K>)
+      })
 
     /** Sends a request to an endpoint of the table: its method, its path with the ids, the given query. */
     const send = <K extends Protocol.EndpointName>(

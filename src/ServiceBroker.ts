@@ -7,194 +7,30 @@
  * @module
  */
 import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import type { EffectivePlan } from "./Catalog.js"
 import type {
-  BindingResponseBody,
-  BindRequestBody,
-  FetchBindingBody,
-  FetchInstanceBody,
-  InstanceMetadata,
-  ProvisionRequestBody,
-  ServiceOffering,
-  ServicePlan,
-  UpdateRequestBody
-} from "./Model.js"
-import { BadRequest, Gone, NotFound, UpdateNotSupported } from "./OsbError.js"
+  BindRequest,
+  DeprovisionRequest,
+  GetBindingRequest,
+  GetInstanceRequest,
+  LastBindingOperationRequest,
+  LastOperationRequest,
+  ProvisionRequest,
+  UnbindRequest,
+  UpdateRequest
+} from "./internal/brokerRequests.js"
+import { combine as combineBrokers } from "./internal/combine.js"
+import type { BindingResponseBody, FetchBindingBody, FetchInstanceBody, InstanceMetadata } from "./Model.js"
 import * as Protocol from "./Protocol.js"
-import type { RequestInfo } from "./RequestInfo.js"
 
 // -----------------------------------------------------------------------------
 // requests
 // -----------------------------------------------------------------------------
 
-/**
- * The offering and plan a request names, resolved against the catalog.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ResolvedTarget {
-  /** The catalog offering the request's `service_id` names. */
-  readonly offering: ServiceOffering
-  /** The catalog plan the request's `plan_id` names, a plan of `offering`. */
-  readonly plan: ServicePlan
-  /**
-   * The plan's values after the offering's defaults are applied (`bindable`, `plan_updateable`, `free`,
-   * `binding_rotatable`; VAL-6).
-   */
-  readonly effective: EffectivePlan
-}
-
-/**
- * `PUT /v2/service_instances/:instance_id`.
- *
- * @since 0.1.0
- * @category requests
- */
-export interface ProvisionRequest extends RequestInfo, ResolvedTarget {
-  /** The `instance_id` from the request path. */
-  readonly instanceId: string
-  /**
-   * Whether the request had `accepts_incomplete=true`: only then may the operation answer 202 and finish
-   * asynchronously (ASY-1).
-   */
-  readonly acceptsIncomplete: boolean
-  /** The decoded and validated request body. */
-  readonly body: ProvisionRequestBody
-}
-
-/**
- * `PATCH /v2/service_instances/:instance_id`. `plan` is the target plan when the body names one; `previousPlan`
- * is the plan of `previous_values.plan_id` when the catalog knows it.
- *
- * @since 0.1.0
- * @category requests
- */
-export interface UpdateRequest extends RequestInfo {
-  /** The `instance_id` from the request path. */
-  readonly instanceId: string
-  /**
-   * Whether the request had `accepts_incomplete=true`: only then may the operation answer 202 and finish
-   * asynchronously (ASY-1).
-   */
-  readonly acceptsIncomplete: boolean
-  /** The decoded and validated request body. */
-  readonly body: UpdateRequestBody
-  /** The catalog offering the body's `service_id` names. */
-  readonly offering: ServiceOffering
-  /** The target plan, when the body has a `plan_id`; `None` when the update keeps the plan. */
-  readonly plan: Option.Option<ResolvedTarget>
-  /** The plan of `previous_values.plan_id`, when sent and known to the catalog. */
-  readonly previousPlan: Option.Option<ResolvedTarget>
-}
-
-/**
- * `DELETE /v2/service_instances/:instance_id`.
- *
- * @since 0.1.0
- * @category requests
- */
-export interface DeprovisionRequest extends RequestInfo, ResolvedTarget {
-  /** The `instance_id` from the request path. */
-  readonly instanceId: string
-  /**
-   * Whether the request had `accepts_incomplete=true`: only then may the operation answer 202 and finish
-   * asynchronously (ASY-1).
-   */
-  readonly acceptsIncomplete: boolean
-}
-
-/**
- * `GET /v2/service_instances/:instance_id` (the query ids are optional hints).
- *
- * @since 0.1.0
- * @category requests
- */
-export interface GetInstanceRequest extends RequestInfo {
-  /** The `instance_id` from the request path. */
-  readonly instanceId: string
-  /** The offering of the optional `service_id` query hint (GI-2); `None` when the platform sent none. */
-  readonly offering: Option.Option<ServiceOffering>
-  /** The plan of the optional `plan_id` query hint; `None` when the platform sent none. */
-  readonly plan: Option.Option<ResolvedTarget>
-}
-
-/**
- * `GET /v2/service_instances/:instance_id/last_operation`.
- *
- * @since 0.1.0
- * @category requests
- */
-export interface LastOperationRequest extends GetInstanceRequest {
-  /** The percent-decoded `operation` query value, when sent. */
-  readonly operation: Option.Option<string>
-}
-
-/**
- * `PUT /v2/service_instances/:instance_id/service_bindings/:binding_id`.
- *
- * @since 0.1.0
- * @category requests
- */
-export interface BindRequest extends RequestInfo, ResolvedTarget {
-  /** The `instance_id` from the request path. */
-  readonly instanceId: string
-  /** The `binding_id` from the request path. */
-  readonly bindingId: string
-  /**
-   * Whether the request had `accepts_incomplete=true`: only then may the operation answer 202 and finish
-   * asynchronously (ASY-1).
-   */
-  readonly acceptsIncomplete: boolean
-  /** The decoded and validated request body. */
-  readonly body: BindRequestBody
-}
-
-/**
- * `DELETE /v2/service_instances/:instance_id/service_bindings/:binding_id`.
- *
- * @since 0.1.0
- * @category requests
- */
-export interface UnbindRequest extends RequestInfo, ResolvedTarget {
-  /** The `instance_id` from the request path. */
-  readonly instanceId: string
-  /** The `binding_id` from the request path. */
-  readonly bindingId: string
-  /**
-   * Whether the request had `accepts_incomplete=true`: only then may the operation answer 202 and finish
-   * asynchronously (ASY-1).
-   */
-  readonly acceptsIncomplete: boolean
-}
-
-/**
- * `GET /v2/service_instances/:instance_id/service_bindings/:binding_id`.
- *
- * @since 0.1.0
- * @category requests
- */
-export interface GetBindingRequest extends GetInstanceRequest {
-  /** The `binding_id` from the request path. */
-  readonly bindingId: string
-}
-
-/**
- * `GET /v2/service_instances/:instance_id/service_bindings/:binding_id/last_operation`.
- *
- * @since 0.1.0
- * @category requests
- */
-export interface LastBindingOperationRequest extends GetBindingRequest {
-  /**
-   * The percent-decoded `operation` query value: the string the bind or unbind 202 returned, when it returned one.
-   */
-  readonly operation: Option.Option<string>
-}
+// every type of internal/brokerRequests.ts is public: `ResolvedTarget` and the request of each operation
+export type * from "./internal/brokerRequests.js"
 
 // -----------------------------------------------------------------------------
 // results
@@ -673,21 +509,6 @@ export const layerEffect = <E, R>(
 // several offerings in one broker
 // -----------------------------------------------------------------------------
 
-const firstFound = <A, E extends { readonly _tag: string }>(
-  brokers: ReadonlyArray<ServiceBrokerService>,
-  call: (broker: ServiceBrokerService) => Effect.Effect<A, E> | undefined,
-  notFound: E
-): Effect.Effect<A, E> => {
-  const attempts = brokers.flatMap((broker) => {
-    const attempt = call(broker)
-    return attempt === undefined ? [] : [attempt]
-  })
-  return attempts.reduceRight<Effect.Effect<A, E>>(
-    (next, attempt) => Effect.catchIf(attempt, (e): e is E => e._tag === "NotFound", () => next),
-    Effect.fail(notFound)
-  )
-}
-
 /**
  * One broker from several, by `service_id`: each offering's requests go to its broker (managed or
  * hand-written; one broker may serve several offerings). Requests that name no offering (fetch and
@@ -696,49 +517,5 @@ const firstFound = <A, E extends { readonly _tag: string }>(
  * @since 0.1.0
  * @category combinators
  */
-export const combine = (brokers: { readonly [serviceId: string]: ServiceBrokerService }): ServiceBrokerService => {
-  const all = [...new Set(Object.values(brokers))]
-  const byId = (serviceId: string): ServiceBrokerService | undefined =>
-    Object.prototype.hasOwnProperty.call(brokers, serviceId) ? brokers[serviceId] : undefined
-  const notServed = (serviceId: string) =>
-    new BadRequest({ description: `service_id "${serviceId}" is not served by this broker.` })
-  const notFound = new NotFound({ description: "The resource does not exist." })
-  const hinted = (offering: Option.Option<ServiceOffering>): ReadonlyArray<ServiceBrokerService> => {
-    if (Option.isNone(offering)) return all
-    const broker = byId(offering.value.id)
-    return broker === undefined ? [] : [broker]
-  }
-  return {
-    provision: (request) => {
-      const broker = byId(request.offering.id)
-      return broker === undefined ? Effect.fail(notServed(request.offering.id)) : broker.provision(request)
-    },
-    deprovision: (request) => {
-      const broker = byId(request.offering.id)
-      return broker === undefined ? Effect.fail(new Gone()) : broker.deprovision(request)
-    },
-    update: (request) => {
-      const broker = byId(request.offering.id)
-      if (broker === undefined) return Effect.fail(notServed(request.offering.id))
-      return broker.update === undefined
-        ? Effect.fail(new UpdateNotSupported({ description: "This service does not support updates." }))
-        : broker.update(request)
-    },
-    bind: (request) => {
-      const broker = byId(request.offering.id)
-      if (broker === undefined) return Effect.fail(notServed(request.offering.id))
-      return broker.bind === undefined
-        ? Effect.fail(new BadRequest({ description: `The plan ${request.plan.name} is not bindable.` }))
-        : broker.bind(request)
-    },
-    unbind: (request) => {
-      const broker = byId(request.offering.id)
-      return broker?.unbind === undefined ? Effect.fail(new Gone()) : broker.unbind(request)
-    },
-    getInstance: (request) => firstFound(hinted(request.offering), (b) => b.getInstance?.(request), notFound),
-    lastOperation: (request) => firstFound(hinted(request.offering), (b) => b.lastOperation?.(request), notFound),
-    getBinding: (request) => firstFound(hinted(request.offering), (b) => b.getBinding?.(request), notFound),
-    lastBindingOperation: (request) =>
-      firstFound(hinted(request.offering), (b) => b.lastBindingOperation?.(request), notFound)
-  }
-}
+export const combine = (brokers: { readonly [serviceId: string]: ServiceBrokerService }): ServiceBrokerService =>
+  combineBrokers(brokers)
