@@ -22,6 +22,7 @@ import { matchPath } from "./internal/core.js"
 import * as Fast from "./internal/fast.js"
 import type { Observer } from "./internal/observe.js"
 import { MetricsObserver } from "./internal/observe.js"
+import { storeNowOf, withStoreNow } from "./internal/storeNow.js"
 
 const requestBoundaries = MetricBoundaries.fromIterable([
   0.001,
@@ -310,7 +311,7 @@ const observeStore = (store: BrokerStoreService): BrokerStoreService => {
       }
     }
   }
-  return {
+  const observed: BrokerStoreService = {
     persistent: store.persistent,
     read: store.read,
     expiredOperations: store.expiredOperations,
@@ -349,6 +350,29 @@ const observeStore = (store: BrokerStoreService): BrokerStoreService => {
       })
     }
   }
+  // the store's synchronous transaction, recorded the same way (a request known at once stays without a fiber)
+  const now = storeNowOf(store)
+  return now === undefined ? observed : withStoreNow(observed, {
+    read: now.read,
+    transact: (instanceId, f) => {
+      const started = performance.now()
+      let seen: InstanceSnapshot | undefined
+      let changes: ReadonlyArray<Change> = []
+      const transaction = now.transact(instanceId, (snapshot) => {
+        const decided = f(snapshot)
+        if (decided !== undefined && Exit.isSuccess(decided)) {
+          seen = snapshot
+          changes = decided.value[1]
+        }
+        return decided
+      })
+      // declined or not run: no transaction happened
+      if (transaction === undefined) return undefined
+      storeTransactionDuration.unsafeUpdate(seconds(started), none)
+      if (Exit.isSuccess(transaction) && seen !== undefined) finished(seen, changes)
+      return transaction
+    }
+  })
 }
 
 const takeoverLabels = byKind((kind) => ({
