@@ -15,7 +15,6 @@ import {
   bindingLastOperationPath,
   bindingPath,
   type BrokerProcess,
-  buildQuickstart,
   instancePath,
   kill9,
   killAll,
@@ -27,6 +26,7 @@ import {
   SMALL_PLAN_ID,
   startBroker
 } from "./support/brokerProcess.js"
+import { sharedQuickstart } from "./support/build.js"
 import { freshDatabase } from "./support/pg.js"
 
 const DELAY_MS = 3000
@@ -35,18 +35,17 @@ const TAKEOVER_INTERVAL_MS = 500
 /** Process start-up, polling granularity and a loaded machine (2 shared cores). */
 const SLACK_MS = 4000
 
-let build: ReturnType<typeof buildQuickstart> | undefined
-const script = () => build!.script
+let built: string | undefined
+const script = () => built!
 
-beforeAll(() => {
-  build = buildQuickstart()
-}, 120_000)
+beforeAll(async () => {
+  built = await sharedQuickstart()
+}, 300_000)
 
 afterEach(killAll)
 
 afterAll(async () => {
   await killAll()
-  build?.remove()
 })
 
 const stores: ReadonlyArray<{ readonly name: string; readonly store: () => Promise<string> }> = [

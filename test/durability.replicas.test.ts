@@ -15,7 +15,6 @@ import {
   bindBody,
   bindingLastOperationPath,
   bindingPath,
-  buildQuickstart,
   deleteQuery,
   instancePath,
   kill9,
@@ -32,6 +31,7 @@ import {
   startBroker,
   type StartOptions
 } from "./support/brokerProcess.js"
+import { sharedQuickstart } from "./support/build.js"
 import { freshDatabase, query } from "./support/pg.js"
 
 const LEASE_TTL_MS = 1000
@@ -39,17 +39,16 @@ const TAKEOVER_INTERVAL_MS = 500
 /** Process start-up, polling granularity and a loaded machine (2 shared cores). */
 const SLACK_MS = 4000
 
-let build: ReturnType<typeof buildQuickstart> | undefined
+let built: string | undefined
 
-beforeAll(() => {
-  build = buildQuickstart()
-}, 120_000)
+beforeAll(async () => {
+  built = await sharedQuickstart()
+}, 300_000)
 
 afterEach(killAll)
 
 afterAll(async () => {
   await killAll()
-  build?.remove()
 })
 
 type Settings = Partial<Omit<StartOptions, "name" | "script" | "store">>
@@ -58,8 +57,8 @@ type Settings = Partial<Omit<StartOptions, "name" | "script" | "store">>
 const replicas = async (a: Settings = {}, b: Settings = {}) => {
   const store = await freshDatabase()
   const defaults = { delayMs: 2000, leaseTtlMs: LEASE_TTL_MS, takeoverIntervalMs: TAKEOVER_INTERVAL_MS }
-  const first = await startBroker({ name: "A", script: build!.script, store, ...defaults, ...a })
-  const second = await startBroker({ name: "B", script: build!.script, store, ...defaults, ...b })
+  const first = await startBroker({ name: "A", script: built!, store, ...defaults, ...a })
+  const second = await startBroker({ name: "B", script: built!, store, ...defaults, ...b })
   return { store, a: first, b: second }
 }
 

@@ -9,7 +9,7 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import { ConfigProvider, Effect, Layer, Logger, LogLevel } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as PostgresBroker from "../examples/postgres-broker/broker.js"
 import { bindingRoleName, instanceNames, scramMatches } from "../examples/postgres-broker/sql.js"
 import { BrokerStore, Checker, OsbClient, SqlStore } from "../src/index.js"
+import { builtFile } from "./support/build.js"
 import type { Client, Reply } from "./support/http.js"
 import { clientFor } from "./support/http.js"
 import { freePort } from "./support/net.js"
@@ -692,7 +693,6 @@ describe("resumable work", () => {
 
 describe("the example process (npm run example:postgres)", () => {
   const root = new URL("..", import.meta.url).pathname
-  let outDir = ""
   let child: ChildProcess | undefined
   let output = ""
   let port = 0
@@ -700,15 +700,9 @@ describe("the example process (npm run example:postgres)", () => {
   const password = "pg:broker-pass"
 
   beforeAll(async () => {
-    // compiled into a private directory, so parallel test files never read a half-written dist/
-    outDir = join(root, "dist", `.postgres-broker-${randomBytes(4).toString("hex")}`)
-    execFileSync(
-      "npx",
-      ["tsc", "-p", "tsconfig.build.json", "--outDir", outDir, "--tsBuildInfoFile", join(outDir, ".tsbuildinfo")],
-      { cwd: root, stdio: "inherit" }
-    )
+    const main = await builtFile(join("examples", "postgres-broker", "main.js"))
     port = await freePort()
-    child = spawn(process.execPath, [join(outDir, "examples", "postgres-broker", "main.js")], {
+    child = spawn(process.execPath, [main], {
       cwd: root,
       env: {
         ...process.env,
@@ -726,11 +720,10 @@ describe("the example process (npm run example:postgres)", () => {
     child.stderr!.on("data", (d) => (output += d))
     const deadline = Date.now() + 20_000
     while (!output.includes("Listening on") && Date.now() < deadline && child.exitCode === null) await sleep(25)
-  }, 120_000)
+  }, 300_000)
 
   afterAll(() => {
     child?.kill("SIGKILL")
-    if (outDir !== "") rmSync(outDir, { recursive: true, force: true })
   })
 
   it("passes `effect-osb check` (Checker.run over HTTP) and leaves nothing behind on the server", async () => {

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BrokerAuth, OsbError, Server, ServiceBroker } from "../src/index.js"
+import { sharedQuickstart } from "./support/build.js"
 import { AUTH, PASSWORD, redacted, USER } from "./support/http.js"
 import { freePort } from "./support/net.js"
 import { provisionBody, scripted } from "./support/scripted.js"
@@ -232,9 +233,9 @@ describe("the quick start process (npm start)", () => {
   let port = 0
 
   beforeAll(async () => {
-    execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" })
+    const quickstart = await sharedQuickstart()
     port = await freePort()
-    child = spawn(process.execPath, ["dist/examples/quickstart.js"], {
+    child = spawn(process.execPath, [quickstart], {
       env: {
         ...process.env,
         PORT: String(port),
@@ -250,7 +251,7 @@ describe("the quick start process (npm start)", () => {
     child.stderr!.on("data", (d) => (output += d))
     const deadline = Date.now() + 15_000
     while (!output.includes("Listening on") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
-  }, 60_000)
+  }, 300_000)
 
   afterAll(() => {
     child?.kill("SIGKILL")

@@ -4,37 +4,31 @@
  * exits 1. The quick start's client-certificate authentication from the environment, over real TLS. And a broker
  * with nothing to do exits promptly on SIGTERM.
  */
-import { execFile, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { rmSync, writeFileSync } from "node:fs"
 import { createServer, type Server } from "node:net"
 import { dirname, join } from "node:path"
-import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort } from "./support/brokerProcess.js"
+import { sharedQuickstart } from "./support/build.js"
 import { httpsGet, makePki } from "./support/tls.js"
 
-const root = new URL("..", import.meta.url).pathname
-const outDir = join(root, "dist", `.startup-${randomBytes(4).toString("hex")}`)
-const build = { script: join(outDir, "examples", "quickstart.js") }
+const build = { script: "" }
+/** The programs this file writes beside the shared build (removed after its tests). */
+const programs: Array<string> = []
+/** Writes a program of these lines at the root of the shared build (so `./src/index.js` imports resolve). */
+const writeProgram = (name: string, lines: ReadonlyArray<string>) => {
+  const program = join(dirname(build.script), "..", `${name}-${randomBytes(4).toString("hex")}.mjs`)
+  programs.push(program)
+  writeFileSync(program, lines.join("\n"))
+  return program
+}
 
-// compiled asynchronously: a synchronous tsc would block the test worker (vitest's RPC times out on a busy machine)
 beforeAll(async () => {
-  await promisify(execFile)(
-    process.execPath,
-    [
-      join(root, "node_modules", "typescript", "bin", "tsc"),
-      "-p",
-      "tsconfig.build.json",
-      "--outDir",
-      outDir,
-      "--incremental",
-      "false"
-    ],
-    { cwd: root }
-  )
+  build.script = await sharedQuickstart()
 }, 300_000)
-afterAll(() => rmSync(outDir, { recursive: true, force: true }))
+afterAll(() => programs.forEach((program) => rmSync(program, { force: true })))
 
 interface Run {
   readonly code: number | null
@@ -135,16 +129,15 @@ describe("start-up failures: one line on stderr, exit 1", () => {
   })
 
   it("whatever the log format: json and pretty too", async () => {
-    const program = join(dirname(build.script), "..", "json-main.mjs")
-    writeFileSync(
-      program,
+    const program = writeProgram(
+      "json-main",
       [
         "import * as Layer from \"effect/Layer\"",
         "import { BrokerAuth, Server } from \"./src/index.js\"",
         "import * as Quickstart from \"./examples/managed-broker.js\"",
         "const main = Server.layerConfig().pipe(Layer.provide(Quickstart.layer), Layer.provide(BrokerAuth.layerConfig))",
         "Server.runMain(main, { logFormat: process.env.LOG_FORMAT })"
-      ].join("\n")
+      ]
     )
     for (const format of ["json", "pretty", "logfmt"]) {
       const result = await run(program, { LOG_FORMAT: format, PORT: "70000" })
@@ -153,9 +146,8 @@ describe("start-up failures: one line on stderr, exit 1", () => {
   })
 
   it("a user's program with an invalid catalog lists the problems with their paths", async () => {
-    const program = join(dirname(build.script), "..", "invalid-catalog.mjs")
-    writeFileSync(
-      program,
+    const program = writeProgram(
+      "invalid-catalog",
       [
         "import * as Effect from \"effect/Effect\"",
         "import * as Layer from \"effect/Layer\"",
@@ -166,7 +158,7 @@ describe("start-up failures: one line on stderr, exit 1", () => {
         "const broker = ManagedBroker.layer({ svc: work }).pipe(Layer.provideMerge(Catalog.layer(catalog)),",
         "  Layer.provide(BrokerStore.layerMemory))",
         "Server.runMain(Server.layerConfig().pipe(Layer.provide(broker), Layer.provide(BrokerAuth.layerNone)))"
-      ].join("\n")
+      ]
     )
     const result = await run(program, {})
     expectOneLine(result, ["the catalog is invalid", "services[0]", /Fix the catalog/])

@@ -15,7 +15,6 @@ import {
   bindBody,
   bindingPath,
   type BrokerProcess,
-  buildQuickstart,
   deleteQuery,
   freePort,
   instancePath,
@@ -25,6 +24,7 @@ import {
   SMALL_PLAN_ID,
   startBroker
 } from "./support/brokerProcess.js"
+import { sharedQuickstart } from "./support/build.js"
 import { clientFor } from "./support/http.js"
 import { adminUrl } from "./support/pg.js"
 import { type PgCluster, startPgCluster } from "./support/pgCluster.js"
@@ -33,14 +33,14 @@ const lines = (output: string, marker: string) => output.split("\n").filter((lin
 
 describe("store unavailable over HTTP (PostgreSQL stopped and restarted)", () => {
   let cluster: PgCluster
-  let built: ReturnType<typeof buildQuickstart>
+  let built: string
   let broker: BrokerProcess
   beforeAll(async () => {
     cluster = await startPgCluster()
-    built = buildQuickstart()
+    built = await sharedQuickstart()
     broker = await startBroker({
       name: "outage",
-      script: built.script,
+      script: built,
       store: cluster.url,
       delayMs: 200,
       leaseTtlMs: 3000,
@@ -50,7 +50,6 @@ describe("store unavailable over HTTP (PostgreSQL stopped and restarted)", () =>
   afterAll(async () => {
     await killAll()
     cluster?.stop("immediate")
-    built?.remove()
   })
 
   it("503 with Retry-After for reads and writes while it is down, one line per transition, 200 once back", async () => {

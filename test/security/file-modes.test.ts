@@ -8,13 +8,12 @@ import { spawn } from "node:child_process"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { BrokerStore, SqlStore } from "../../src/index.js"
 import { StoreContract } from "../../src/testing/index.js"
 import {
   bindBody,
   bindingPath,
-  buildQuickstart,
   freePort,
   instancePath,
   PASSWORD,
@@ -23,6 +22,7 @@ import {
   SMALL_PLAN_ID,
   USERNAME
 } from "../support/brokerProcess.js"
+import { sharedQuickstart } from "../support/build.js"
 
 const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8).padStart(4, "0")
 
@@ -79,17 +79,16 @@ describe("SQLite store files are private", () => {
   })
 
   describe("the quick start, spawned under umask 022", () => {
-    let built: ReturnType<typeof buildQuickstart>
-    beforeAll(() => {
-      built = buildQuickstart()
-    }, 120_000)
-    afterAll(() => built?.remove())
+    let built = ""
+    beforeAll(async () => {
+      built = await sharedQuickstart()
+    }, 300_000)
 
     it("creates ./data 0700 and broker.sqlite, -wal, -shm 0600", async () => {
       const cwd = join(root, "quickstart")
       mkdirSync(cwd)
       const port = await freePort()
-      const child = spawn("sh", ["-c", "umask 022 && exec \"$0\" \"$1\"", process.execPath, built.script], {
+      const child = spawn("sh", ["-c", "umask 022 && exec \"$0\" \"$1\"", process.execPath, built], {
         cwd,
         env: {
           ...process.env,

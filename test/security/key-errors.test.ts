@@ -11,8 +11,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Encryption } from "../../src/index.js"
-import { sharedQuickstart } from "../support/attack.js"
 import { freePort, killAll, PASSWORD, sleep, USERNAME } from "../support/brokerProcess.js"
+import { sharedQuickstart } from "../support/build.js"
 
 let script: string
 beforeAll(async () => {

@@ -9,13 +9,12 @@ import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { afterAll, afterEach, beforeAll, expect } from "vitest"
+import { afterEach, beforeAll, expect } from "vitest"
 import {
   AI,
   bindingLastOperationPath,
   bindingPath,
   type BrokerProcess,
-  buildQuickstartAsync,
   instancePath,
   killAll,
   LARGE_PLAN_ID,
@@ -25,20 +24,20 @@ import {
   SMALL_PLAN_ID,
   startBroker
 } from "./brokerProcess.js"
+import { sharedQuickstart } from "./build.js"
 import { query } from "./pg.js"
 
 /**
- * The compiled quick start of a test file (built before its tests, removed after) and a `start` that spawns it
+ * The shared compiled quick start (test/support/build.ts) and a `start` that spawns it
  * on a store (leases of 1 s, takeover every 200 ms, no request log); every broker is killed after each test.
  */
 export const quickstartFixture = () => {
-  let built: Awaited<ReturnType<typeof buildQuickstartAsync>> | undefined
+  let built: string | undefined
   beforeAll(async () => {
-    built = await buildQuickstartAsync()
+    built = await sharedQuickstart()
   }, 300_000)
-  afterAll(() => built?.remove())
   afterEach(() => killAll())
-  const script = () => built!.script
+  const script = () => built!
   const start = (name: string, store: string, env: Record<string, string> = {}, delayMs = 100) =>
     startBroker({
       name,

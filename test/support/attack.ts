@@ -1,58 +1,11 @@
 /**
- * Test support for the security tests: the compiled quick start built once per source state and shared by the
- * test files (a lock directory keeps parallel files from building it twice), spawned on the memory store; raw
+ * Test support for the security tests: the shared compiled quick start (test/support/build.ts), spawned on the memory store; raw
  * HTTP over sockets (slow clients, bodies that never come, chosen source addresses); the RSS of a process.
  */
-import { execFileSync } from "node:child_process"
-import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { connect, type Socket } from "node:net"
-import { join } from "node:path"
-import { AUTHORIZATION_OF, type BrokerProcess, sleep, startBroker } from "./brokerProcess.js"
-
-const root = new URL("../..", import.meta.url).pathname
-
-const sourceFiles = (dir: string): ReadonlyArray<string> =>
-  readdirSync(join(root, dir)).flatMap((name) => {
-    const path = join(dir, name)
-    return statSync(join(root, path)).isDirectory() ? sourceFiles(path) : path.endsWith(".ts") ? [path] : []
-  })
-
-/** The compiled quick start for the current sources (built at most once for them). */
-export const sharedQuickstart = async (): Promise<string> => {
-  const hash = createHash("sha256")
-  for (const file of [...sourceFiles("src"), ...sourceFiles("examples")].sort()) {
-    hash.update(file).update(readFileSync(join(root, file)))
-  }
-  const outDir = join(root, "dist", `.security-${hash.digest("hex").slice(0, 16)}`)
-  const script = join(outDir, "examples", "quickstart.js")
-  const complete = join(outDir, ".complete")
-  const lock = `${outDir}.lock`
-  const deadline = Date.now() + 300_000
-  mkdirSync(join(root, "dist"), { recursive: true })
-  while (!existsSync(complete)) {
-    try {
-      mkdirSync(lock, { recursive: false })
-    } catch (error) {
-      if ((error as { readonly code?: string }).code !== "EEXIST") throw error
-      if (Date.now() > deadline) throw new Error(`waited too long for ${outDir} to be built`)
-      await sleep(250)
-      continue
-    }
-    try {
-      execFileSync(
-        "npx",
-        ["tsc", "-p", "tsconfig.build.json", "--outDir", outDir, "--tsBuildInfoFile", join(outDir, ".tsbuildinfo")],
-        { cwd: root, stdio: "inherit" }
-      )
-    } catch (error) {
-      if (!existsSync(script)) throw error
-    }
-    writeFileSync(complete, "")
-    rmSync(lock, { recursive: true, force: true })
-  }
-  return script
-}
+import { AUTHORIZATION_OF, type BrokerProcess, startBroker } from "./brokerProcess.js"
+import { sharedQuickstart } from "./build.js"
 
 /** Spawns the compiled quick start on the memory store with more environment. */
 export const spawnQuickstart = async (name: string, env: Readonly<Record<string, string>> = {}) =>

@@ -1,12 +1,8 @@
 /**
- * Test support for durability tests on real processes: compiles the quick start into a private directory (so
- * parallel test files never read a half-written dist/), spawns it on a store with lease settings, speaks HTTP to
- * it with Basic auth, polls, and kills every process it started.
+ * Test support for durability tests on real processes: spawns the compiled quick start (test/support/build.ts) on
+ * a store with lease settings, speaks HTTP to it with Basic auth, polls, and kills every process it started.
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process"
-import { randomBytes } from "node:crypto"
-import { existsSync, rmSync } from "node:fs"
-import { join } from "node:path"
+import { type ChildProcess, spawn } from "node:child_process"
 import { LARGE_PLAN_ID, SERVICE_ID, SMALL_PLAN_ID } from "../../examples/managed-broker.js"
 
 export { LARGE_PLAN_ID, SERVICE_ID, SMALL_PLAN_ID }
@@ -22,59 +18,6 @@ import { freePort } from "./net.js"
 export { freePort }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/** Where a private build of the quick start goes, and the tsc arguments that make it. */
-const quickstartBuild = () => {
-  const root = new URL("../..", import.meta.url).pathname
-  const outDir = join(root, "dist", `.durability-${randomBytes(4).toString("hex")}`)
-  return {
-    root,
-    outDir,
-    script: join(outDir, "examples", "quickstart.js"),
-    args: ["tsc", "-p", "tsconfig.build.json", "--outDir", outDir, "--tsBuildInfoFile", join(outDir, ".tsbuildinfo")]
-  }
-}
-
-/** The built quick start, or the build's error when tsc emitted nothing. */
-const builtQuickstart = (build: ReturnType<typeof quickstartBuild>, error: unknown) => {
-  if (error !== undefined) {
-    // tsc still emits when a file it does not need has type errors (the typecheck step reports those)
-    if (!existsSync(build.script)) throw error
-    console.warn(`tsc reported errors; running the emitted quick start anyway: ${String(error)}`)
-  }
-  return {
-    script: build.script,
-    remove: () => rmSync(build.outDir, { recursive: true, force: true })
-  }
-}
-
-/** Compiles src/ and examples/ (tsconfig.build.json) into a private directory under dist/; returns the script. */
-export const buildQuickstart = (): { readonly script: string; readonly remove: () => void } => {
-  const build = quickstartBuild()
-  try {
-    execFileSync("npx", build.args, { cwd: build.root, stdio: "inherit" })
-  } catch (error) {
-    return builtQuickstart(build, error)
-  }
-  return builtQuickstart(build, undefined)
-}
-
-/**
- * {@link buildQuickstart} without blocking the test worker while tsc runs (a worker blocked for a minute on a busy
- * machine misses vitest's RPC deadline: "Timeout calling onTaskUpdate").
- */
-export const buildQuickstartAsync = (): Promise<{ readonly script: string; readonly remove: () => void }> => {
-  const build = quickstartBuild()
-  return new Promise((resolve, reject) => {
-    execFile("npx", build.args, { cwd: build.root }, (error) => {
-      try {
-        resolve(builtQuickstart(build, error ?? undefined))
-      } catch (failure) {
-        reject(failure)
-      }
-    })
-  })
-}
 
 export type { Reply }
 
