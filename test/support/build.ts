@@ -47,14 +47,42 @@ const compile = (outDir: string): Promise<string> =>
     )
   })
 
-/** Takes the build lock; false when another process holds it. */
+/** Whether a process is alive (a signal 0 reaches it). */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as { readonly code?: string }).code === "EPERM"
+  }
+}
+
+/**
+ * Takes the build lock (a directory holding its owner's pid); false when a live process holds it. A lock left by a
+ * killed run is taken over at once instead of being waited out.
+ */
 const tryLock = (lock: string): boolean => {
   try {
     mkdirSync(lock, { recursive: false })
+    writeFileSync(join(lock, "pid"), String(process.pid))
     return true
   } catch (error) {
     if ((error as { readonly code?: string }).code !== "EEXIST") throw error
+    const owner = join(lock, "pid")
+    // no pid yet: its owner is between mkdir and writing it
+    if (existsSync(owner) && !alive(Number(readFileSync(owner, "utf8")))) rmSync(lock, { recursive: true, force: true })
     return false
+  }
+}
+
+/** Removes the builds of other source states left more than a day ago (one is made per state of the sources). */
+const removeOldBuilds = (keep: string): void => {
+  const dist = join(root, "dist")
+  const dayAgo = Date.now() - 24 * 3600_000
+  for (const name of readdirSync(dist)) {
+    const path = join(dist, name)
+    if (!name.startsWith(".tests-") || path === keep || path === `${keep}.lock`) continue
+    if (statSync(path).mtimeMs < dayAgo) rmSync(path, { recursive: true, force: true })
   }
 }
 
@@ -76,6 +104,7 @@ export const sharedBuild = async (): Promise<string> => {
       // tsc reports type errors of files a test may not need; the typecheck step reports those
       writeFileSync(join(outDir, ".tsc-errors"), await compile(outDir), { flag: "w" })
       writeFileSync(complete, "")
+      removeOldBuilds(outDir)
     } finally {
       rmSync(lock, { recursive: true, force: true })
     }
