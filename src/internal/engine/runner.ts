@@ -468,7 +468,8 @@ export const makeRunner = (
      * The decision taken before returning, when the store can run the transaction at once (the in-memory store, on
      * an instance nobody holds) and nothing in it waits (no validation effect, nothing to launch or stop): an
      * operation whose work is already done is then answered as an `Exit`, without a fiber. `undefined` when it
-     * cannot (nothing was written): the caller takes the ordinary way.
+     * cannot (nothing was written): the caller takes the ordinary way. Measured: a synchronous provision through the
+     * handler 28.6 -> 14.8 µs of CPU in process; over HTTP 0.42x -> 0.60x of the baseline (README, Performance).
      */
     const decideNow = <S, E, V>(
       instanceId: string,
