@@ -8,7 +8,7 @@ import { Effect, Exit, Layer, Scope } from "effect"
 import { describe, expect, it } from "vitest"
 import { BrokerAuth, BrokerStore, Catalog, ManagedBroker, Server } from "../src/index.js"
 import * as Metrics from "../src/Metrics.js"
-import { AUTH, PASSWORD, redacted, USER } from "./support/http.js"
+import { PASSWORD, redacted, socketCall, USER } from "./support/http.js"
 import { bindBody, catalogOf, plan, provisionBody, q, SID, syncWork } from "./support/managedKit.js"
 import { freePort } from "./support/net.js"
 import { series } from "./support/prometheus.js"
@@ -28,15 +28,8 @@ describe("OSB metrics on the in-memory store", () => {
     )
     const scope = Effect.runSync(Scope.make())
     await Effect.runPromise(Layer.buildWithScope(server, scope))
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-        method,
-        headers: { authorization: AUTH, "x-broker-api-version": "2.17", "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) })
-      })
-      await response.text()
-      return response.status
-    }
+    const socket = socketCall(port)
+    const call = async (method: string, path: string, body?: unknown) => (await socket(method, path, { body })).status
     const i = "/v2/service_instances"
     try {
       expect(await call("PUT", `${i}/i-1`, provisionBody("ok"))).toBe(201)

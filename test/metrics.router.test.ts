@@ -15,7 +15,7 @@ import { createServer } from "node:http"
 import { describe, expect, it } from "vitest"
 import { BrokerAuth, BrokerStore, Catalog, ManagedBroker, Router } from "../src/index.js"
 import * as Metrics from "../src/Metrics.js"
-import { AUTH, PASSWORD, redacted, USER } from "./support/http.js"
+import { AUTH, PASSWORD, redacted, socketCall, USER } from "./support/http.js"
 import { catalogOf, plan, provisionBody, SID, syncWork } from "./support/managedKit.js"
 import { freePort } from "./support/net.js"
 import { series } from "./support/prometheus.js"
@@ -46,15 +46,9 @@ const serve = async (metrics: boolean) => {
   const port = await freePort()
   const scope = Effect.runSync(Scope.make())
   await Effect.runPromise(Layer.buildWithScope(userApp(port, metrics), scope))
-  const call = async (method: string, path: string, body?: unknown, auth = AUTH) => {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method,
-      headers: { authorization: auth, "x-broker-api-version": "2.17", "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) })
-    })
-    await response.text()
-    return response.status
-  }
+  const socket = socketCall(port)
+  const call = async (method: string, path: string, body?: unknown, auth = AUTH) =>
+    (await socket(method, path, { body, headers: { authorization: auth } })).status
   return { call, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
 

@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest"
 import * as AdminServer from "../src/AdminServer.js"
 import { BrokerAuth, Catalog, ManagedBroker, OsbError, Server, SqlStore } from "../src/index.js"
 import * as Metrics from "../src/Metrics.js"
-import { AUTH, PASSWORD, redacted, USER } from "./support/http.js"
+import { AUTH, PASSWORD, redacted, socketCall, USER } from "./support/http.js"
 import { bindBody, catalogOf, plan, provisionBody, q, SID, syncWork } from "./support/managedKit.js"
 import { freePort } from "./support/net.js"
 import { series } from "./support/prometheus.js"
@@ -43,14 +43,9 @@ describe("OSB metrics", () => {
     )
     const scopeA = Effect.runSync(Scope.make())
     await Effect.runPromise(Layer.buildWithScope(replicaA, scopeA))
-    const call = async (method: string, path: string, body?: unknown, auth = AUTH) => {
-      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-        method,
-        headers: { authorization: auth, "x-broker-api-version": "2.17", "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) })
-      })
-      return { status: response.status, body: await response.json() as Record<string, unknown> }
-    }
+    const socket = socketCall(port)
+    const call = (method: string, path: string, body?: unknown, auth = AUTH) =>
+      socket(method, path, { body, headers: { authorization: auth } })
     const i = "/v2/service_instances"
 
     expect((await call("GET", "/v2/catalog")).status).toBe(200)

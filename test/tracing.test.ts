@@ -14,7 +14,7 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { BrokerAuth, BrokerStore, Catalog, ManagedBroker, RequestLog, Router, Server, SqlStore } from "../src/index.js"
 import * as Tracing from "../src/Tracing.js"
-import { AUTH, PASSWORD, redacted, USER } from "./support/http.js"
+import { AUTH, PASSWORD, redacted, socketCall, USER } from "./support/http.js"
 import { bindBody, catalogOf, plan, provisionBody, SID, syncWork } from "./support/managedKit.js"
 import { freePort } from "./support/net.js"
 
@@ -46,20 +46,15 @@ const serve = async (tracing: Layer.Layer<never, unknown>, logs: Array<Record<st
   )
   const scope = Effect.runSync(Scope.make())
   await Effect.runPromise(Layer.buildWithScope(main, scope))
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method,
+  const socket = socketCall(port)
+  const call = (method: string, path: string, body?: unknown) =>
+    socket(method, path, {
+      body,
       headers: {
-        authorization: AUTH,
-        "x-broker-api-version": "2.17",
-        "content-type": "application/json",
         "x-broker-api-request-identity": `req-${method}-${path.length}`,
         "x-broker-api-originating-identity": IDENTITY
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+      }
     })
-    return { status: response.status, text: await response.text() }
-  }
   return { call, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
 

@@ -1,5 +1,6 @@
 /**
- * Test support: speak HTTP to the real router, in process (a web handler, no socket).
+ * Test support: speak HTTP to the real router, in process (a web handler, no socket), or to a broker listening on a
+ * loopback port.
  */
 import { Layer, Redacted } from "effect"
 import { BrokerAuth } from "../../src/index.js"
@@ -54,6 +55,24 @@ export const defaultHeaders: Record<string, string> = {
   "x-broker-api-version": "2.17"
 }
 
+/** The request a client sends: the default headers with the call's own, and its body as JSON (or raw). */
+const requestInit = (method: string, options: CallOptions): RequestInit => {
+  const headers = new Headers()
+  for (const [k, v] of Object.entries({ ...defaultHeaders, ...options.headers })) {
+    if (v !== null) headers.set(k, v)
+  }
+  let body: string | undefined = options.raw
+  if (body === undefined && options.body !== undefined) body = JSON.stringify(options.body)
+  if (body !== undefined && !headers.has("content-type") && options.headers?.["content-type"] !== null) {
+    headers.set("content-type", "application/json")
+  }
+  return { method, headers, ...(body === undefined ? {} : { body }) }
+}
+
+/** Calls a broker listening on `127.0.0.1:port` over a real socket, as `clientFor` calls one in process. */
+export const socketCall = (port: number) => async (method: string, path: string, options: CallOptions = {}) =>
+  toReply(await fetch(`http://127.0.0.1:${port}${path}`, requestInit(method, options)))
+
 /** A client for any broker layer (Catalog + ServiceBroker), with Basic auth USER/PASSWORD. */
 export const clientFor = (
   services: Layer.Layer<Catalog.Catalog | ServiceBroker.ServiceBroker, unknown>,
@@ -61,22 +80,8 @@ export const clientFor = (
   auth: Layer.Layer<BrokerAuth.BrokerAuth> = BrokerAuth.layerBasic([{ username: USER, password: redacted(PASSWORD) }])
 ): Client => {
   const { dispose, handler } = handlerFor(Layer.merge(services, auth), { requestLog: false, ...options })
-  const call = async (method: string, path: string, options: CallOptions = {}): Promise<Reply> => {
-    const headers = new Headers()
-    for (const [k, v] of Object.entries({ ...defaultHeaders, ...options.headers })) {
-      if (v !== null) headers.set(k, v)
-    }
-    let body: string | undefined = options.raw
-    if (body === undefined && options.body !== undefined) body = JSON.stringify(options.body)
-    if (body !== undefined && !headers.has("content-type") && options.headers?.["content-type"] !== null) {
-      headers.set("content-type", "application/json")
-    }
-    return toReply(
-      await handler(
-        new Request(`http://broker.test${path}`, { method, headers, ...(body === undefined ? {} : { body }) })
-      )
-    )
-  }
+  const call = async (method: string, path: string, options: CallOptions = {}): Promise<Reply> =>
+    toReply(await handler(new Request(`http://broker.test${path}`, requestInit(method, options))))
   return { call, dispose }
 }
 
