@@ -30,8 +30,12 @@ import type {
   DeleteResult,
   DeprovisionError,
   GetBindingError,
+  GetBindingRequest,
   GetInstanceError,
+  GetInstanceRequest,
   InstanceAnswer,
+  LastBindingOperationRequest,
+  LastOperationRequest,
   ProvisionError,
   ProvisionResult,
   ServiceBrokerService,
@@ -357,32 +361,45 @@ export const makeEngine = (
         deleteResult
       ) as Effect.Effect<DeleteResult, UnbindError>
 
-    const now = Clock.currentTimeMillis
-
-    const lastOperation: NonNullable<ServiceBrokerService["lastOperation"]> = (request) =>
-      Effect.flatMap(now, (at) =>
-        Effect.flatMap(
-          runner.read(request.instanceId),
-          (snapshot) => pollInstance(env, snapshot, request.operation, at)
-        ))
-
-    const lastBindingOperation: NonNullable<ServiceBrokerService["lastBindingOperation"]> = (request) =>
-      Effect.flatMap(now, (at) =>
-        Effect.flatMap(runner.read(request.instanceId), (snapshot) =>
-          pollBinding(env, snapshot, request.bindingId, request.operation, at)))
-
-    const fetchInstance = (snapshot: InstanceSnapshot): Effect.Effect<FetchInstanceBody, GetInstanceError> => {
-      const found = fetchableInstance(env, snapshot)
-      if (Either.isLeft(found)) {
-        return Exit.fail(found.left)
+    /**
+     * A read, answered from the instance's snapshot at a time: `lazy` reads when its effect runs; `now` reads before
+     * returning when the store can (see `eager.ts`), else it is `lazy`.
+     */
+    const reading = <R extends { readonly instanceId: string }, A, E>(
+      answer: (request: R, snapshot: InstanceSnapshot, at: number) => Effect.Effect<A, E>
+    ) => {
+      const lazy = (request: R): Effect.Effect<A, E> =>
+        Effect.flatMap(Clock.currentTimeMillis, (at) =>
+          Effect.flatMap(runner.read(request.instanceId), (snapshot) => answer(request, snapshot, at)))
+      const now = (request: R): Effect.Effect<A, E> => {
+        const snapshot = runner.readNow(request.instanceId)
+        return snapshot === undefined ? lazy(request) : answer(request, snapshot, runner.currentTimeNow())
       }
-      const custom = works.get(found.right.serviceId)?.fetchInstance
-      return custom === undefined ? Exit.succeed(defaultFetchInstance(found.right)) : custom(found.right)
+      return { lazy, now }
     }
 
-    const fetchBinding =
-      (bindingId: string) => (snapshot: InstanceSnapshot): Effect.Effect<FetchBindingBody, GetBindingError> => {
-        const found = fetchableBinding(env, snapshot, bindingId)
+    const lastOperation = reading((request: LastOperationRequest, snapshot, at) =>
+      Fast.fromEither(pollInstance(env, snapshot, request.operation, at))
+    )
+
+    const lastBindingOperation = reading((request: LastBindingOperationRequest, snapshot, at) =>
+      Fast.fromEither(pollBinding(env, snapshot, request.bindingId, request.operation, at))
+    )
+
+    const getInstance = reading(
+      (_: GetInstanceRequest, snapshot): Effect.Effect<FetchInstanceBody, GetInstanceError> => {
+        const found = fetchableInstance(env, snapshot)
+        if (Either.isLeft(found)) {
+          return Exit.fail(found.left)
+        }
+        const custom = works.get(found.right.serviceId)?.fetchInstance
+        return custom === undefined ? Exit.succeed(defaultFetchInstance(found.right)) : custom(found.right)
+      }
+    )
+
+    const getBinding = reading(
+      (request: GetBindingRequest, snapshot): Effect.Effect<FetchBindingBody, GetBindingError> => {
+        const found = fetchableBinding(env, snapshot, request.bindingId)
         if (Either.isLeft(found)) {
           return Exit.fail(found.left)
         }
@@ -391,36 +408,24 @@ export const makeEngine = (
           ? Exit.succeed({ ...found.right.response, parameters: found.right.parameters })
           : custom(found.right)
       }
+    )
 
-    const getInstance: NonNullable<ServiceBrokerService["getInstance"]> = (request) =>
-      Effect.flatMap(runner.read(request.instanceId), fetchInstance)
-
-    const getBinding: NonNullable<ServiceBrokerService["getBinding"]> = (request) =>
-      Effect.flatMap(runner.read(request.instanceId), fetchBinding(request.bindingId))
-
-    /** A read answered from the snapshot read before returning, when the store can; else the lazy read. */
-    const readingNow = <R extends { readonly instanceId: string }, A, E>(
-      lazy: (request: R) => Effect.Effect<A, E>,
-      answer: (request: R, snapshot: InstanceSnapshot, now: number) => Effect.Effect<A, E>
-    ) =>
-    (request: R): Effect.Effect<A, E> => {
-      const snapshot = runner.readNow(request.instanceId)
-      return snapshot === undefined ? lazy(request) : answer(request, snapshot, runner.currentTimeNow())
-    }
+    /** The lazy operation of one that runs its decision when called. */
+    const lazily = <R, A, E>(now: (request: R) => Effect.Effect<A, E>) => (request: R): Effect.Effect<A, E> =>
+      Effect.suspend(() =>
+        now(request)
+      )
 
     const service: ManagedBrokerService = {
-      provision: (request) =>
-        Effect.suspend(() =>
-          provisionNow(request)
-        ),
+      provision: lazily(provisionNow),
       update,
-      deprovision: (request) => Effect.suspend(() => deprovisionNow(request)),
-      lastOperation,
-      getInstance,
-      bind: (request) => Effect.suspend(() => bindNow(request)),
-      unbind: (request) => Effect.suspend(() => unbindNow(request)),
-      getBinding,
-      lastBindingOperation,
+      deprovision: lazily(deprovisionNow),
+      lastOperation: lastOperation.lazy,
+      getInstance: getInstance.lazy,
+      bind: lazily(bindNow),
+      unbind: lazily(unbindNow),
+      getBinding: getBinding.lazy,
+      lastBindingOperation: lastBindingOperation.lazy,
       lifecycle: makeLifecycle(store, env, runner, leases),
       takeover: leases.takeoverRound
     }
@@ -430,16 +435,10 @@ export const makeEngine = (
       deprovision: deprovisionNow,
       bind: bindNow,
       unbind: unbindNow,
-      lastOperation: readingNow(
-        lastOperation,
-        (request, snapshot, at) => Fast.fromEither(pollInstance(env, snapshot, request.operation, at))
-      ),
-      lastBindingOperation: readingNow(
-        lastBindingOperation,
-        (request, snapshot, at) => Fast.fromEither(pollBinding(env, snapshot, request.bindingId, request.operation, at))
-      ),
-      getInstance: readingNow(getInstance, (_, snapshot) => fetchInstance(snapshot)),
-      getBinding: readingNow(getBinding, (request, snapshot) => fetchBinding(request.bindingId)(snapshot))
+      lastOperation: lastOperation.now,
+      lastBindingOperation: lastBindingOperation.now,
+      getInstance: getInstance.now,
+      getBinding: getBinding.now
     }
     return withEager(service, eager)
   })

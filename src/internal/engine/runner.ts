@@ -26,7 +26,7 @@ import { makeKeyedLock } from "../keyedLock.js"
 import type { Observer } from "../observe.js"
 import { storeNowOf } from "../storeNow.js"
 import { bindingOutputProblem, finishBind } from "./bind.js"
-import type { Decision, Env, Failure, Outcome, StepName, Work } from "./decision.js"
+import type { Decision, Env, Failure, Outcome, Start, StepName, Work } from "./decision.js"
 import { failed, succeeded } from "./decision.js"
 import { finishDeprovision } from "./deprovision.js"
 import { finishProvision } from "./provision.js"
@@ -427,17 +427,20 @@ export const makeRunner = (
       return [{ _tag: "Decided", decision: start, prepared: work }, start.changes]
     }
 
-    /** Whether a decision launches or stops work, which is done while the runner's lock is held. */
-    const launches = (decided: Decided<unknown>): boolean =>
+    /** The started operation whose work is launched or stopped while the runner's lock is held, if any. */
+    const launchedUnderLock = <S>(decided: Decided<S>): Start<Work> | undefined =>
       decided._tag === "Decided" && decided.decision._tag === "Start" &&
-      (decided.decision.operation.async || Option.isSome(decided.decision.interrupt))
+        (decided.decision.operation.async || Option.isSome(decided.decision.interrupt))
+        ? decided.decision
+        : undefined
 
     /** Under the lock, after the decision's transaction: async work is forked, a running operation stopped first. */
-    const launch_ = <S>(decided: Decided<S>): Effect.Effect<unknown, unknown> => {
+    const launchUnderLock = <S>(decided: Decided<S>): Effect.Effect<unknown, unknown> => {
       // async work is forked while the lock is held (after any interruption the decision asks for), so a
       // concurrent DELETE always finds it to interrupt
-      if (!launches(decided) || decided._tag !== "Decided" || decided.decision._tag !== "Start") return Effect.void
-      const { interrupt: stop, operation, work } = decided.decision
+      const started = launchedUnderLock(decided)
+      if (started === undefined) return Effect.void
+      const { interrupt: stop, operation, work } = started
       const launching = operation.async ? execute(program(work), operation, undefined) : Effect.void
       return Option.isSome(stop) ? Effect.zipRight(interrupt(stop.value), launching) : launching
     }
@@ -480,16 +483,14 @@ export const makeRunner = (
       try {
         taken = transactNow(instanceId, (snapshot) => {
           const decided = exitOf(decideIn(snapshot))
-          return decided === undefined || (Exit.isSuccess(decided) && launches(decided.value[0])) ? undefined : decided
+          const launched = decided !== undefined && Exit.isSuccess(decided) && launchedUnderLock(decided.value[0])
+          return decided === undefined || launched ? undefined : decided
         })
       } finally {
         locks.release(instanceId)
       }
-      return taken === undefined
-        ? undefined
-        : Exit.isSuccess(taken)
-        ? ranOf(taken.value)
-        : taken as Exit.Exit<never, E | V>
+      if (taken === undefined) return undefined
+      return Exit.isSuccess(taken) ? ranOf(taken.value) : taken as Exit.Exit<never, E | V>
     }
 
     const decideAndRun = <S, E, V>(
@@ -515,7 +516,7 @@ export const makeRunner = (
         Clock.currentTimeMillis,
         (now) =>
           Effect.flatMap(
-            locks.withLock(instanceId, Effect.tap(transact(instanceId, decideIn(now)), launch_)),
+            locks.withLock(instanceId, Effect.tap(transact(instanceId, decideIn(now)), launchUnderLock)),
             ranOf
           )
       )
