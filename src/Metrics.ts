@@ -311,6 +311,22 @@ const observeStore = (store: BrokerStoreService): BrokerStoreService => {
       }
     }
   }
+  /** One transaction's record: `saw` keeps what the decision changes, `ended` records it (and what it finished). */
+  const recording = () => {
+    const started = performance.now()
+    let seen: InstanceSnapshot | undefined
+    let changes: ReadonlyArray<Change> = []
+    return {
+      saw: (snapshot: InstanceSnapshot, decided: readonly [unknown, ReadonlyArray<Change>]) => {
+        seen = snapshot
+        changes = decided[1]
+      },
+      ended: (committed: boolean) => {
+        storeTransactionDuration.unsafeUpdate(seconds(started), none)
+        if (committed && seen !== undefined) finished(seen, changes)
+      }
+    }
+  }
   const observed: BrokerStoreService = {
     persistent: store.persistent,
     read: store.read,
@@ -318,33 +334,25 @@ const observeStore = (store: BrokerStoreService): BrokerStoreService => {
     renewLeases: store.renewLeases,
     runningOperations: store.runningOperations,
     transact: (instanceId, f) => {
-      const started = performance.now()
-      let seen: InstanceSnapshot | undefined
-      let changes: ReadonlyArray<Change> = []
+      const record = recording()
       const transaction = store.transact(instanceId, (snapshot) =>
-        // Fast.map keeps a decision that is already an Exit an Exit (the memory store applies those at once)
+        // Fast.map keeps a decision that is already an Exit an Exit
         Fast.map(f(snapshot), (result) => {
-          seen = snapshot
-          changes = result[1]
+          record.saw(snapshot, result)
           return result
         }))
-      const committed = () => {
-        storeTransactionDuration.unsafeUpdate(seconds(started), none)
-        if (seen !== undefined) finished(seen, changes)
-      }
       if (Exit.isExit(transaction)) {
-        if (Exit.isSuccess(transaction)) committed()
-        else storeTransactionDuration.unsafeUpdate(seconds(started), none)
+        record.ended(Exit.isSuccess(transaction))
         return transaction
       }
       // matchCauseEffect, not onExit: no uninterruptible region per transaction (measured: README, Performance)
       return Effect.matchCauseEffect(transaction, {
         onFailure: (cause) => {
-          storeTransactionDuration.unsafeUpdate(seconds(started), none)
+          record.ended(false)
           return Exit.failCause(cause)
         },
         onSuccess: (value) => {
-          committed()
+          record.ended(true)
           return Exit.succeed(value)
         }
       })
@@ -355,21 +363,14 @@ const observeStore = (store: BrokerStoreService): BrokerStoreService => {
   return now === undefined ? observed : withStoreNow(observed, {
     read: now.read,
     transact: (instanceId, f) => {
-      const started = performance.now()
-      let seen: InstanceSnapshot | undefined
-      let changes: ReadonlyArray<Change> = []
+      const record = recording()
       const transaction = now.transact(instanceId, (snapshot) => {
         const decided = f(snapshot)
-        if (decided !== undefined && Exit.isSuccess(decided)) {
-          seen = snapshot
-          changes = decided.value[1]
-        }
+        if (decided !== undefined && Exit.isSuccess(decided)) record.saw(snapshot, decided.value)
         return decided
       })
-      // declined or not run: no transaction happened
-      if (transaction === undefined) return undefined
-      storeTransactionDuration.unsafeUpdate(seconds(started), none)
-      if (Exit.isSuccess(transaction) && seen !== undefined) finished(seen, changes)
+      // undefined: declined or not run, no transaction happened
+      if (transaction !== undefined) record.ended(Exit.isSuccess(transaction))
       return transaction
     }
   })
