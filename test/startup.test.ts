@@ -58,6 +58,36 @@ const run = async (script: string, env: Record<string, string>, timeoutMs = 20_0
   })
 }
 
+/** The quick start started in the background: its output so far, and its exit (code and when) once it exits. */
+interface Started {
+  readonly child: ReturnType<typeof spawn>
+  readonly output: () => string
+  readonly exited: Promise<{ readonly code: number | null; readonly at: number }>
+  /** Waits (20 s at most, or until it exits) for `listening` to match its output; the output then. */
+  readonly listening: (listening: RegExp) => Promise<string>
+}
+
+const start = (env: Record<string, string>): Started => {
+  const child = spawn(process.execPath, [build.script], {
+    env: { ...process.env, BROKER_STORE: "memory", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  child.stdout.on("data", (d) => (output += d))
+  child.stderr.on("data", (d) => (output += d))
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child.once("exit", (code) => resolve({ code, at: performance.now() }))
+  )
+  const listening = async (pattern: RegExp) => {
+    const deadline = Date.now() + 20_000
+    while (!pattern.test(output) && Date.now() < deadline && child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    return output
+  }
+  return { child, output: () => output, exited, listening }
+}
+
 /** Exit 1, exactly one line on stderr, naming `setting` and saying what to do. */
 const expectOneLine = (result: Run, mentions: ReadonlyArray<string | RegExp>): string => {
   expect(result.code).toBe(1)
@@ -174,55 +204,33 @@ describe("client certificates from the environment (mTLS)", () => {
   it("the quick start accepts a platform by its certificate, as BROKER_CLIENT_CERT_SUBJECTS says", async () => {
     const pki = makePki()
     const port = await freePort()
-    const child = spawn(process.execPath, [build.script], {
-      env: {
-        ...process.env,
-        BROKER_STORE: "memory",
-        PORT: String(port),
-        TLS_CERT_FILE: pki.server.cert,
-        TLS_KEY_FILE: pki.server.key,
-        TLS_CA_FILE: pki.ca.cert,
-        BROKER_CLIENT_CERT_SUBJECTS: "CN=cf-platform,O=Example"
-      },
-      stdio: ["ignore", "pipe", "pipe"]
+    const broker = start({
+      PORT: String(port),
+      TLS_CERT_FILE: pki.server.cert,
+      TLS_KEY_FILE: pki.server.key,
+      TLS_CA_FILE: pki.ca.cert,
+      BROKER_CLIENT_CERT_SUBJECTS: "CN=cf-platform,O=Example"
     })
-    let output = ""
-    child.stdout.on("data", (d) => (output += d))
-    child.stderr.on("data", (d) => (output += d))
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve))
     try {
-      const deadline = Date.now() + 20_000
-      while (!output.includes("Listening on") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-      expect(output).toContain(`Listening on https://127.0.0.1:${port}`)
+      expect(await broker.listening(/Listening on/)).toContain(`Listening on https://127.0.0.1:${port}`)
       expect((await httpsGet(pki, port, { client: pki.platform })).status).toBe(200)
       expect((await httpsGet(pki, port, { client: pki.other })).status).toBe(401)
       expect((await httpsGet(pki, port, { client: pki.stranger })).status).toBe(401)
       // Basic credentials do not pass, and no admin/admin fallback is set up once client certificates are on
       expect((await httpsGet(pki, port, { basic: true })).status).toBe(401)
-      expect(output).not.toContain("using admin/admin")
+      expect(broker.output()).not.toContain("using admin/admin")
     } finally {
-      child.kill("SIGTERM")
-      await exited
+      broker.child.kill("SIGTERM")
+      await broker.exited
     }
   })
 })
 
 describe("PORT=0", () => {
   it("listens on a free port, names it in the start-up line, and answers there", async () => {
-    const child = spawn(process.execPath, [build.script], {
-      env: { ...process.env, BROKER_STORE: "memory", PORT: "0", BROKER_REQUEST_LOG: "false" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let output = ""
-    child.stdout.on("data", (d) => (output += d))
-    child.stderr.on("data", (d) => (output += d))
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve))
+    const broker = start({ PORT: "0", BROKER_REQUEST_LOG: "false" })
     try {
-      const deadline = Date.now() + 20_000
-      while (!/Listening on http:\/\/127\.0\.0\.1:\d+/.test(output) && Date.now() < deadline) {
-        if (child.exitCode !== null) break
-        await new Promise((r) => setTimeout(r, 20))
-      }
+      const output = await broker.listening(/Listening on http:\/\/127\.0\.0\.1:\d+/)
       const port = Number(/Listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1])
       expect(port, output).toBeGreaterThan(0)
       const reply = await fetch(`http://127.0.0.1:${port}/v2/catalog`, { headers: { "x-broker-api-version": "2.17" } })
@@ -230,30 +238,19 @@ describe("PORT=0", () => {
       expect([200, 401]).toContain(reply.status)
       expect(await reply.json()).toEqual(expect.any(Object))
     } finally {
-      child.kill("SIGTERM")
-      await exited
+      broker.child.kill("SIGTERM")
+      await broker.exited
     }
   })
 })
 
 describe("shutdown", () => {
   it("a broker with nothing running exits 0 soon after SIGTERM", async () => {
-    const child = spawn(process.execPath, [build.script], {
-      env: { ...process.env, BROKER_STORE: "memory", PORT: String(await freePort()) },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let output = ""
-    child.stdout.on("data", (d) => (output += d))
-    child.stderr.on("data", (d) => (output += d))
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
-      child.once("exit", (code) => resolve({ code, at: performance.now() }))
-    )
-    const deadline = Date.now() + 20_000
-    while (!output.includes("Listening on") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    expect(output).toContain("Listening on")
+    const broker = start({ PORT: String(await freePort()) })
+    expect(await broker.listening(/Listening on/)).toContain("Listening on")
     const sent = performance.now()
-    child.kill("SIGTERM")
-    const { at, code } = await exited
+    broker.child.kill("SIGTERM")
+    const { at, code } = await broker.exited
     expect(code).toBe(0)
     console.log(`exit ${Math.round(at - sent)} ms after SIGTERM`)
     // 200 ms on an idle machine (README); the bound leaves room for a loaded CI machine, and still fails on the
